@@ -1,0 +1,28 @@
+# Fresh machine: Python 3.11, git and make are enough.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/signals demo --out demo_output
+
+test: $(STAMP)
+	$(BIN)/ruff check signals recorders analysis examples tests benchmarks
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/record_overhead.py
+
+clean:
+	rm -rf $(VENV) demo_output
