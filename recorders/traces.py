@@ -1,0 +1,74 @@
+"""Membrane potential (or another range variable) of chosen cells."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from signals.recorder import Chunk, Context, Recorder, VariableSpec
+
+__all__ = ["Traces"]
+
+
+class Traces(Recorder):
+    """A range variable at the middle of each chosen cell's root (soma) section.
+
+    Parameters
+    ----------
+    gids : iterable of int
+        Cells to record (global gids; under MPI each rank records those it owns).
+    variable : str
+        NEURON range variable, ``"v"`` (mV) by default.
+    units : str
+        Units of ``variable`` (UDUNITS); ``"mV"`` for ``v``.
+    loc : float in [0, 1]
+        Position along the root section.
+    name : str
+        Variable name in the run file; its cell dimension is ``<name>_cell`` (e.g. ``v_cell``)
+        with the gids as coordinate, so several traced variables can coexist.
+    """
+
+    name = "v"
+    description = "membrane potential of chosen cells"
+
+    def __init__(self, gids: Iterable[int], *, variable: str = "v", units: str = "mV",
+                 loc: float = 0.5, name: str = "v") -> None:
+        self.gids = np.array(sorted({int(g) for g in gids}), dtype=np.int64)
+        if self.gids.size == 0:
+            raise ValueError("give at least one gid to trace")
+        if not 0.0 <= float(loc) <= 1.0:
+            raise ValueError(f"loc must be in [0, 1], got {loc}")
+        self.variable = str(variable)
+        self.units = str(units)
+        self.loc = float(loc)
+        self.name = str(name)
+        self.dim_ = f"{self.name}_cell"
+
+    def __repr__(self) -> str:
+        return f"Traces(n_cells={self.gids.size}, variable={self.variable!r})"
+
+    def variables(self) -> dict[str, VariableSpec]:
+        return {self.name: VariableSpec(("time", self.dim_), self.units,
+                                        f"{self.variable} at the soma")}
+
+    def coords(self, ctx: Context) -> dict:
+        return {self.dim_: ((self.dim_,), self.gids, {"long_name": "cell gid"})}
+
+    def setup(self, ctx: Context) -> None:
+        local = dict(zip(ctx.segments.cell_gid.tolist(), ctx.segments.roots, strict=True))
+        self.cols_ = np.flatnonzero(np.isin(self.gids, list(local)))
+        if ctx.nhost == 1 and self.cols_.size != self.gids.size:
+            missing = sorted(set(self.gids.tolist()) - set(local))[:5]
+            raise ValueError(f"gids not in the network: {missing}")
+        self.group_ = None
+        if self.cols_.size:
+            segs = [local[int(g)](self.loc) for g in self.gids[self.cols_]]
+            self.group_ = ctx.add_pointers(segs, self.variable)
+
+    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        # Zeros where another rank owns the cell: the sum over ranks is the trace.
+        out = np.zeros((chunk.t.size, self.gids.size))
+        if self.group_ is not None:
+            out[:, self.cols_] = chunk.pointers[self.group_].T
+        return {self.name: out}

@@ -1,0 +1,168 @@
+"""The embedded demo network: 120 five-compartment cells in two layers with gamma activity.
+
+Modelled on the NetPyNE paper's LFP example (120 five-compartment neurons in layers producing
+oscillatory activity), built in plain NEURON with built-in mechanisms only (``hh``, ``pas``,
+``ExpSyn``, ``NetStim``): no downloads, no compiled mod files.
+
+Cortical depth is along ``z`` (µm): the pial surface is at ``z = 0`` and deeper is more negative.
+Pyramidal cells point their apical dendrite towards the surface (+z).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DemoNetwork", "build_network", "POPULATIONS"]
+
+#: name → (number of cells, soma depth range in µm, kind)
+POPULATIONS = {
+    "E2": (40, (-450.0, -250.0), "pyr"),
+    "I2": (20, (-450.0, -250.0), "bas"),
+    "E5": (40, (-900.0, -650.0), "pyr"),
+    "I5": (20, (-900.0, -650.0), "bas"),
+}
+
+# (pre, post) → (probability, weight in µS, target section, reversal mV, tau ms)
+_RULES = {
+    ("E2", "E2"): (0.10, 0.0020, "apic1", 0.0, 3.0),
+    ("E2", "I2"): (0.40, 0.0030, "soma", 0.0, 2.0),
+    ("I2", "E2"): (0.50, 0.0060, "soma", -80.0, 8.0),
+    ("I2", "I2"): (0.20, 0.0010, "soma", -80.0, 8.0),
+    ("E5", "E5"): (0.10, 0.0020, "apic1", 0.0, 3.0),
+    ("E5", "I5"): (0.40, 0.0030, "soma", 0.0, 2.0),
+    ("I5", "E5"): (0.50, 0.0060, "soma", -80.0, 8.0),
+    ("I5", "I5"): (0.20, 0.0010, "soma", -80.0, 8.0),
+    ("E2", "E5"): (0.15, 0.0030, "apic2", 0.0, 3.0),
+}
+
+
+class _Cell:
+    """A five-compartment cell with 3-D points (µm)."""
+
+    def __init__(self, gid: int, population: str, kind: str, pos: np.ndarray) -> None:
+        from neuron import h
+
+        self.gid = gid
+        self.population = population
+        self.kind = kind
+        x, y, z = pos
+        names = (("soma", "basal", "apic0", "apic1", "apic2") if kind == "pyr"
+                 else ("soma", "dend0", "dend1", "dend2", "dend3"))
+        self.secs = {n: h.Section(name=n, cell=self) for n in names}
+        self.all = list(self.secs.values())
+        soma = self.secs["soma"]
+        soma.pt3dadd(x, y, z - 10, 20 if kind == "pyr" else 15)
+        soma.pt3dadd(x, y, z + 10, 20 if kind == "pyr" else 15)
+        soma.insert("hh")
+        if kind == "pyr":
+            # basal dendrite down; apical dendrite in three pieces up towards the surface
+            layout = [("basal", soma(0), -10, -160, 2.0), ("apic0", soma(1), 10, 160, 3.0),
+                      ("apic1", self.secs["apic0"](1), 160, 310, 2.0),
+                      ("apic2", self.secs["apic1"](1), 310, 410, 1.5)]
+            for name, parent, z0, z1, diam in layout:
+                sec = self.secs[name]
+                sec.connect(parent)
+                sec.pt3dadd(x, y, z + z0, diam)
+                sec.pt3dadd(x, y, z + z1, diam)
+                sec.nseg = 3
+        else:
+            for k, (dx, dy) in enumerate(((1, 0), (-1, 0), (0, 1), (0, -1))):
+                sec = self.secs[f"dend{k}"]
+                sec.connect(soma(0.5))
+                sec.pt3dadd(x, y, z, 1.0)
+                sec.pt3dadd(x + 80 * dx, y + 80 * dy, z, 1.0)
+                sec.nseg = 2
+        for sec in self.all:
+            sec.Ra = 150.0
+            sec.cm = 1.0
+            if sec is not soma:
+                sec.insert("pas")
+                for seg in sec:
+                    seg.pas.g = 1e-4
+                    seg.pas.e = -65.0
+
+    def __repr__(self) -> str:
+        return f"{self.population}[{self.gid}]"
+
+
+@dataclass
+class DemoNetwork:
+    """The instantiated demo network; keep it alive while NEURON runs.
+
+    Attributes
+    ----------
+    cells : list
+        Cell objects with ``gid``, ``population`` and an ``all`` list of sections.
+    populations : dict of str to list
+        Cells by population, for :func:`signals.network.from_neuron`.
+    connections : ndarray, shape (n, 4)
+        ``(pre gid, post gid, weight µS, delay ms)`` of every recurrent NetCon.
+    """
+
+    cells: list
+    populations: dict
+    connections: np.ndarray
+    _keep: list = field(default_factory=list, repr=False)
+
+
+def build_network(*, seed: int = 1, scale: float = 1.0, drive_hz: float = 1000.0) -> DemoNetwork:
+    """Instantiate the demo network in NEURON.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of positions, connectivity and background noise.
+    scale : float > 0
+        Multiplies the number of cells of each population (1 → 120 cells).
+    drive_hz : float > 0
+        Rate (Hz) of the Poisson background input to each cell (summed over its inputs).
+
+    Returns
+    -------
+    DemoNetwork
+    """
+    from neuron import h
+
+    if not scale > 0 or not drive_hz > 0:
+        raise ValueError("scale and drive_hz must be > 0")
+    rng = np.random.default_rng(seed)
+    cells, pops, keep = [], {}, []
+    gid = 0
+    for pop, (n, (zlo, zhi), kind) in POPULATIONS.items():
+        n = max(1, round(n * scale))
+        pops[pop] = []
+        for _ in range(n):
+            pos = np.array([rng.uniform(-200, 200), rng.uniform(-200, 200), rng.uniform(zlo, zhi)])
+            cell = _Cell(gid, pop, kind, pos)
+            cells.append(cell)
+            pops[pop].append(cell)
+            gid += 1
+    conns = []
+    for (pre, post), (p, w, target, erev, tau) in _RULES.items():
+        for dst in pops[post]:
+            syn = h.ExpSyn(dst.secs[target](0.5))
+            syn.e, syn.tau = erev, tau
+            keep.append(syn)
+            for src in pops[pre]:
+                if src is dst or rng.random() >= p:
+                    continue
+                delay = 1.0 + rng.uniform(0, 2)
+                nc = h.NetCon(src.secs["soma"](0.5)._ref_v, syn, sec=src.secs["soma"])
+                nc.threshold, nc.weight[0], nc.delay = 0.0, w, delay
+                keep.append(nc)
+                conns.append((src.gid, dst.gid, w, delay))
+    for cell in cells:
+        # Poisson background: excitatory onto the dendrites (soma of interneurons)
+        target = cell.secs["apic0" if cell.kind == "pyr" else "soma"]
+        syn = h.ExpSyn(target(0.5))
+        syn.e, syn.tau = 0.0, 2.0
+        stim = h.NetStim()
+        stim.interval, stim.number, stim.start, stim.noise = 1000.0 / drive_hz, 1e9, 0.0, 1.0
+        stim.noiseFromRandom123(cell.gid, 7, seed)
+        nc = h.NetCon(stim, syn)
+        nc.weight[0] = 0.0012 if cell.kind == "pyr" else 0.0006
+        nc.delay = 0.0
+        keep.extend([syn, stim, nc])
+    return DemoNetwork(cells, pops, np.array(conns, dtype=float).reshape(-1, 4), keep)

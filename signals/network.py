@@ -1,0 +1,293 @@
+"""Network adapters: turn an instantiated NEURON network into a :class:`SegmentTable`.
+
+Coordinates are NEURON's own 3-D coordinates in µm, with no axis flips (NetPyNE's LFP code
+negates electrode ``y`` because it treats ``y`` as cortical depth; signals does not).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SegmentTable", "from_neuron", "from_netpyne", "from_lfpy"]
+
+logger = logging.getLogger("signals")
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentTable:
+    """One row per local segment, one entry per local cell.
+
+    Attributes
+    ----------
+    gid : ndarray of int, shape (n_seg,)
+        Global id of the cell each segment belongs to.
+    population : ndarray of int, shape (n_seg,)
+        Index into :attr:`populations` of each segment's population.
+    populations : tuple of str
+        Population names.
+    section : ndarray of str, shape (n_seg,)
+        NEURON section name of each segment.
+    x, y, z : ndarray, shape (n_seg, 2)
+        Start and end coordinates of each segment (µm).
+    diam : ndarray, shape (n_seg,)
+        Segment diameter (µm).
+    area : ndarray, shape (n_seg,)
+        Membrane area of each segment (µm²).
+    cell_gid : ndarray of int, shape (n_cell,)
+        Global ids of the cells, in table order.
+    cell_population : ndarray of int, shape (n_cell,)
+        Population index of each cell.
+    cell_position : ndarray, shape (n_cell, 3)
+        Midpoint of each cell's root (soma) section (µm).
+    """
+
+    gid: np.ndarray
+    population: np.ndarray
+    populations: tuple[str, ...]
+    section: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    diam: np.ndarray
+    area: np.ndarray
+    cell_gid: np.ndarray
+    cell_population: np.ndarray
+    cell_position: np.ndarray
+    segments: list = field(repr=False, default_factory=list)
+    roots: list = field(repr=False, default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.gid.size)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells in the table."""
+        return int(self.cell_gid.size)
+
+    @property
+    def midpoints(self) -> np.ndarray:
+        """Segment midpoints, shape (n_seg, 3), in µm."""
+        return np.column_stack([self.x.mean(1), self.y.mean(1), self.z.mean(1)])
+
+    def cell_geometry(self, index: np.ndarray | slice | None = None):
+        """LFPykit ``CellGeometry`` of the selected rows (all rows by default)."""
+        from lfpykit import CellGeometry
+
+        idx = slice(None) if index is None else index
+        return CellGeometry(x=self.x[idx], y=self.y[idx], z=self.z[idx], d=self.diam[idx])
+
+    def cell_slices(self) -> list[slice]:
+        """Row range of each cell, in :attr:`cell_gid` order (rows of a cell are contiguous)."""
+        bounds = np.flatnonzero(np.diff(self.gid)) + 1
+        starts = np.r_[0, bounds]
+        stops = np.r_[bounds, len(self)]
+        return [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _interp3d(sec, arc_fraction: np.ndarray) -> np.ndarray:
+    """Points (n, 3) in µm at fractions of a section's arc length, from its 3-D points."""
+    n3d = int(sec.n3d())
+    pts = np.array([[sec.x3d(i), sec.y3d(i), sec.z3d(i)] for i in range(n3d)])
+    arc = np.array([sec.arc3d(i) for i in range(n3d)])
+    # Linear interpolation along arc length, the convention of NEURON's shape plots and LFPy.
+    return np.column_stack([np.interp(arc_fraction * arc[-1], arc, pts[:, k]) for k in range(3)])
+
+
+def _section_geometry(sec) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end points, each (nseg, 3) in µm, of a section's segments."""
+    xyz = _interp3d(sec, np.linspace(0.0, 1.0, sec.nseg + 1))
+    return xyz[:-1], xyz[1:]
+
+
+def _cell_sections(cell: Any) -> list:
+    """The sections of one cell given in any of the usual forms."""
+    from neuron import h, nrn
+
+    if isinstance(cell, nrn.Section):
+        return list(h.SectionRef(sec=cell).root.wholetree())
+    for attr in ("all", "allseclist"):
+        secs = getattr(cell, attr, None)
+        if secs is not None:
+            return list(secs)
+    if isinstance(cell, Iterable):
+        secs = list(cell)
+        if secs and all(isinstance(s, nrn.Section) for s in secs):
+            return secs
+    raise TypeError(
+        f"cannot find the sections of cell {cell!r}: give a Section (its whole tree is used), "
+        "an object with an `all` SectionList, or a list of Sections"
+    )
+
+
+def _build_table(
+    cells: Sequence[tuple[int, str, list]],
+) -> SegmentTable:
+    """Assemble a SegmentTable from (gid, population, sections) triples."""
+    from neuron import h
+
+    if not cells:
+        raise ValueError(
+            "the network has no sections: build the cells before recording (no NEURON "
+            "section exists, or none was given)"
+        )
+    gids = [c[0] for c in cells]
+    if len(set(gids)) != len(gids):
+        dup = sorted({g for g in gids if gids.count(g) > 1})[:5]
+        raise ValueError(f"cell gids must be unique; repeated: {dup}")
+
+    missing = [sec for _, _, secs in cells for sec in secs if sec.n3d() < 2]
+    if missing:
+        logger.warning(
+            "%d section(s) have no 3-D points (e.g. %s); placed by h.define_shape() "
+            "as NEURON does for its shape plots",
+            len(missing),
+            missing[0].name(),
+        )
+        h.define_shape()
+
+    populations: list[str] = []
+    rows: dict[str, list] = {k: [] for k in ("gid", "pop", "sec", "start", "end", "diam", "area")}
+    segments: list = []
+    roots: list = []
+    cell_gid, cell_pop, cell_pos = [], [], []
+    for gid, pop, secs in cells:
+        if pop not in populations:
+            populations.append(pop)
+        ipop = populations.index(pop)
+        root = h.SectionRef(sec=secs[0]).root
+        roots.append(root)
+        cell_gid.append(gid)
+        cell_pop.append(ipop)
+        cell_pos.append(_interp3d(root, np.array([0.5]))[0])
+        for sec in secs:
+            start, end = _section_geometry(sec)
+            for seg in sec:
+                segments.append(seg)
+                rows["diam"].append(seg.diam)
+                rows["area"].append(seg.area())
+            rows["start"].append(start)
+            rows["end"].append(end)
+            rows["gid"].extend([gid] * sec.nseg)
+            rows["pop"].extend([ipop] * sec.nseg)
+            rows["sec"].extend([sec.name()] * sec.nseg)
+    start = np.concatenate(rows["start"])
+    end = np.concatenate(rows["end"])
+    return SegmentTable(
+        gid=np.asarray(rows["gid"], dtype=np.int64),
+        population=np.asarray(rows["pop"], dtype=np.int64),
+        populations=tuple(populations),
+        section=np.asarray(rows["sec"], dtype=object),
+        x=np.column_stack([start[:, 0], end[:, 0]]),
+        y=np.column_stack([start[:, 1], end[:, 1]]),
+        z=np.column_stack([start[:, 2], end[:, 2]]),
+        diam=np.asarray(rows["diam"], dtype=float),
+        area=np.asarray(rows["area"], dtype=float),
+        cell_gid=np.asarray(cell_gid, dtype=np.int64),
+        cell_population=np.asarray(cell_pop, dtype=np.int64),
+        cell_position=np.asarray(cell_pos, dtype=float).reshape(-1, 3),
+        segments=segments,
+        roots=roots,
+    )
+
+
+def from_neuron(
+    cells: Iterable[Any] | None = None,
+    *,
+    populations: Mapping[str, Iterable[Any]] | None = None,
+) -> SegmentTable:
+    """SegmentTable of a plain NEURON network.
+
+    Parameters
+    ----------
+    cells : iterable, optional
+        The cells to record. Each is a root ``Section`` (its whole tree is one cell), an object
+        with an ``all`` SectionList (the usual cell template), or a list of Sections. A cell's gid
+        is its ``gid`` attribute if it has one, else its position in ``cells``; its population is
+        its ``population`` (or ``pop``) attribute, else ``"all"``. By default every section that
+        exists is taken, one cell per section tree, gids 0, 1, ... in creation order.
+    populations : mapping of str to iterable, optional
+        ``{name: cells}``; an alternative to ``cells`` that names the population of each cell.
+
+    Returns
+    -------
+    SegmentTable
+        Geometry in µm, from the sections' 3-D points. Sections without 3-D points are placed by
+        ``h.define_shape()`` (logged as a warning), never silently at the origin.
+
+    Raises
+    ------
+    ValueError
+        If no section exists, or gids repeat.
+    """
+    from neuron import h
+
+    triples: list[tuple[int, str, list]] = []
+    if populations is not None:
+        if cells is not None:
+            raise ValueError("give either `cells` or `populations`, not both")
+        i = 0
+        for pop, members in populations.items():
+            for cell in members:
+                triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))
+                i += 1
+    elif cells is not None:
+        for i, cell in enumerate(cells):
+            pop = getattr(cell, "population", None) or getattr(cell, "pop", None) or "all"
+            triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))
+    else:
+        by_root: dict[str, list] = {}
+        for sec in h.allsec():
+            by_root.setdefault(h.SectionRef(sec=sec).root.name(), []).append(sec)
+        triples = [(i, "all", secs) for i, secs in enumerate(by_root.values())]
+    return _build_table(triples)
+
+
+def from_netpyne(sim: Any) -> SegmentTable:
+    """SegmentTable of the cells NetPyNE instantiated on this rank.
+
+    Parameters
+    ----------
+    sim : module
+        ``netpyne.sim`` after ``sim.net.createCells()`` (or ``sim.create()``). Point-process
+        cells (no sections, e.g. NetStim populations) are skipped.
+
+    Returns
+    -------
+    SegmentTable
+        Geometry from each section's 3-D points in NEURON's coordinates (µm). NetPyNE's own
+        LFP code flips the sign of electrode ``y`` ("y is depth"); signals does not, so an
+        electrode at NetPyNE's ``[x, y, z]`` corresponds to ``(x, -y, z)`` here.
+    """
+    cells = getattr(getattr(sim, "net", None), "cells", None)
+    if cells is None:
+        raise ValueError("sim.net.cells not found: call sim.net.createCells() first")
+    triples = []
+    for cell in cells:
+        secs = [s["hObj"] for s in getattr(cell, "secs", {}).values() if s.get("hObj") is not None]
+        if secs:
+            triples.append((int(cell.gid), str(cell.tags.get("pop", "all")), secs))
+    return _build_table(triples)
+
+
+def from_lfpy(cells: Any | Iterable[Any]) -> SegmentTable:
+    """SegmentTable of one or more ``LFPy.Cell`` objects.
+
+    Parameters
+    ----------
+    cells : LFPy.Cell or iterable of LFPy.Cell
+        Cells; gid is the ``gid`` attribute (LFPy's ``NetworkCell``) or the position, the
+        population the ``population`` attribute or ``"all"``. Segment order and geometry are
+        NEURON's, which is LFPy's own order (``cell.allseclist``).
+    """
+    if hasattr(cells, "allseclist"):
+        cells = [cells]
+    triples = []
+    for i, cell in enumerate(cells):
+        pop = getattr(cell, "population", None) or "all"
+        triples.append((int(getattr(cell, "gid", i)), str(pop), list(cell.allseclist)))
+    return _build_table(triples)

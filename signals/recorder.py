@@ -1,0 +1,134 @@
+"""The Recorder contract: the plugin point of signals.
+
+A recorder turns chunks of membrane currents (or other sampled pointers) into arrays. It never
+calls MPI and never writes files: the session reduces partial results across ranks (``sum`` for
+anything linear in the currents, ``gather`` for ragged data such as spikes) and the store writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from signals.network import SegmentTable
+
+__all__ = ["Recorder", "VariableSpec", "Context", "Chunk"]
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """What a recorder's output variable is.
+
+    Parameters
+    ----------
+    dims : tuple of str
+        Dimension names; the first is ``"time"`` for sampled signals or ``"spike"`` for ragged
+        event data, and grows chunk by chunk.
+    units : str
+        UDUNITS unit string, e.g. ``"mV"``, ``"nA um"``, ``"ms"``.
+    long_name : str
+        CF long name.
+    reduce : {"sum", "gather"}
+        How partial results of MPI ranks combine: ``sum`` (linear in the currents; a rank that
+        does not own a row returns zeros there) or ``gather`` (concatenate along the first dim).
+    dtype : str
+        netCDF/numpy dtype.
+    attrs : dict
+        Extra attributes (e.g. conductivity in S/m).
+    """
+
+    dims: tuple[str, ...]
+    units: str
+    long_name: str
+    reduce: Literal["sum", "gather"] = "sum"
+    dtype: str = "f8"
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a recorder may use in :meth:`Recorder.setup`.
+
+    Attributes
+    ----------
+    segments : SegmentTable
+        This rank's segments (rows = rows of ``chunk.imem``).
+    populations : tuple of str
+        Population names across all ranks, in a fixed order.
+    rank, nhost : int
+        MPI rank and number of ranks (0 and 1 when serial).
+    """
+
+    segments: SegmentTable
+    populations: tuple[str, ...]
+    rank: int = 0
+    nhost: int = 1
+    _pointer_groups: list[tuple[list, str]] = field(default_factory=list, repr=False)
+
+    def add_pointers(self, segments: list, variable: str) -> int:
+        """Ask the session to sample ``variable`` (e.g. ``"v"``) of these segments every sample.
+
+        The session takes the references (``seg._ref_v``) after ``h.finitialize``, when they
+        are valid. Returns the index of this group in ``chunk.pointers``.
+        """
+        segments = list(segments)
+        for seg in segments[:1]:
+            if not hasattr(seg, "_ref_" + variable):
+                raise ValueError(f"segment {seg} has no variable {variable!r}")
+        self._pointer_groups.append((segments, variable))
+        return len(self._pointer_groups) - 1
+
+
+@dataclass
+class Chunk:
+    """A block of consecutive samples.
+
+    Attributes
+    ----------
+    imem : ndarray, shape (n_seg, n)
+        Membrane currents of this rank's segments (nA); a view valid only during ``on_chunk``.
+    t : ndarray, shape (n,)
+        Sample times (ms).
+    start : int
+        Index of the first sample in the run.
+    pointers : list of ndarray, shape (n_ptr, n)
+        Samples of the groups requested with :meth:`Context.add_pointers`.
+    """
+
+    imem: np.ndarray
+    t: np.ndarray
+    start: int
+    pointers: list[np.ndarray] = field(default_factory=list)
+
+
+class Recorder:
+    """Base class of recorders.
+
+    Subclasses set ``name`` and implement :meth:`variables`, :meth:`setup` and
+    :meth:`on_chunk`; :meth:`coords` for static coordinates (electrode positions, ...) and
+    :meth:`attrs` for global provenance are optional. ``__init__`` stores and checks parameters
+    only; NEURON is touched in ``setup``, and state built there ends in ``_``.
+    """
+
+    name: str = "recorder"
+    description: str = ""
+
+    def variables(self) -> dict[str, VariableSpec]:
+        """Output variables: name → :class:`VariableSpec`."""
+        raise NotImplementedError
+
+    def coords(self, ctx: Context) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict]]:
+        """Static coordinates: name → (dims, values, attrs). Same on every rank."""
+        return {}
+
+    def setup(self, ctx: Context) -> None:
+        """Prepare for a run (precompute transfer matrices, request pointers)."""
+
+    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        """Partial outputs for this chunk: name → array with the declared dims."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"

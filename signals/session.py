@@ -1,0 +1,488 @@
+"""The chunked recording engine.
+
+One ``PtrVector`` over every local ``i_membrane_`` is gathered once per sample inside
+``h.cvode.extra_scatter_gather`` into a (chunk × segments) buffer; when the buffer is full each
+recorder turns it into partial results (one GEMM for the forward models), the partial results
+are reduced across MPI ranks and rank 0 appends them to the run file. Memory is bounded by the
+chunk length, never by ``tstop``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signals._parallel import Comm
+from signals._validation import check_positive
+from signals.network import SegmentTable, from_neuron
+from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.store import RunWriter
+
+__all__ = ["Session", "record", "attach"]
+
+logger = logging.getLogger("signals")
+
+#: Default upper bound of the sample buffer (bytes) when ``chunk_samples`` is not given.
+_BUFFER_BYTES = 64 * 2**20
+
+
+def _provenance() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist, key in (("neuro-signals", "signals_version"), ("neuron", "neuron_version"),
+                      ("LFPykit", "lfpykit_version")):
+        try:
+            out[key] = version(dist)
+        except PackageNotFoundError:
+            out[key] = "unknown"
+    return out
+
+
+def _resolve_recorders(recorders: Sequence[Recorder | str]) -> list[Recorder]:
+    from signals.recorders import available
+
+    if isinstance(recorders, Recorder | str):
+        recorders = [recorders]
+    out: list[Recorder] = []
+    for rec in recorders:
+        if isinstance(rec, str):
+            registry = available()
+            if rec not in registry:
+                raise ValueError(
+                    f"unknown recorder {rec!r}; available: {', '.join(sorted(registry))}"
+                )
+            rec = registry[rec]()
+        if not isinstance(rec, Recorder):
+            raise TypeError(f"recorders must be Recorder instances or names, got {rec!r}")
+        out.append(rec)
+    if not out:
+        raise ValueError("give at least one recorder")
+    names = [r.name for r in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"recorder names must be unique (pass name=...): {names}")
+    return out
+
+
+class Session:
+    """Records a NEURON network into a run file while NEURON runs it.
+
+    Use :func:`record` to let signals initialise and run the model, or :func:`attach` (or this
+    class as a context manager) to record a run you drive yourself with ``h.finitialize`` and
+    ``h.continuerun`` / ``pc.psolve`` / NetPyNE's ``sim.runSim()``.
+
+    Parameters
+    ----------
+    network : SegmentTable or None
+        The local segments (see :mod:`signals.network`); default: every section that exists.
+    recorders : sequence of Recorder or str
+        Recorder instances, or names of recorders that need no parameters (e.g. ``"spikes"``).
+    path : str or Path
+        Run file to write (netCDF4, overwritten). Only rank 0 writes.
+    record_dt : float, optional
+        Sampling interval (ms), an integer multiple of ``h.dt``; default: every time step.
+    chunk_samples : int, optional
+        Samples per chunk; default: up to 500, fewer when the buffer would exceed 64 MiB.
+    blas_threads : int or None
+        BLAS threads allowed during the chunk GEMMs (1 by default: more threads fight NEURON for
+        the cores); ``None`` leaves BLAS alone.
+    attrs : mapping, optional
+        Extra global attributes for provenance (model name, seeds, ...).
+    """
+
+    def __init__(
+        self,
+        network: SegmentTable | None,
+        recorders: Sequence[Recorder | str],
+        *,
+        path: str | os.PathLike,
+        record_dt: float | None = None,
+        chunk_samples: int | None = None,
+        blas_threads: int | None = 1,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        from neuron import h
+
+        self.recorders = _resolve_recorders(recorders)
+        self.network = from_neuron() if network is None else network
+        if not isinstance(self.network, SegmentTable):
+            raise TypeError(f"network must be a SegmentTable (signals.network), got {network!r}")
+        self.record_dt = None if record_dt is None else check_positive(record_dt, "record_dt (ms)")
+        if chunk_samples is None:
+            chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(len(self.network), 1)), 1, 500))
+        elif isinstance(chunk_samples, bool) or int(chunk_samples) != chunk_samples or chunk_samples < 1:
+            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
+        self.chunk_samples = int(chunk_samples)
+        self.blas_threads = blas_threads
+        self.path = Path(path)
+        self.comm = Comm.from_neuron()
+
+        self._h = h
+        self.ctx = Context(
+            segments=self.network,
+            populations=self.comm.union_in_order(self.network.populations),
+            rank=self.comm.rank,
+            nhost=self.comm.nhost,
+        )
+        self._specs: dict[str, VariableSpec] = {}
+        for rec in self.recorders:
+            for name, spec in rec.variables().items():
+                if name in self._specs or name in ("time",):
+                    raise ValueError(f"two recorders write a variable named {name!r}")
+                self._specs[name] = spec
+        coords = self._network_coords()
+        for rec in self.recorders:
+            rec.setup(self.ctx)
+            for name, coord in rec.coords(self.ctx).items():
+                if name in coords and not (
+                    coords[name][0] == coord[0]
+                    and np.array_equal(np.asarray(coords[name][1]), np.asarray(coord[1]))
+                ):
+                    raise ValueError(f"recorder {rec.name!r} defines coordinate {name!r} "
+                                     "differently from another recorder; give it another name")
+                coords[name] = coord
+        self._writer: RunWriter | None = None
+        if self.comm.rank == 0:
+            global_attrs = {**_provenance(), **dict(attrs or {})}
+            for rec in self.recorders:
+                global_attrs[f"recorder_{rec.name}"] = repr(rec)
+            self._writer = RunWriter(self.path, coords=coords, variables=self._specs,
+                                     attrs=global_attrs, chunk_len=self.chunk_samples)
+        self._state = "created"
+        self._error: BaseException | None = None
+        self._fih = None
+        self._n_samples = 0
+
+    def _network_coords(self) -> dict[str, tuple]:
+        """The cells of the whole network (gathered on rank 0), sorted by gid."""
+        net = self.network
+        local = (net.cell_gid, [net.populations[i] for i in net.cell_population],
+                 net.cell_position)
+        parts = self.comm.gather_objects(local)
+        if parts is None:
+            return {}
+        gid = np.concatenate([p[0] for p in parts])
+        pop = np.array([name for p in parts for name in p[1]], dtype=object)
+        pos = np.concatenate([p[2] for p in parts]).reshape(-1, 3)
+        order = np.argsort(gid, kind="stable")
+        um = {"units": "um"}
+        return {
+            "population": (("population",), np.array(self.ctx.populations, dtype=object),
+                           {"long_name": "cell population"}),
+            "cell": (("cell",), gid[order], {"long_name": "cell gid"}),
+            "cell_population": (("cell",), pop[order], {"long_name": "population of the cell"}),
+            "cell_x": (("cell",), pos[order, 0], {**um, "long_name": "soma x position"}),
+            "cell_y": (("cell",), pos[order, 1], {**um, "long_name": "soma y position"}),
+            "cell_z": (("cell",), pos[order, 2], {**um, "long_name": "soma z position"}),
+        }
+
+    # -- NEURON hooks -------------------------------------------------------------------------
+
+    def attach(self) -> Session:
+        """Hook into NEURON: the next ``h.finitialize`` starts recording."""
+        if self._state != "created":
+            raise RuntimeError(f"session already {self._state}")
+        h = self._h
+        h.cvode.use_fast_imem(1)
+        # Type 2 runs at the end of finitialize: pointers are valid only from then on.
+        self._fih = h.FInitializeHandler(2, self._on_init)
+        h.cvode.extra_scatter_gather(0, self._on_step)
+        self._state = "attached"
+        return self
+
+    def _detach(self) -> None:
+        if self._state in ("attached", "recording"):
+            self._h.cvode.extra_scatter_gather_remove(self._on_step)
+            self._fih = None
+
+    def _on_init(self) -> None:
+        h = self._h
+        try:
+            if self._state == "recording":
+                logger.warning("h.finitialize called again: recording stopped at t = %g ms; use "
+                               "one session per run", self._t0 + self._n_samples * self._sdt)
+                self._flush()
+                self._detach()
+                self._state = "stopped"
+                return
+            if h.cvode.active():
+                raise RuntimeError("variable time step (CVode) is not supported: signals samples "
+                                   "on the fixed time grid; call h.cvode.active(0)")
+            if not h.cvode.use_fast_imem():
+                h.cvode.use_fast_imem(1)  # NetPyNE's run setup may have turned it off
+            self._start()
+        except BaseException as err:
+            self._error = err
+            raise
+
+    def _start(self) -> None:
+        h = self._h
+        dt = float(h.dt)
+        every = 1 if self.record_dt is None else round(self.record_dt / dt)
+        if every < 1 or abs(every * dt - (self.record_dt or dt)) > 1e-9 * dt:
+            raise ValueError(f"record_dt = {self.record_dt} ms is not a multiple of h.dt = {dt} ms")
+        self._every = every
+        self._sdt = every * dt
+        self._t0 = float(h.t)
+        self._step_count = 0
+        n = len(self.network)
+        self._imem_ptr = h.PtrVector(n)
+        for i, seg in enumerate(self.network.segments):
+            self._imem_ptr.pset(i, seg._ref_i_membrane_)
+        self._imem_vec = h.Vector(n)
+        self._imem_view = self._imem_vec.as_numpy()  # once: as_numpy leaks per call in NEURON 9
+        self._imem_buf = np.empty((self.chunk_samples, n))
+        self._groups = []
+        for segs, var in self.ctx._pointer_groups:
+            ptr = h.PtrVector(len(segs))
+            for i, seg in enumerate(segs):
+                ptr.pset(i, getattr(seg, "_ref_" + var))
+            vec = h.Vector(len(segs))
+            self._groups.append((ptr, vec, vec.as_numpy(), np.empty((self.chunk_samples, len(segs)))))
+        self._fill = 0
+        self._n_samples = 0
+        if self._writer is not None:
+            self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0})
+        self._state = "recording"
+        self._sample()
+
+    def _sample(self) -> None:
+        k = self._fill
+        self._imem_ptr.gather(self._imem_vec)
+        self._imem_buf[k] = self._imem_view
+        for ptr, vec, view, buf in self._groups:
+            ptr.gather(vec)
+            buf[k] = view
+        self._fill += 1
+        if self._fill == self.chunk_samples:
+            self._flush()
+
+    def _on_step(self) -> None:
+        if self._state != "recording":
+            return
+        try:
+            self._step_count += 1
+            if self._step_count % self._every == 0:
+                self._sample()
+        except BaseException as err:
+            self._error = err
+            raise
+
+    def _flush(self) -> None:
+        n = self._fill
+        if n == 0:
+            return
+        start = self._n_samples
+        t = self._t0 + (start + np.arange(n)) * self._sdt
+        chunk = Chunk(
+            imem=self._imem_buf[:n].T,
+            t=t,
+            start=start,
+            pointers=[buf[:n].T for *_, buf in self._groups],
+        )
+        outputs: dict[str, np.ndarray] = {}
+        local_error: BaseException | None = None
+        try:
+            with _blas_limit(self.blas_threads):
+                for rec in self.recorders:
+                    outputs.update(rec.on_chunk(chunk))
+            if set(outputs) != set(self._specs):
+                raise ValueError(
+                    f"recorders returned {sorted(outputs)} but declared {sorted(self._specs)}"
+                )
+        except Exception as err:
+            local_error = err
+        # Collective on every chunk so that a failure on one rank ends all ranks, not a hang.
+        errors = self.comm.any_error(
+            None if local_error is None else f"{type(local_error).__name__}: {local_error}"
+        )
+        if local_error is not None:
+            raise local_error
+        if errors:
+            raise RuntimeError("recording failed on another rank: " + "; ".join(errors))
+        reduced = self.comm.reduce_outputs(outputs, {k: v.reduce for k, v in self._specs.items()})
+        if reduced is not None:
+            reduced = _sort_ragged(reduced, self._specs)
+        if self._writer is not None:
+            self._writer.append(t, reduced)
+        self._n_samples += n
+        self._fill = 0
+
+    def initialize(self, v_init: float = -65.0) -> None:
+        """``h.finitialize(v_init)`` (mV), re-raising the session's own error if setup fails."""
+        if self._state == "created":
+            self.attach()
+        try:
+            self._h.finitialize(v_init)
+        except Exception:
+            if self._error is not None:
+                raise self._error from None
+            raise
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, tstop: float, *, progress: bool | None = None) -> None:
+        """Advance the initialised model to ``tstop`` (ms), in chunk-sized pieces.
+
+        Uses ``pc.psolve`` under MPI, ``h.continuerun`` otherwise; shows a progress bar on the
+        terminal for runs that take more than a few seconds (``progress=False`` hides it).
+        """
+        from tqdm.auto import tqdm
+
+        h = self._h
+        tstop = check_positive(tstop, "tstop (ms)")
+        if self._state != "recording":
+            raise RuntimeError("call h.finitialize() (after attach) before run()")
+        piece = max(self.chunk_samples * self._sdt, 10 * float(h.dt))
+        pc = h.ParallelContext() if self.comm.nhost > 1 else None
+        show = self.comm.rank == 0 and progress is not False
+        with tqdm(total=round(tstop - h.t, 6), unit="ms", delay=3, disable=not show,
+                  desc="signals", leave=False) as bar:
+            while h.t < tstop - 0.5 * h.dt:
+                t_before = float(h.t)
+                target = min(t_before + piece, tstop)
+                try:
+                    if pc is not None:
+                        pc.psolve(target)
+                    else:
+                        h.continuerun(target)
+                except Exception as err:
+                    if self._error is not None:
+                        raise self._error from None
+                    raise RuntimeError(f"NEURON failed at t = {h.t} ms: {err}") from err
+                bar.update(round(float(h.t) - t_before, 6))
+                if h.t <= t_before:
+                    break
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Flush the last partial chunk, mark the file complete (or incomplete) and detach."""
+        if self._state == "closed":
+            return
+        error = error or self._error
+        try:
+            if error is None and self._state == "recording":
+                self._flush()
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            self._detach()
+            self._state = "closed"
+            if self._writer is not None:
+                self._writer.close(error=error, attrs={"n_samples": self._n_samples})
+
+    def __enter__(self) -> Session:
+        if self._state == "created":
+            self.attach()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(error=exc)
+
+
+def _sort_ragged(outputs: dict[str, np.ndarray], specs: Mapping[str, VariableSpec]):
+    """Order gathered event variables (e.g. spikes) by their values, in declaration order.
+
+    Ranks deliver events in rank order; sorting by (first variable, second, ...) makes the
+    file independent of the number of ranks.
+    """
+    ragged: dict[str, list[str]] = {}
+    for name, spec in specs.items():
+        if spec.reduce == "gather" and outputs[name].ndim == 1:
+            ragged.setdefault(spec.dims[0], []).append(name)
+    for names in ragged.values():
+        order = np.lexsort([outputs[n] for n in reversed(names)])
+        for n in names:
+            outputs[n] = outputs[n][order]
+    return outputs
+
+
+class _blas_limit:
+    """Limit BLAS threads around the GEMMs (``None``: leave them)."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+        self._ctl = None
+
+    def __enter__(self):
+        if self.n is not None:
+            from threadpoolctl import threadpool_limits
+
+            self._ctl = threadpool_limits(limits=self.n, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self._ctl is not None:
+            self._ctl.restore_original_limits()
+
+
+def attach(
+    network: SegmentTable | None,
+    recorders: Sequence[Recorder | str],
+    *,
+    path: str | os.PathLike,
+    **kwargs: Any,
+) -> Session:
+    """Start recording the next run you drive yourself.
+
+    Returns an attached :class:`Session`; call ``h.finitialize`` and ``h.continuerun`` (or
+    NetPyNE's ``sim.runSim()``), then ``session.close()`` — or use it as a context manager.
+    Keyword arguments are those of :class:`Session`.
+    """
+    return Session(network, recorders, path=path, **kwargs).attach()
+
+
+def record(
+    network: SegmentTable | None,
+    recorders: Sequence[Recorder | str],
+    *,
+    tstop: float,
+    path: str | os.PathLike,
+    dt: float | None = None,
+    v_init: float = -65.0,
+    progress: bool | None = None,
+    **kwargs: Any,
+) -> Path:
+    """Initialise and run the model, recording it into a run file.
+
+    Parameters
+    ----------
+    network : SegmentTable or None
+        Segments to record (see :mod:`signals.network`); ``None``: every section.
+    recorders : sequence of Recorder or str
+        What to record, e.g. ``[LFP(probe), Spikes()]``.
+    tstop : float > 0
+        Stop time (ms).
+    path : str or Path
+        Run file (netCDF4) to write.
+    dt : float > 0, optional
+        Time step (ms); default: the current ``h.dt``.
+    v_init : float
+        Initial membrane potential (mV) passed to ``h.finitialize``.
+    progress : bool, optional
+        Progress bar on the terminal (shown after a few seconds unless False).
+    **kwargs
+        ``record_dt``, ``chunk_samples``, ``blas_threads``, ``attrs``: see :class:`Session`.
+
+    Returns
+    -------
+    Path
+        The run file; open it with :func:`signals.open_run`.
+    """
+    from neuron import h
+
+    h.load_file("stdrun.hoc")
+    tstop = check_positive(tstop, "tstop (ms)")
+    if dt is not None:
+        h.dt = check_positive(dt, "dt (ms)")
+    attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
+    session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
+    with session:
+        session.initialize(v_init)
+        session.run(tstop, progress=progress)
+    return session.path

@@ -1,0 +1,223 @@
+"""Run files: netCDF4 written chunk by chunk, read back as labeled ``xarray.Dataset``.
+
+A run file is self-describing: every variable has CF ``units`` and ``long_name``; global
+attributes hold provenance (versions, dt, conductivity, forward model). ``run_status`` is
+``"running"`` while it is written, ``"complete"`` after a normal end and ``"incomplete"`` (with
+``run_error``) after an exception; chunks written before an interruption stay readable.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signals.recorder import VariableSpec
+
+__all__ = ["RunWriter", "open_run", "FORMAT_NAME", "FORMAT_VERSION"]
+
+logger = logging.getLogger("signals")
+
+FORMAT_NAME = "signals-run"
+FORMAT_VERSION = 1
+UNLIMITED = ("time", "spike")
+
+
+def _attr_value(value: Any) -> Any:
+    """A value netCDF can hold as an attribute (bools as ints, sequences as arrays)."""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, str | int | float | np.number):
+        return value
+    if isinstance(value, list | tuple | np.ndarray):
+        arr = np.asarray(value)
+        return arr if arr.dtype.kind in "iuf" else ", ".join(map(str, value))
+    return str(value)
+
+
+def _clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _attr_value(v) for k, v in attrs.items() if v is not None}
+
+
+class RunWriter:
+    """Append-only writer of one run file (used by the session on rank 0).
+
+    Parameters
+    ----------
+    path : str or Path
+        File to create (overwritten).
+    coords : mapping
+        name → (dims, values, attrs); fixes the size of every non-growing dimension.
+    variables : mapping of str to VariableSpec
+        Data variables; their first dim (``time`` or ``spike``) grows.
+    attrs : mapping
+        Global attributes.
+    chunk_len : int
+        Number of samples per chunk, used as the netCDF chunk length along ``time``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        coords: Mapping[str, tuple[tuple[str, ...], np.ndarray, dict]],
+        variables: Mapping[str, VariableSpec],
+        attrs: Mapping[str, Any],
+        chunk_len: int,
+    ) -> None:
+        import netCDF4
+
+        self.path = Path(path)
+        try:
+            self._nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
+        except OSError as err:
+            raise OSError(f"cannot write run file {str(self.path)!r}: {err.strerror or err}") from None
+        nc = self._nc
+        self._count = dict.fromkeys(UNLIMITED, 0)
+        for dim in UNLIMITED:
+            nc.createDimension(dim, None)
+        for name, (dims, values, _) in coords.items():
+            if len(dims) != np.ndim(values):
+                raise ValueError(f"coordinate {name!r}: dims {dims} do not match its shape")
+            for dim, size in zip(dims, np.shape(values), strict=True):
+                if dim in nc.dimensions:
+                    if len(nc.dimensions[dim]) != size:
+                        raise ValueError(
+                            f"dimension {dim!r} has size {len(nc.dimensions[dim])} in one "
+                            f"recorder and {size} in another; give recorders distinct names/dims"
+                        )
+                else:
+                    nc.createDimension(dim, size)
+        tvar = nc.createVariable("time", "f8", ("time",), chunksizes=(max(chunk_len, 1),))
+        tvar.setncatts({"units": "ms", "long_name": "simulation time", "axis": "T"})
+        for name, (dims, values, vattrs) in coords.items():
+            values = np.asarray(values)
+            if values.dtype.kind in "OUS":
+                var = nc.createVariable(name, str, dims)
+                var[:] = values.astype(object)
+            else:
+                var = nc.createVariable(name, values.dtype, dims)
+                var[:] = values
+            var.setncatts(_clean_attrs(vattrs))
+        self._specs = dict(variables)
+        for name, spec in self._specs.items():
+            if spec.dims[0] not in UNLIMITED:
+                raise ValueError(f"variable {name!r}: first dim must be one of {UNLIMITED}")
+            missing = [d for d in spec.dims[1:] if d not in nc.dimensions]
+            if missing:
+                raise ValueError(f"variable {name!r}: no coordinate gives the size of {missing}")
+            shape = [len(nc.dimensions[d]) for d in spec.dims[1:]]
+            first = max(chunk_len, 1) if spec.dims[0] == "time" else 4096
+            var = nc.createVariable(
+                name, spec.dtype, spec.dims, zlib=True, complevel=1, shuffle=True,
+                chunksizes=(first, *[max(s, 1) for s in shape]),
+            )
+            # CF auxiliary coordinates (e.g. electrode_x) so readers attach them to the variable.
+            aux = [c for c, (cdims, _, _) in coords.items()
+                   if cdims != (c,) and set(cdims) <= set(spec.dims)]
+            var.setncatts(_clean_attrs({"units": spec.units, "long_name": spec.long_name,
+                                        "coordinates": " ".join(aux) or None, **spec.attrs}))
+        unused_aux = [c for c, (cdims, _, _) in coords.items()
+                      if cdims != (c,) and not any(set(cdims) <= set(v.dims)
+                                                   for v in self._specs.values())]
+        nc.setncatts(_clean_attrs({
+            **attrs,
+            "coordinates": " ".join(unused_aux) or None,
+            "signals_format": FORMAT_NAME,
+            "signals_format_version": FORMAT_VERSION,
+            "Conventions": "CF-1.8",
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "run_status": "running",
+        }))
+        nc.sync()
+
+    @property
+    def n_samples(self) -> int:
+        """Samples written so far along ``time``."""
+        return self._count["time"]
+
+    def set_attrs(self, attrs: Mapping[str, Any]) -> None:
+        """Add or replace global attributes."""
+        self._nc.setncatts(_clean_attrs(attrs))
+
+    def append(self, t: np.ndarray, outputs: Mapping[str, np.ndarray]) -> None:
+        """Write one chunk: sample times ``t`` (ms) and each variable's rows."""
+        nc = self._nc
+        n0 = self._count["time"]
+        nc["time"][n0:n0 + t.size] = t
+        grown = {"time": t.size}
+        for name, data in outputs.items():
+            dim = self._specs[name].dims[0]
+            start = self._count[dim]
+            n = data.shape[0]
+            if grown.setdefault(dim, n) != n:
+                raise ValueError(f"variable {name!r} has {n} rows along {dim!r}, expected {grown[dim]}")
+            if n:
+                nc[name][start:start + n] = data
+        for dim, n in grown.items():
+            self._count[dim] += n
+        nc.sync()
+
+    def close(self, *, error: BaseException | None = None, attrs: Mapping[str, Any] | None = None):
+        """Mark the file complete (or incomplete with the error message) and close it."""
+        if not self._nc.isopen():
+            return
+        final = dict(attrs or {})
+        final["run_status"] = "incomplete" if error is not None else "complete"
+        if error is not None:
+            final["run_error"] = f"{type(error).__name__}: {error}"
+        self._nc.setncatts(_clean_attrs(final))
+        self._nc.close()
+
+
+def open_run(path: str | os.PathLike, **kwargs: Any):
+    """Open a run file as a lazy, labeled ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A netCDF file written by :func:`signals.record`.
+    **kwargs
+        Passed to ``xarray.open_dataset`` (e.g. ``chunks={}`` for dask).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables keep their ``units``/``long_name``; time in ms.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not netCDF or was not written by signals.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"run file not found: {str(path)!r}")
+    try:
+        ds = xr.open_dataset(path, engine="netcdf4", **kwargs)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{str(path)!r} is not a readable netCDF file: {err}") from None
+    if ds.attrs.get("signals_format") != FORMAT_NAME:
+        ds.close()
+        raise ValueError(
+            f"{str(path)!r} is a netCDF file but not a signals run file "
+            "(no signals_format attribute)"
+        )
+    if ds.attrs.get("run_status") != "complete":
+        warnings.warn(
+            f"run file {str(path)!r} is {ds.attrs.get('run_status')}: "
+            f"{ds.attrs.get('run_error', 'the run did not finish')}; it holds "
+            f"{ds.sizes.get('time', 0)} samples written before that",
+            stacklevel=2,
+        )
+    return ds
