@@ -234,6 +234,9 @@ class Session:
         self._imem_ptr = h.PtrVector(n)
         for i, seg in enumerate(self.network.segments):
             self._imem_ptr.pset(i, seg._ref_i_membrane_)
+        # The t = 0 sample is NEURON's i_membrane_ after finitialize, as Vector.record gives it
+        # (zero: finitialize computes no membrane current). LFPy calls h.fcurrent() first, which
+        # yields ionic currents without the capacitive part, i.e. currents that do not sum to 0.
         self._imem_vec = h.Vector(n)
         self._imem_view = self._imem_vec.as_numpy()  # once: as_numpy leaks per call in NEURON 9
         self._imem_buf = np.empty((self.chunk_samples, n))

@@ -1,0 +1,77 @@
+"""Shared fixtures: small real NEURON cells (no mocks), and a clean NEURON state per test."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_neuron():
+    """Each test starts and ends with no sections and fixed-step integration."""
+    from neuron import h
+
+    gc.collect()
+    h.load_file("stdrun.hoc")
+    h.cvode.active(0)
+    h.dt = 0.025
+    yield
+    gc.collect()
+
+
+class BallAndStick:
+    """Soma (hh) + 10-segment dendrite (pas) with 3-D points (µm), driven by a NetStim synapse."""
+
+    def __init__(self, gid: int = 0, origin=(0.0, 0.0, 0.0), *, population: str = "all",
+                 direction=(0.0, 0.0, 1.0), weight: float = 0.04, start: float = 2.0) -> None:
+        from neuron import h
+
+        self.gid = gid
+        self.population = population
+        o = np.asarray(origin, dtype=float)
+        d = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
+        self.soma = h.Section(name="soma", cell=self)
+        self.dend = h.Section(name="dend", cell=self)
+        self.dend.connect(self.soma(1))
+        self.soma.pt3dadd(*(o - 10 * d), 20)
+        self.soma.pt3dadd(*(o + 10 * d), 20)
+        self.dend.pt3dadd(*(o + 10 * d), 2)
+        self.dend.pt3dadd(*(o + 210 * d + [15.0, 0, 0]), 1.5)  # bent so x varies too
+        self.dend.pt3dadd(*(o + 410 * d), 1)
+        self.dend.nseg = 10
+        self.soma.insert("hh")
+        self.dend.insert("pas")
+        self.all = [self.soma, self.dend]
+        self.syn = h.ExpSyn(self.dend(0.8))
+        self.syn.tau = 2
+        self.stim = h.NetStim()
+        self.stim.start, self.stim.number, self.stim.interval = start, 4, 7
+        self.nc = h.NetCon(self.stim, self.syn)
+        self.nc.weight[0] = weight
+        self.nc.delay = 0
+
+    def __repr__(self) -> str:
+        return f"BallAndStick[{self.gid}]"
+
+
+@pytest.fixture
+def ball_and_stick():
+    """Factory of :class:`BallAndStick` cells."""
+    return BallAndStick
+
+
+def record_imem(table):
+    """Independent reference: ``Vector.record`` of every segment's ``i_membrane_`` (nA).
+    """
+    from neuron import h
+
+    h.cvode.use_fast_imem(1)
+    vecs = [h.Vector().record(seg._ref_i_membrane_) for seg in table.segments]
+    tvec = h.Vector().record(h._ref_t)
+
+    def result():
+        return np.array([v.as_numpy() for v in vecs]), np.array(tvec.as_numpy())
+
+    return result

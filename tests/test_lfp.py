@@ -1,0 +1,162 @@
+"""LFP recorder against closed forms and independent implementations (LFPykit, LFPy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import record_imem
+from numpy.testing import assert_allclose
+
+import signals
+from signals.recorders import LFP
+
+PROBE = signals.electrodes.laminar(x=[30, 60, -40, 25], y=[0, 10, 5, -20], z=[-50, 100, 250, 500])
+
+
+def _run(table, recorders, path, tstop=30.0, **kw):
+    ref = record_imem(table)
+    signals.record(table, recorders, tstop=tstop, path=path, progress=False, **kw)
+    imem, t = ref()
+    return signals.open_run(path), imem, t
+
+
+@pytest.mark.parametrize("method", ["linesource", "pointsource"])
+def test_lfp_equals_lfpykit_on_recorded_currents(ball_and_stick, tmp_path, method):
+    import lfpykit
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    ds, imem, t = _run(table, [LFP(PROBE, method=method, sigma=0.3)], tmp_path / "run.nc",
+                       chunk_samples=97)
+    model_cls = {"linesource": lfpykit.LineSourcePotential,
+                 "pointsource": lfpykit.PointSourcePotential}[method]
+    model = model_cls(table.cell_geometry(), x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3)
+    expected = (model.get_transformation_matrix() @ imem).T
+    assert np.abs(expected).max() > 1e-4  # the cell is active: a real comparison
+    assert ds.sizes["time"] == t.size
+    assert_allclose(ds["time"].values, t, rtol=0, atol=1e-9)
+    err = np.abs(ds["lfp"].values - expected).max() / np.abs(expected).max()
+    assert err < 1e-10
+
+
+def test_point_source_closed_form(ball_and_stick, tmp_path):
+    """phi = I / (4 pi sigma r): with nA, µm and S/m the result is in mV."""
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    sigma = 0.33
+    ds, imem, _ = _run(table, [LFP(PROBE, method="pointsource", sigma=sigma)], tmp_path / "r.nc")
+    r = np.linalg.norm(PROBE.positions[:, None, :] - table.midpoints[None, :, :], axis=2)
+    expected = imem.T @ (1.0 / (4 * np.pi * sigma * r)).T
+    assert_allclose(ds["lfp"].values, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+
+
+def test_membrane_currents_sum_to_zero(ball_and_stick, tmp_path):
+    """Without electrode current, the total membrane current is zero at every step."""
+
+    class TotalCurrent(signals.Recorder):
+        name = "total"
+
+        def variables(self):
+            return {"i_total": signals.VariableSpec(("time",), "nA", "sum of membrane currents"),
+                    "i_abs": signals.VariableSpec(("time",), "nA", "sum of |membrane current|")}
+
+        def on_chunk(self, chunk):
+            return {"i_total": chunk.imem.sum(0), "i_abs": np.abs(chunk.imem).sum(0)}
+
+    cells = [ball_and_stick(i, origin=(100.0 * i, 0, 0)) for i in range(3)]
+    table = signals.network.from_neuron(cells)
+    signals.record(table, [TotalCurrent()], tstop=40, path=tmp_path / "r.nc", progress=False)
+    ds = signals.open_run(tmp_path / "r.nc")
+    scale = ds["i_abs"].values.max()
+    assert scale > 0.1  # nA: the cells spike
+    assert np.abs(ds["i_total"].values).max() < 1e-9 * scale
+
+
+def test_per_population_contributions_sum_to_total(ball_and_stick, tmp_path):
+    cells = [ball_and_stick(i, origin=(60.0 * i, 20.0 * i, 0), population=("A", "B", "C")[i % 3],
+                            start=1.0 + i) for i in range(6)]
+    table = signals.network.from_neuron(cells)
+    ds, imem, _ = _run(table, [LFP(PROBE, per_population=True)], tmp_path / "r.nc")
+    per_pop = ds["lfp_population"]
+    assert list(per_pop["population"].values) == ["A", "B", "C"]
+    assert np.abs(per_pop.values).max(axis=(0, 2)).min() > 1e-5  # every population contributes
+    total = ds["lfp"].values
+    assert_allclose(per_pop.sum("population").values, total, rtol=1e-10,
+                    atol=1e-12 * np.abs(total).max())
+    # and each population equals LFPykit on that population's own currents
+    import lfpykit
+
+    rows = table.population == table.populations.index("B")
+    M = lfpykit.LineSourcePotential(table.cell_geometry(rows), x=PROBE.x, y=PROBE.y, z=PROBE.z,
+                                    sigma=0.3).get_transformation_matrix()
+    expected = (M @ imem[rows]).T
+    assert_allclose(per_pop.sel(population="B").values, expected, rtol=1e-10,
+                    atol=1e-12 * np.abs(expected).max())
+
+
+def test_disc_electrode_averages_points(ball_and_stick, tmp_path):
+    """A contact disc averages the point potential over its surface; tiny discs → point."""
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    pos = [[40.0, 0, 100], [40.0, 0, 300]]
+    tiny = signals.electrodes.points(pos, radius=1e-6, normal=(1, 0, 0))
+    point = signals.electrodes.points(pos)
+    big = signals.electrodes.points(pos, radius=20.0, normal=(1, 0, 0), n_points=200)
+    ds, _, _ = _run(table, [LFP(tiny, name="tiny"), LFP(point, name="point"),
+                            LFP(big, name="big")], tmp_path / "r.nc")
+    assert_allclose(ds["tiny"].values, ds["point"].values, rtol=1e-6,
+                    atol=1e-9 * np.abs(ds["point"].values).max())
+    diff = np.abs(ds["big"].values - ds["point"].values).max()
+    assert 0 < diff < 0.5 * np.abs(ds["point"].values).max()
+
+
+def test_electrode_inside_segment_warns(ball_and_stick, tmp_path):
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    with pytest.warns(UserWarning, match="inside segments"):
+        signals.record(table, [LFP([[0.0, 0.0, 0.0]])], tstop=5, path=tmp_path / "r.nc",
+                       progress=False)
+
+
+def test_matches_lfpy_recextelectrode(tmp_path):
+    """Same cell, same run: signals' LFP equals LFPy's own RecExtElectrode."""
+    LFPy = pytest.importorskip("LFPy")
+    from neuron import h
+
+    morph = tmp_path / "cell.hoc"
+    morph.write_text(
+        "create soma, dend\nconnect dend(0), soma(1)\n"
+        "soma { pt3dclear() pt3dadd(0, 0, -10, 20) pt3dadd(0, 0, 10, 20) }\n"
+        "dend { pt3dclear() pt3dadd(0, 0, 10, 2) pt3dadd(20, 0, 200, 1.5) pt3dadd(0, 0, 400, 1) }\n"
+    )
+    cell = LFPy.Cell(morphology=str(morph), passive=True, nsegs_method="fixed_length",
+                     max_nsegs_length=40, dt=0.025, tstart=0, tstop=30, v_init=-65,
+                     delete_sections=True)
+    syn = LFPy.Synapse(cell, idx=cell.get_closest_idx(0, 0, 350), syntype="ExpSyn", weight=0.05,
+                       tau=2, record_current=False)
+    syn.set_spike_times(np.array([2.0, 9.0, 16.0]))
+    electrode = LFPy.RecExtElectrode(cell, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3,
+                                     method="linesource")
+    table = signals.network.from_lfpy(cell)
+    assert len(table) == cell.totnsegs
+    # geometry: our interpolation of the 3-D points equals LFPy's
+    for ours, theirs in ((table.x, cell.x), (table.y, cell.y), (table.z, cell.z)):
+        assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+    assert_allclose(table.diam, cell.d, rtol=1e-12)
+    session = signals.attach(table, [LFP(PROBE, method="linesource", sigma=0.3)],
+                             path=tmp_path / "r.nc")
+    try:
+        cell.simulate(probes=[electrode])
+    finally:
+        session.close()
+    ds = signals.open_run(tmp_path / "r.nc")
+    theirs = electrode.data.T  # (time, electrode), mV
+    assert np.abs(theirs).max() > 1e-4
+    # LFPy advances while t < tstop, so round-off gives it one extra step that it does not store
+    n = theirs.shape[0]
+    assert ds.sizes["time"] in (n, n + 1)
+    assert_allclose(ds["time"].values[:n], cell.tvec, rtol=0, atol=1e-9)
+    # At t = 0 LFPy calls h.fcurrent(): ionic currents without the capacitive part (they do not
+    # sum to zero); NEURON and signals have i_membrane_ = 0 there. Compare from the first step.
+    assert_allclose(ds["lfp"].values[1:n], theirs[1:], rtol=1e-6, atol=1e-6 * np.abs(theirs).max())
+    h.cvode.use_fast_imem(1)
