@@ -10,16 +10,19 @@ __all__ = ["Spikes"]
 
 
 class Spikes(Recorder):
-    """Spike times (ms) and gids, stored as ragged arrays ``spike_time(spike)``, ``spike_gid(spike)``.
+    """Spike times (ms) and gids as ragged arrays ``spike_time(spike)``, ``spike_gid(spike)``.
 
-    Cells registered with ``ParallelContext`` (NetPyNE, ``pc.cell``) are recorded with
-    ``pc.spike_record`` and keep their own threshold; other cells get a ``NetCon`` watching
-    ``v`` at the middle of their root (soma) section.
+    Each cell gets an ``APCount`` at the middle of its root (soma) section, recording upward
+    threshold crossings at the time step where they happen (the same times as a ``NetCon``
+    watching that voltage). NEURON keeps a single record vector per spike source, so recording
+    through ``NetCon.record`` or ``pc.spike_record`` would silently take over the user's (or
+    NetPyNE's) own spike recording; an ``APCount`` leaves those intact.
 
     Parameters
     ----------
     threshold : float
-        Spike threshold (mV) for cells not registered with ``ParallelContext``.
+        Spike threshold (mV). Cells registered with ``ParallelContext`` (NetPyNE, ``pc.cell``)
+        use their own threshold, ``pc.threshold(gid)``, instead.
     """
 
     name = "spikes"
@@ -44,22 +47,25 @@ class Spikes(Recorder):
         from neuron import h
 
         pc = h.ParallelContext()
-        self.tvec_ = h.Vector()
-        self.idvec_ = h.Vector()
-        self.netcons_ = []
+        self.tvecs_, self.counters_ = [], []
         for gid, root in zip(ctx.segments.cell_gid, ctx.segments.roots, strict=True):
-            if pc.gid_exists(int(gid)):
-                pc.spike_record(int(gid), self.tvec_, self.idvec_)
-            else:
-                nc = h.NetCon(root(0.5)._ref_v, None, sec=root)
-                nc.threshold = self.threshold
-                nc.record(self.tvec_, self.idvec_, int(gid))
-                self.netcons_.append(nc)
+            ap = h.APCount(root(0.5))
+            ap.thresh = pc.threshold(int(gid)) if pc.gid_exists(int(gid)) else self.threshold
+            tvec = h.Vector()
+            ap.record(tvec)
+            self.counters_.append(ap)
+            self.tvecs_.append(tvec)
+        self.gids_ = np.asarray(ctx.segments.cell_gid, dtype=np.int64)
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         # Hand over what was recorded so far and empty the vectors: memory stays per chunk.
-        t = np.array(self.tvec_.as_numpy(), copy=True)
-        gid = np.array(self.idvec_.as_numpy(), copy=True).astype(np.int64)
-        self.tvec_.resize(0)
-        self.idvec_.resize(0)
-        return {"spike_time": t, "spike_gid": gid}
+        times, gids = [], []
+        for gid, tvec, ap in zip(self.gids_, self.tvecs_, self.counters_, strict=True):
+            if tvec.size():
+                times.append(np.array(tvec))
+                gids.append(np.full(int(tvec.size()), gid, dtype=np.int64))
+                tvec.resize(0)
+                ap.n = 0  # APCount writes spike k at index k of its vector
+        if not times:
+            return {"spike_time": np.zeros(0), "spike_gid": np.zeros(0, dtype=np.int64)}
+        return {"spike_time": np.concatenate(times), "spike_gid": np.concatenate(gids)}

@@ -37,6 +37,17 @@ _RULES = {
     ("E2", "E5"): (0.15, 0.0030, "apic2", 0.0, 3.0),
 }
 
+# population → (background rate as a fraction of drive_hz, weight in µS, target section)
+_BACKGROUND = {
+    "E2": (1.0, 0.0012, "apic0"),
+    "I2": (1.0, 0.0006, "soma"),
+    "E5": (1.0, 0.0012, "apic0"),
+    "I5": (1.0, 0.0006, "soma"),
+}
+_BACKGROUND_TAU = 2.0  # ms
+_RAMP_MS = 50.0  # background inputs switch on at random times within the first _RAMP_MS
+_APICAL_TOP = -20.0  # µm: apical tufts end at or below this depth, under the pial surface
+
 
 class _Cell:
     """A five-compartment cell with 3-D points (µm)."""
@@ -57,10 +68,13 @@ class _Cell:
         soma.pt3dadd(x, y, z + 10, 20 if kind == "pyr" else 15)
         soma.insert("hh")
         if kind == "pyr":
-            # basal dendrite down; apical dendrite in three pieces up towards the surface
-            layout = [("basal", soma(0), -10, -160, 2.0), ("apic0", soma(1), 10, 160, 3.0),
-                      ("apic1", self.secs["apic0"](1), 160, 310, 2.0),
-                      ("apic2", self.secs["apic1"](1), 310, 410, 1.5)]
+            # basal dendrite down; apical dendrite in three pieces up towards the surface, 400 µm
+            # long unless that would cross _APICAL_TOP (shallow cells get a shorter apical)
+            c = min(1.0, (_APICAL_TOP - z - 10.0) / 400.0)
+            layout = [("basal", soma(0), -10, -160, 2.0),
+                      ("apic0", soma(1), 10, 10 + 150 * c, 3.0),
+                      ("apic1", self.secs["apic0"](1), 10 + 150 * c, 10 + 300 * c, 2.0),
+                      ("apic2", self.secs["apic1"](1), 10 + 300 * c, 10 + 400 * c, 1.5)]
             for name, parent, z0, z1, diam in layout:
                 sec = self.secs[name]
                 sec.connect(parent)
@@ -155,14 +169,17 @@ def build_network(*, seed: int = 1, scale: float = 1.0, drive_hz: float = 1000.0
                 conns.append((src.gid, dst.gid, w, delay))
     for cell in cells:
         # Poisson background: excitatory onto the dendrites (soma of interneurons)
-        target = cell.secs["apic0" if cell.kind == "pyr" else "soma"]
-        syn = h.ExpSyn(target(0.5))
-        syn.e, syn.tau = 0.0, 2.0
+        frac, w, target = _BACKGROUND[cell.population]
+        syn = h.ExpSyn(cell.secs[target](0.5))
+        syn.e, syn.tau = 0.0, _BACKGROUND_TAU
         stim = h.NetStim()
-        stim.interval, stim.number, stim.start, stim.noise = 1000.0 / drive_hz, 1e9, 0.0, 1.0
+        # start times spread over the first _RAMP_MS so that the network does not begin with one
+        # synchronous volley of all cells
+        start = rng.uniform(0.0, _RAMP_MS)
+        stim.interval, stim.number, stim.start, stim.noise = 1000.0 / (frac * drive_hz), 1e9, start, 1.0
         stim.noiseFromRandom123(cell.gid, 7, seed)
         nc = h.NetCon(stim, syn)
-        nc.weight[0] = 0.0012 if cell.kind == "pyr" else 0.0006
+        nc.weight[0] = w
         nc.delay = 0.0
         keep.extend([syn, stim, nc])
     return DemoNetwork(cells, pops, np.array(conns, dtype=float).reshape(-1, 4), keep)

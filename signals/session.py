@@ -191,13 +191,16 @@ class Session:
         h.cvode.use_fast_imem(1)
         # Type 2 runs at the end of finitialize: pointers are valid only from then on.
         self._fih = h.FInitializeHandler(2, self._on_init)
-        h.cvode.extra_scatter_gather(0, self._on_step)
+        # NEURON removes the callback by identity: keep the one bound-method object.
+        self._step_callback = self._on_step
+        h.cvode.extra_scatter_gather(0, self._step_callback)
         self._state = "attached"
         return self
 
     def _detach(self) -> None:
         if self._state in ("attached", "recording"):
-            self._h.cvode.extra_scatter_gather_remove(self._on_step)
+            self._h.cvode.extra_scatter_gather_remove(self._step_callback)
+            self._step_callback = None
             self._fih = None
 
     def _on_init(self) -> None:

@@ -1,0 +1,182 @@
+"""The recording engine: time axis, chunking, attach mode, spikes, traces, partial files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import signals
+from signals.recorders import LFP, Spikes, Traces
+
+PROBE = signals.electrodes.laminar(x=40.0, y=0.0, z=[0.0, 200.0, 400.0])
+
+
+def test_each_sample_sits_at_its_stated_time(ball_and_stick, tmp_path):
+    """Traced v equals NEURON's Vector.record at the same times (every step and every 4th)."""
+    from neuron import h
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    v_ref = h.Vector().record(cell.soma(0.5)._ref_v)
+    t_ref = h.Vector().record(h._ref_t)
+    signals.record(table, [Traces([0])], tstop=25, path=tmp_path / "a.nc", progress=False,
+                   chunk_samples=33)
+    ds = signals.open_run(tmp_path / "a.nc")
+    t, v = np.array(t_ref), np.array(v_ref)
+    assert np.ptp(v) > 50  # it spiked
+    assert ds.sizes["time"] == t.size
+    assert_allclose(ds["time"].values, t, rtol=0, atol=1e-9)
+    assert_array_equal(ds["v"].sel(v_cell=0).values, v)
+
+    signals.record(table, [Traces([0])], tstop=25, path=tmp_path / "b.nc", progress=False,
+                   record_dt=0.1)
+    ds4 = signals.open_run(tmp_path / "b.nc")
+    assert ds4.attrs["record_dt"] == pytest.approx(0.1)
+    assert_allclose(ds4["time"].values, t[::4], rtol=0, atol=1e-9)
+    assert_array_equal(ds4["v"].sel(v_cell=0).values, v[::4])
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10_000])
+def test_chunk_size_does_not_change_results(ball_and_stick, tmp_path, chunk):
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    signals.record(table, [LFP(PROBE)], tstop=15, path=tmp_path / "ref.nc", progress=False,
+                   chunk_samples=100)
+    signals.record(table, [LFP(PROBE)], tstop=15, path=tmp_path / "c.nc", progress=False,
+                   chunk_samples=chunk)
+    ref = signals.open_run(tmp_path / "ref.nc")
+    got = signals.open_run(tmp_path / "c.nc")
+    assert_array_equal(got["time"].values, ref["time"].values)
+    assert_allclose(got["lfp"].values, ref["lfp"].values, rtol=1e-12,
+                    atol=1e-14 * np.abs(ref["lfp"].values).max())
+
+
+def test_spikes_equal_netcon_record(ball_and_stick, tmp_path):
+    """Same times as the user's own NetCon.record, which must keep working beside signals."""
+    from neuron import h
+
+    cells = [ball_and_stick(i, origin=(80.0 * i, 0, 0), start=1.0 + 2 * i) for i in range(4)]
+    ref = []
+    for c in cells:
+        tv = h.Vector()
+        nc = h.NetCon(c.soma(0.5)._ref_v, None, sec=c.soma)
+        nc.threshold = 10.0
+        nc.record(tv)
+        ref.append((c.gid, tv, nc))
+    table = signals.network.from_neuron(cells)
+    signals.record(table, [Spikes(threshold=10.0)], tstop=40, path=tmp_path / "s.nc",
+                   progress=False, chunk_samples=50)
+    ds = signals.open_run(tmp_path / "s.nc")
+    expected = sorted((t, gid) for gid, tv, _ in ref for t in tv)
+    assert len(expected) >= 8
+    assert ds["spike_time"].attrs["units"] == "ms"
+    # NetCon adds 1e-10 ms to the step time
+    assert_allclose(ds["spike_time"].values, [t for t, _ in expected], rtol=0, atol=1e-9)
+    assert_array_equal(ds["spike_gid"].values, [g for _, g in expected])
+
+
+def test_attach_mode_equals_record(ball_and_stick, tmp_path):
+    """A run driven by the user (finitialize + continuerun) gives the same file content."""
+    from neuron import h
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    signals.record(table, [LFP(PROBE), Spikes()], tstop=20, path=tmp_path / "r.nc",
+                   progress=False)
+    with signals.attach(table, [LFP(PROBE), Spikes()], path=tmp_path / "a.nc"):
+        h.finitialize(-65)
+        h.continuerun(10)
+        h.continuerun(20)
+    a, r = signals.open_run(tmp_path / "a.nc"), signals.open_run(tmp_path / "r.nc")
+    assert a.attrs["run_status"] == "complete"
+    assert_array_equal(a["time"].values, r["time"].values)
+    assert_array_equal(a["lfp"].values, r["lfp"].values)
+    assert_array_equal(a["spike_time"].values, r["spike_time"].values)
+
+
+def test_run_file_is_self_describing(ball_and_stick, tmp_path):
+    cells = [ball_and_stick(i, origin=(100.0 * i, 0, 0), population=p)
+             for i, p in enumerate(["E", "I"])]
+    table = signals.network.from_neuron(cells)
+    signals.record(table, [LFP(PROBE, sigma=0.25), Spikes(), Traces([1])], tstop=5,
+                   path=tmp_path / "r.nc", progress=False, attrs={"model": "test"})
+    ds = signals.open_run(tmp_path / "r.nc")
+    assert ds["lfp"].dims == ("time", "electrode")
+    assert ds["lfp"].attrs["units"] == "mV"
+    assert ds["lfp"].attrs["sigma"] == 0.25
+    assert ds["time"].attrs["units"] == "ms"
+    assert ds["v"].attrs["units"] == "mV"
+    assert_array_equal(ds["electrode_z"].values, PROBE.z)
+    assert ds["electrode_z"].attrs["units"] == "um"
+    assert "electrode_z" in ds["lfp"].coords
+    assert list(ds["cell_population"].values) == ["E", "I"]
+    assert_allclose(ds["cell_x"].values, [0.0, 100.0])
+    for key in ("signals_version", "neuron_version", "lfpykit_version", "dt", "tstop", "model"):
+        assert key in ds.attrs
+    assert ds.attrs["run_status"] == "complete"
+
+
+def test_exception_mid_run_leaves_readable_incomplete_file(ball_and_stick, tmp_path):
+    class Failing(signals.Recorder):
+        name = "failing"
+
+        def variables(self):
+            return {"n": signals.VariableSpec(("time",), "1", "samples")}
+
+        def on_chunk(self, chunk):
+            if chunk.start >= 300:
+                raise RuntimeError("disk on fire")
+            return {"n": np.full(chunk.t.size, float(chunk.t.size))}
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        signals.record(table, [Failing(), LFP(PROBE)], tstop=50, path=tmp_path / "x.nc",
+                       progress=False, chunk_samples=100)
+    with pytest.warns(UserWarning, match="incomplete"):
+        ds = signals.open_run(tmp_path / "x.nc")
+    assert ds.attrs["run_status"] == "incomplete"
+    assert "disk on fire" in ds.attrs["run_error"]
+    assert ds.sizes["time"] == 300
+    assert np.all(np.isfinite(ds["lfp"].values))
+
+
+def test_variable_step_is_refused(ball_and_stick, tmp_path):
+    from neuron import h
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    h.cvode.active(1)
+    try:
+        with pytest.raises(RuntimeError, match="variable time step"):
+            signals.record(table, [LFP(PROBE)], tstop=5, path=tmp_path / "v.nc", progress=False)
+    finally:
+        h.cvode.active(0)
+
+
+def test_sections_without_3d_points_are_placed_by_define_shape(tmp_path, caplog):
+    from neuron import h
+
+    soma = h.Section(name="soma")
+    dend = h.Section(name="dend")
+    dend.connect(soma(1))
+    soma.L = soma.diam = 10
+    dend.L, dend.diam, dend.nseg = 100, 1, 4
+    with caplog.at_level("WARNING", logger="signals"):
+        table = signals.network.from_neuron()
+    assert "define_shape" in caplog.text
+    assert len(table) == 5
+    # define_shape lays the tree along x: the dendrite spans 100 µm beyond the soma
+    assert table.x[-1, 1] - table.x[1, 0] == pytest.approx(100.0)
+    del soma, dend
+
+
+def test_default_network_groups_trees_into_cells(ball_and_stick):
+    cells = [ball_and_stick(i, origin=(50.0 * i, 0, 0)) for i in range(3)]
+    table = signals.network.from_neuron()
+    assert table.n_cells == 3
+    assert len(table) == 3 * 11
+    assert_array_equal(np.unique(table.gid), [0, 1, 2])
+    assert_allclose(table.cell_position[:, 0], [0, 50, 100])
+    assert_allclose(table.area.sum(), sum(seg.area() for c in cells for s in c.all for seg in s))
