@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from signals.recorders import LFP, Spikes, Traces
 
 import signals
-from signals.recorders import LFP, Spikes, Traces
 
 PROBE = signals.electrodes.laminar(x=40.0, y=0.0, z=[0.0, 200.0, 400.0])
 

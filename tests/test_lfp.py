@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import record_imem
 from numpy.testing import assert_allclose
+from signals.recorders import LFP
 
 import signals
-from signals.recorders import LFP
 
 PROBE = signals.electrodes.laminar(x=[30, 60, -40, 25], y=[0, 10, 5, -20], z=[-50, 100, 250, 500])
 
