@@ -5,7 +5,12 @@ oscillatory activity), built in plain NEURON with built-in mechanisms only (``hh
 ``ExpSyn``, ``NetStim``): no downloads, no compiled mod files.
 
 Cortical depth is along ``z`` (µm): the pial surface is at ``z = 0`` and deeper is more negative.
-Pyramidal cells point their apical dendrite towards the surface (+z).
+Pyramidal cells point their apical dendrite towards the surface (+z); it ends below the surface.
+
+With the default parameters the network oscillates in the gamma band (PING, ~35-40 Hz):
+pyramidal cells (E2, E5) fire at ~5-10 Hz, interneurons (I2, I5) at ~35 Hz in volleys. The LFP
+is dominated by the rhythmic synaptic currents of the pyramidal cells (perisomatic inhibition,
+excitation on the apical dendrites) and so varies with depth.
 """
 
 from __future__ import annotations
@@ -24,25 +29,30 @@ POPULATIONS = {
     "I5": (20, (-900.0, -650.0), "bas"),
 }
 
+# The activity is PING-style gamma: the background drives the pyramidal cells, hardly the
+# interneurons; the interneurons fire in volleys recruited by the pyramidal cells (strong, fast E→I),
+# and their strong, slow perisomatic inhibition (I→E, tau 8 ms) silences the pyramidal cells until it
+# decays, which sets the period (~27 ms, ~35-40 Hz). Pyramidal cells fire on a fraction of the cycles.
 # (pre, post) → (probability, weight in µS, target section, reversal mV, tau ms)
 _RULES = {
     ("E2", "E2"): (0.10, 0.0020, "apic1", 0.0, 3.0),
-    ("E2", "I2"): (0.40, 0.0030, "soma", 0.0, 2.0),
-    ("I2", "E2"): (0.50, 0.0060, "soma", -80.0, 8.0),
+    ("E2", "I2"): (0.40, 0.0040, "soma", 0.0, 2.0),
+    ("I2", "E2"): (0.50, 0.0200, "soma", -80.0, 8.0),
     ("I2", "I2"): (0.20, 0.0010, "soma", -80.0, 8.0),
     ("E5", "E5"): (0.10, 0.0020, "apic1", 0.0, 3.0),
-    ("E5", "I5"): (0.40, 0.0030, "soma", 0.0, 2.0),
-    ("I5", "E5"): (0.50, 0.0060, "soma", -80.0, 8.0),
+    ("E5", "I5"): (0.40, 0.0040, "soma", 0.0, 2.0),
+    ("I5", "E5"): (0.50, 0.0200, "soma", -80.0, 8.0),
     ("I5", "I5"): (0.20, 0.0010, "soma", -80.0, 8.0),
     ("E2", "E5"): (0.15, 0.0030, "apic2", 0.0, 3.0),
 }
 
-# population → (background rate as a fraction of drive_hz, weight in µS, target section)
+# Poisson background, excitatory: population → (rate as a fraction of drive_hz, weight in µS, target
+# section). Without recurrent synapses it makes pyramidal cells fire at ~50 Hz, interneurons at ~7 Hz.
 _BACKGROUND = {
-    "E2": (1.0, 0.0012, "apic0"),
-    "I2": (1.0, 0.0006, "soma"),
-    "E5": (1.0, 0.0012, "apic0"),
-    "I5": (1.0, 0.0006, "soma"),
+    "E2": (1.0, 0.0022, "apic0"),
+    "I2": (1.0, 0.0003, "soma"),
+    "E5": (1.0, 0.0022, "apic0"),
+    "I5": (1.0, 0.0003, "soma"),
 }
 _BACKGROUND_TAU = 2.0  # ms
 _RAMP_MS = 50.0  # background inputs switch on at random times within the first _RAMP_MS
@@ -129,9 +139,11 @@ def build_network(*, seed: int = 1, scale: float = 1.0, drive_hz: float = 1000.0
     seed : int
         Seed of positions, connectivity and background noise.
     scale : float > 0
-        Multiplies the number of cells of each population (1 → 120 cells).
+        Multiplies the number of cells of each population (1 → 120 cells); recurrent weights are
+        divided by it, so that the activity stays roughly the same.
     drive_hz : float > 0
-        Rate (Hz) of the Poisson background input to each cell (summed over its inputs).
+        Rate (Hz) of the Poisson background input to each cell (summed over its inputs). It drives
+        the pyramidal cells strongly and the interneurons weakly.
 
     Returns
     -------
@@ -155,6 +167,9 @@ def build_network(*, seed: int = 1, scale: float = 1.0, drive_hz: float = 1000.0
             gid += 1
     conns = []
     for (pre, post), (p, w, target, erev, tau) in _RULES.items():
+        # weights scale inversely with the size of the presynaptic population, so that the mean
+        # recurrent input per cell, and hence the activity, does not depend on ``scale``
+        w = w * POPULATIONS[pre][0] / len(pops[pre])
         for dst in pops[post]:
             syn = h.ExpSyn(dst.secs[target](0.5))
             syn.e, syn.tau = erev, tau
