@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/signals demo --out demo_output
 
 test: $(STAMP)
-	$(BIN)/ruff check signals recorders analysis examples tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)

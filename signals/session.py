@@ -108,55 +108,89 @@ class Session:
     ) -> None:
         from neuron import h
 
-        self.recorders = _resolve_recorders(recorders)
-        self.network = from_neuron() if network is None else network
-        if not isinstance(self.network, SegmentTable):
-            raise TypeError(f"network must be a SegmentTable (signals.network), got {network!r}")
+        self._h = h
+        self.comm = Comm.from_neuron()
+        self.path = Path(path)
+        self.blas_threads = blas_threads
         self.record_dt = None if record_dt is None else check_positive(record_dt, "record_dt (ms)")
+        if chunk_samples is not None and (isinstance(chunk_samples, bool)
+                                          or int(chunk_samples) != chunk_samples or chunk_samples < 1):
+            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
+        # Each stage ends with a check on every rank, so one rank's bad input stops all ranks
+        # with the same error instead of leaving the others waiting in a collective call.
+        self.recorders, self.network, self._specs = self._agree(
+            lambda: self._local_inputs(network, recorders))
+        n_cells = self.comm.gather_objects(self.network.n_cells)
+        if self.comm.broadcast(None if n_cells is None else sum(n_cells)) == 0:
+            raise ValueError("the network has no cells on any rank")
         if chunk_samples is None:
             chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(len(self.network), 1)), 1, 500))
-        elif isinstance(chunk_samples, bool) or int(chunk_samples) != chunk_samples or chunk_samples < 1:
-            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
-        self.chunk_samples = int(chunk_samples)
-        self.blas_threads = blas_threads
-        self.path = Path(path)
-        self.comm = Comm.from_neuron()
-
-        self._h = h
+        # every rank must flush at the same samples: rank 0's choice holds
+        self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
         self.ctx = Context(
             segments=self.network,
             populations=self.comm.union_in_order(self.network.populations),
             rank=self.comm.rank,
             nhost=self.comm.nhost,
         )
-        self._specs: dict[str, VariableSpec] = {}
-        for rec in self.recorders:
-            for name, spec in rec.variables().items():
-                if name in self._specs or name in ("time",):
-                    raise ValueError(f"two recorders write a variable named {name!r}")
-                self._specs[name] = spec
+        rec_coords = self._agree(self._setup_recorders)
         coords = self._network_coords()
-        for rec in self.recorders:
-            rec.setup(self.ctx)
-            for name, coord in rec.coords(self.ctx).items():
-                if name in coords and not (
-                    coords[name][0] == coord[0]
-                    and np.array_equal(np.asarray(coords[name][1]), np.asarray(coord[1]))
-                ):
-                    raise ValueError(f"recorder {rec.name!r} defines coordinate {name!r} "
-                                     "differently from another recorder; give it another name")
-                coords[name] = coord
-        self._writer: RunWriter | None = None
         if self.comm.rank == 0:
-            global_attrs = {**_provenance(), **dict(attrs or {})}
-            for rec in self.recorders:
-                global_attrs[f"recorder_{rec.name}"] = repr(rec)
-            self._writer = RunWriter(self.path, coords=coords, variables=self._specs,
-                                     attrs=global_attrs, chunk_len=self.chunk_samples)
+            coords = _merge_coords(coords, rec_coords)
+        self._writer: RunWriter | None = None
+
+        def open_writer():
+            if self.comm.rank == 0:
+                global_attrs = {**_provenance(), "mpi_ranks": self.comm.nhost, **dict(attrs or {})}
+                for rec in self.recorders:
+                    global_attrs[f"recorder_{rec.name}"] = repr(rec)
+                self._writer = RunWriter(self.path, coords=coords, variables=self._specs,
+                                         attrs=global_attrs, chunk_len=self.chunk_samples)
+
+        self._agree(open_writer)
         self._state = "created"
         self._error: BaseException | None = None
         self._fih = None
         self._n_samples = 0
+
+    def _agree(self, stage):
+        """Run ``stage`` on every rank; if it fails anywhere, raise on every rank."""
+        local_error, result = None, None
+        try:
+            result = stage()
+        except Exception as err:
+            local_error = err
+        errors = self.comm.any_error(
+            None if local_error is None else f"{type(local_error).__name__}: {local_error}")
+        if local_error is not None:
+            raise local_error
+        if errors:
+            raise RuntimeError("failed on another MPI rank: " + "; ".join(errors))
+        return result
+
+    def _local_inputs(self, network, recorders):
+        recs = _resolve_recorders(recorders)
+        if network is None:
+            if self.comm.nhost > 1:
+                raise ValueError("under MPI give the network explicitly (cells with global `gid` "
+                                 "attributes, or from_netpyne(sim)); default gids are per rank")
+            network = from_neuron()
+        if not isinstance(network, SegmentTable):
+            raise TypeError(f"network must be a SegmentTable (signals.network), got {network!r}")
+        specs: dict[str, VariableSpec] = {}
+        for rec in recs:
+            for name, spec in rec.variables().items():
+                if name in specs or name == "time":
+                    raise ValueError(f"two recorders write a variable named {name!r}")
+                specs[name] = spec
+        return recs, network, specs
+
+    def _setup_recorders(self) -> dict[str, tuple]:
+        coords: dict[str, tuple] = {}
+        for rec in self.recorders:
+            rec.setup(self.ctx)
+            coords = _merge_coords(coords, rec.coords(self.ctx), owner=rec.name)
+        return coords
 
     def _network_coords(self) -> dict[str, tuple]:
         """The cells of the whole network (gathered on rank 0), sorted by gid."""
@@ -391,6 +425,18 @@ class Session:
         self.close(error=exc)
 
 
+def _merge_coords(coords: dict, extra: Mapping, owner: str = "a recorder") -> dict:
+    """``coords`` updated with ``extra``; a name defined twice must hold the same values."""
+    out = dict(coords)
+    for name, coord in extra.items():
+        if name in out and not (out[name][0] == coord[0] and
+                                np.array_equal(np.asarray(out[name][1]), np.asarray(coord[1]))):
+            raise ValueError(f"{owner} defines coordinate {name!r} differently from another "
+                             "recorder; give it another name")
+        out[name] = coord
+    return out
+
+
 def _sort_ragged(outputs: dict[str, np.ndarray], specs: Mapping[str, VariableSpec]):
     """Order gathered event variables (e.g. spikes) by their values, in declaration order.
 
@@ -488,6 +534,8 @@ def record(
         h.dt = check_positive(dt, "dt (ms)")
     attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
     session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
+    if session.comm.nhost > 1:
+        h.ParallelContext().set_maxstep(10)
     with session:
         session.initialize(v_init)
         session.run(tstop, progress=progress)
