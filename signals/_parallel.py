@@ -14,6 +14,23 @@ from typing import Any
 
 import numpy as np
 
+_LAUNCHER_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
+
+
+def init_mpi_if_launched() -> int:
+    """Call ``h.nrnmpi_init()`` when this process was started by ``mpiexec``; return the rank count.
+
+    NEURON needs ``MPI_LIB_NRN_PATH`` to find an MPI library from PyPI wheels (e.g.
+    ``<venv>/lib/libmpi.so.12`` from the ``mpich`` package).
+    """
+    import os
+
+    from neuron import h
+
+    if any(int(os.environ.get(v, "1") or 1) > 1 for v in _LAUNCHER_VARS):
+        h.nrnmpi_init()
+    return int(h.ParallelContext().nhost())
+
 
 @dataclass
 class Comm:

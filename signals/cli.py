@@ -21,32 +21,41 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from neuron import h
 
     import signals
-    from signals.demo import build_network
+    from signals._parallel import Comm, init_mpi_if_launched
+    from signals.demo import POPULATIONS, build_network
     from signals.plots import plot_lfp, plot_raster
     from signals.recorders import LFP, Spikes, Traces
 
+    nhost = init_mpi_if_launched()
+    rank = int(h.ParallelContext().id())
+    say = print if rank == 0 else (lambda *a, **k: None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     net = build_network(seed=args.seed)
-    table = signals.network.from_neuron(populations=net.populations)
+    table = signals.network.from_neuron([c for cells in net.populations.values() for c in cells])
     probe = signals.electrodes.laminar(x=0, y=0, z=np.linspace(-950, -50, 10))
-    traced = [cells[0].gid for cells in net.populations.values()]
+    first_gids = np.cumsum([0] + [n for n, _, _ in POPULATIONS.values()])[:-1]
     run = out / "run.nc"
-    print(f"demo network: {table.n_cells} cells, {len(table)} segments, "
-          f"populations {', '.join(table.populations)}; simulating {args.tstop:g} ms")
+    n_seg = Comm.from_neuron().gather_objects(len(table))
+    n_cells = sum(n for n, _, _ in POPULATIONS.values())
+    say(f"demo network: {n_cells} cells, {sum(n_seg or [0])} segments on {nhost} rank(s), "
+        f"populations {', '.join(POPULATIONS)}; simulating {args.tstop:g} ms")
     h.dt = 0.025
-    signals.record(table, [LFP(probe, per_population=True), Spikes(), Traces(traced)],
+    signals.record(table, [LFP(probe, per_population=True), Spikes(), Traces(first_gids)],
                    tstop=args.tstop, path=run,
                    attrs={"model": "signals demo network (120 five-compartment cells)",
                           "seed": args.seed})
-    ds = signals.open_run(run)
-    figs = {"lfp.png": plot_lfp(ds), "raster.png": plot_raster(ds)}
-    for name, fig in figs.items():
-        fig.savefig(out / name, dpi=120)
-    ds.close()
-    print(f"run file: {run}")
-    for name in figs:
-        print(f"figure:   {out / name}")
+    if rank == 0:
+        ds = signals.open_run(run)
+        figs = {"lfp.png": plot_lfp(ds), "raster.png": plot_raster(ds)}
+        for name, fig in figs.items():
+            fig.savefig(out / name, dpi=120)
+        ds.close()
+        say(f"run file: {run}")
+        for name in figs:
+            say(f"figure:   {out / name}")
+    # Other ranks wait: a rank leaving early makes NEURON end the whole MPI job.
+    h.ParallelContext().barrier()
     return 0
 
 

@@ -120,9 +120,10 @@ class DemoNetwork:
     cells : list
         Cell objects with ``gid``, ``population`` and an ``all`` list of sections.
     populations : dict of str to list
-        Cells by population, for :func:`signals.network.from_neuron`.
+        This rank's cells by population, for :func:`signals.network.from_neuron`.
     connections : ndarray, shape (n, 4)
-        ``(pre gid, post gid, weight µS, delay ms)`` of every recurrent NetCon.
+        ``(pre gid, post gid, weight µS, delay ms)`` of every recurrent connection of the whole
+        network (on every rank).
     """
 
     cells: list
@@ -148,11 +149,22 @@ def build_network(*, seed: int = 1, scale: float = 1.0, drive_hz: float = 1000.0
     Returns
     -------
     DemoNetwork
+
+    Notes
+    -----
+    Cells are registered with ``ParallelContext`` (``set_gid2node``, ``cell``, ``gid_connect``)
+    and distributed round-robin over MPI ranks; the network, and therefore the recorded run, is
+    the same for any number of ranks. Building clears this process's gids (``pc.gid_clear()``).
     """
     from neuron import h
 
     if not scale > 0 or not drive_hz > 0:
         raise ValueError("scale and drive_hz must be > 0")
+    pc = h.ParallelContext()
+    rank, nhost = int(pc.id()), int(pc.nhost())
+    pc.gid_clear()  # the demo owns the gid space of this process
+    # Every rank draws the same random numbers in the same order and instantiates only its own
+    # cells (round-robin by gid), so the network is the same for any number of ranks.
     rng = np.random.default_rng(seed)
     cells, pops, keep = [], {}, []
     gid = 0
@@ -161,40 +173,60 @@ def build_network(*, seed: int = 1, scale: float = 1.0, drive_hz: float = 1000.0
         pops[pop] = []
         for _ in range(n):
             pos = np.array([rng.uniform(-200, 200), rng.uniform(-200, 200), rng.uniform(zlo, zhi)])
-            cell = _Cell(gid, pop, kind, pos)
-            cells.append(cell)
-            pops[pop].append(cell)
+            if gid % nhost == rank:
+                cell = _Cell(gid, pop, kind, pos)
+                pc.set_gid2node(gid, rank)
+                spike_source = h.NetCon(cell.secs["soma"](0.5)._ref_v, None, sec=cell.secs["soma"])
+                spike_source.threshold = 0.0
+                pc.cell(gid, spike_source)
+                cells.append(cell)
+                pops[pop].append(cell)
+            else:
+                pops[pop].append(None)  # placeholder: only the gid is needed here
             gid += 1
+    gids = {}
+    start_gid = 0
+    for pop, members in pops.items():
+        gids[pop] = list(range(start_gid, start_gid + len(members)))
+        start_gid += len(members)
     conns = []
     for (pre, post), (p, w, target, erev, tau) in _RULES.items():
         # weights scale inversely with the size of the presynaptic population, so that the mean
         # recurrent input per cell, and hence the activity, does not depend on ``scale``
-        w = w * POPULATIONS[pre][0] / len(pops[pre])
-        for dst in pops[post]:
-            syn = h.ExpSyn(dst.secs[target](0.5))
-            syn.e, syn.tau = erev, tau
-            keep.append(syn)
-            for src in pops[pre]:
-                if src is dst or rng.random() >= p:
+        w = w * POPULATIONS[pre][0] / len(gids[pre])
+        for dst_gid, dst in zip(gids[post], pops[post], strict=True):
+            syn = None
+            if dst is not None:
+                syn = h.ExpSyn(dst.secs[target](0.5))
+                syn.e, syn.tau = erev, tau
+                keep.append(syn)
+            for src_gid in gids[pre]:
+                if src_gid == dst_gid or rng.random() >= p:
                     continue
                 delay = 1.0 + rng.uniform(0, 2)
-                nc = h.NetCon(src.secs["soma"](0.5)._ref_v, syn, sec=src.secs["soma"])
-                nc.threshold, nc.weight[0], nc.delay = 0.0, w, delay
-                keep.append(nc)
-                conns.append((src.gid, dst.gid, w, delay))
-    for cell in cells:
-        # Poisson background: excitatory onto the dendrites (soma of interneurons)
-        frac, w, target = _BACKGROUND[cell.population]
-        syn = h.ExpSyn(cell.secs[target](0.5))
-        syn.e, syn.tau = 0.0, _BACKGROUND_TAU
-        stim = h.NetStim()
-        # start times spread over the first _RAMP_MS so that the network does not begin with one
-        # synchronous volley of all cells
-        start = rng.uniform(0.0, _RAMP_MS)
-        stim.interval, stim.number, stim.start, stim.noise = 1000.0 / (frac * drive_hz), 1e9, start, 1.0
-        stim.noiseFromRandom123(cell.gid, 7, seed)
-        nc = h.NetCon(stim, syn)
-        nc.weight[0] = w
-        nc.delay = 0.0
-        keep.extend([syn, stim, nc])
+                conns.append((src_gid, dst_gid, w, delay))
+                if syn is not None:
+                    nc = pc.gid_connect(src_gid, syn)
+                    nc.weight[0], nc.delay = w, delay
+                    keep.append(nc)
+    for pop, members in pops.items():
+        frac, w, target = _BACKGROUND[pop]
+        for cell_gid, cell in zip(gids[pop], members, strict=True):
+            # start times spread over the first _RAMP_MS so that the network does not begin with
+            # one synchronous volley of all cells
+            start = rng.uniform(0.0, _RAMP_MS)
+            if cell is None:
+                continue
+            # Poisson background: excitatory onto the dendrites (soma of interneurons)
+            syn = h.ExpSyn(cell.secs[target](0.5))
+            syn.e, syn.tau = 0.0, _BACKGROUND_TAU
+            stim = h.NetStim()
+            stim.interval, stim.number, stim.start, stim.noise = (1000.0 / (frac * drive_hz), 1e9,
+                                                                  start, 1.0)
+            stim.noiseFromRandom123(cell_gid, 7, seed)
+            nc = h.NetCon(stim, syn)
+            nc.weight[0] = w
+            nc.delay = 0.0
+            keep.extend([syn, stim, nc])
+    pops = {pop: [c for c in members if c is not None] for pop, members in pops.items()}
     return DemoNetwork(cells, pops, np.array(conns, dtype=float).reshape(-1, 4), keep)
