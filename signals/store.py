@@ -114,10 +114,13 @@ class RunWriter:
                 raise ValueError(f"variable {name!r}: no coordinate gives the size of {missing}")
             shape = [len(nc.dimensions[d]) for d in spec.dims[1:]]
             first = max(chunk_len, 1) if spec.dims[0] == "time" else 4096
-            var = nc.createVariable(
-                name, spec.dtype, spec.dims, zlib=True, complevel=1, shuffle=True,
-                chunksizes=(first, *[max(s, 1) for s in shape]),
-            )
+            chunks = (first, *[max(s, 1) for s in shape])
+            var = nc.createVariable(name, spec.dtype, spec.dims, zlib=True, complevel=1,
+                                    shuffle=True, chunksizes=chunks)
+            # Each chunk is written once, in order: a cache of two chunks suffices. The library
+            # default (up to 64 MiB per variable) would make memory grow with the run length.
+            chunk_bytes = int(np.prod(chunks)) * np.dtype(spec.dtype).itemsize
+            var.set_var_chunk_cache(size=2 * chunk_bytes, nelems=7, preemption=1.0)
             # CF auxiliary coordinates (e.g. electrode_x) so readers attach them to the variable.
             aux = [c for c, (cdims, _, _) in coords.items()
                    if cdims != (c,) and set(cdims) <= set(spec.dims)]

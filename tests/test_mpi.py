@@ -1,0 +1,102 @@
+"""Recording under MPI equals serial recording (real mpiexec, 1 vs 2 ranks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import signals
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
+LIBMPI = BIN.parent / "lib" / "libmpi.so.12"
+
+
+def _env():
+    env = dict(os.environ)
+    if LIBMPI.exists():
+        env["MPI_LIB_NRN_PATH"] = str(LIBMPI)
+    return env
+
+
+def _mpirun(n, *args, timeout=300):
+    cmd = [sys.executable, str(HERE / "mpi_run.py"), *map(str, args)]
+    if n > 1:
+        cmd = [MPIEXEC, "-n", str(n), *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(),
+                          cwd=HERE)
+
+
+@pytest.fixture(scope="module")
+def mpi_available():
+    if MPIEXEC is None:
+        pytest.skip("mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
+    probe = subprocess.run(
+        [MPIEXEC, "-n", "2", sys.executable, "-c",
+         "from neuron import h; h.nrnmpi_init(); print(int(h.ParallelContext().nhost()))"],
+        capture_output=True, text=True, timeout=120, env=_env())
+    if probe.returncode != 0 or probe.stdout.split().count("2") != 2:  # one "2" per rank
+        pytest.skip(f"mpiexec cannot start 2 NEURON ranks here: {probe.stderr.strip()[-300:]}")
+
+
+def _json(stdout):
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+
+
+@pytest.fixture(scope="module")
+def serial_and_parallel(mpi_available, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mpi")
+    one = _mpirun(1, tmp / "one.nc")
+    assert one.returncode == 0, one.stderr
+    two = _mpirun(2, tmp / "two.nc")
+    assert two.returncode == 0, two.stderr
+    assert _json(two.stdout)["nhost"] == 2
+    return signals.open_run(tmp / "one.nc"), signals.open_run(tmp / "two.nc")
+
+
+def test_two_ranks_equal_one_rank(serial_and_parallel):
+    one, two = serial_and_parallel
+    assert one.attrs["mpi_ranks"] == 1 and two.attrs["mpi_ranks"] == 2
+    assert_array_equal(two["time"].values, one["time"].values)
+    for name in ("lfp", "lfp_population", "v"):
+        ref = one[name].values
+        assert np.ptp(ref) > 0
+        assert np.abs(two[name].values - ref).max() <= 1e-12 * np.ptp(ref)
+    assert one.sizes["spike"] > 20
+    assert_array_equal(two["spike_time"].values, one["spike_time"].values)
+    assert_array_equal(two["spike_gid"].values, one["spike_gid"].values)
+    for name in ("cell", "cell_population", "cell_x", "cell_z", "population"):
+        assert_array_equal(two[name].values, one[name].values)
+
+
+def test_failure_on_one_rank_stops_all_ranks_and_leaves_partial_file(mpi_available, tmp_path):
+    out = tmp_path / "fail.nc"
+    res = _mpirun(2, out, "--fail-rank", "1", "--tstop", "100", timeout=180)
+    assert res.returncode != 0
+    assert "deliberate failure on rank 1" in res.stderr
+    with pytest.warns(UserWarning, match="incomplete"):
+        ds = signals.open_run(out)
+    assert ds.attrs["run_status"] == "incomplete"
+    assert "rank 1" in ds.attrs["run_error"]
+    assert ds.sizes["time"] == 400  # the two chunks written before the failing one
+    assert np.all(np.isfinite(ds["lfp"].values))
+
+
+def test_rank0_memory_does_not_grow_with_tstop(mpi_available, tmp_path):
+    """Rank 0's memory is bounded by the chunk: 4× longer runs must not need more memory."""
+    peaks = []
+    for tstop in (100, 400):
+        res = _mpirun(2, tmp_path / f"m{tstop}.nc", "--tstop", tstop, "--electrodes", 200)
+        assert res.returncode == 0, res.stderr
+        peaks.append(_json(res.stdout)["peak_rss_mb"])
+    # holding every sample of the longer run would add 12,000 × 250 × 8 B × 2 ≈ 48 MB
+    assert peaks[1] - peaks[0] < 15, peaks
