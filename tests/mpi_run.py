@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
     nhost = init_mpi_if_launched()
     from neuron import h
+    from signals.recorders import LFP, Spikes, Traces
 
     import signals
     from signals.demo import build_network
-    from signals.recorders import LFP, Spikes, Traces
 
     rank = int(h.ParallelContext().id())
 
