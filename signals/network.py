@@ -247,6 +247,19 @@ def from_neuron(
     return _build_table(triples)
 
 
+def _netpyne_needs_shapes(cells: Iterable[Any]) -> bool:
+    """Whether some NetPyNE section still waits for NetPyNE to give it 3-D points.
+
+    Mirrors the test in NetPyNE's ``CompartCell.updateShape``: a section defined by ``L``/``diam``
+    only (no ``pt3d`` in its ``geom``) is placed by ``sim.net.defineCellShapes()``.
+    """
+    for cell in cells:
+        for sec in getattr(cell, "secs", {}).values():
+            if sec.get("hObj") is not None and "geom" in sec and "pt3d" not in sec["geom"]:
+                return True
+    return False
+
+
 def from_netpyne(sim: Any) -> SegmentTable:
     """SegmentTable of the cells NetPyNE instantiated on this rank.
 
@@ -259,13 +272,53 @@ def from_netpyne(sim: Any) -> SegmentTable:
     Returns
     -------
     SegmentTable
-        Geometry from each section's 3-D points in NEURON's coordinates (µm). NetPyNE's own
-        LFP code flips the sign of electrode ``y`` ("y is depth"); signals does not, so an
-        electrode at NetPyNE's ``[x, y, z]`` corresponds to ``(x, -y, z)`` here.
+        One row per segment, in NetPyNE's order (cells as in ``sim.net.cells``, sections as in
+        ``cell.secs``), with start/end points, diameters (µm) and areas (µm²) from each
+        section's 3-D points in NEURON's coordinates (µm), with no axis flips.
+
+    Raises
+    ------
+    ValueError
+        If ``sim.net.cells`` does not exist or no cell has sections.
+
+    Notes
+    -----
+    Where NetPyNE puts the cells (NetPyNE 1.1.1): the NEURON 3-D points already contain each
+    cell's position. Cells with ``pt3d`` in their ``geom`` get the points
+    ``(x + px, -y + py, z + pz)`` from the cell tags ``x, y, z`` (µm), the ``y`` of the
+    *position* negated because ``cfg.invertedYCoord`` is on by default (``(x + px, y + py,
+    z + pz)`` without it; the bare ``pt3d`` with ``cfg.pt3dRelativeToCellLocation = False``).
+    Sections given by ``L``/``diam`` only are placed by NetPyNE's ``sim.net.defineCellShapes()``:
+    ``h.define_shape()``, then NEURON's ``x`` and ``y`` swapped (the cell lies along ``y``),
+    ``z`` dropped and the cell moved to ``(x, -y, z)`` whatever ``cfg.invertedYCoord`` says.
+    NetPyNE runs it only when it sets up its own LFP, dipoles, extracellular stimulation or
+    shape plots, so this function runs it if some section is still unplaced, as NetPyNE's LFP
+    setup would (doing it twice changes nothing). Otherwise NEURON's points are used as
+    they are.
+
+    NetPyNE's ``recordLFP`` adds nothing to these points: it takes the segments of *one* cell
+    per population (on each rank) relative to its soma and moves them to each cell's soma.
+    That equals each cell's own geometry, which is what is used here, when all cells of a
+    population share one morphology and orientation (NEURON stores 3-D points in single
+    precision, so the two differ by its round-off, ~1e-5 µm for positions of ~100 µm). With
+    ``netParams.rotateCellsRandomly`` or per-cell morphologies NetPyNE's LFP uses that one
+    cell's shape for all of them; signals uses each cell's own.
+
+    Conventions differ for electrodes: NetPyNE's line source (Allen Institute/BMTK formula,
+    ``RecXElectrode``) negates the ``y`` of every ``cfg.recordLFP`` contact ("y is cortical
+    depth"), fixes the conductivity at 0.3 S/m and returns mV. signals keeps NEURON's
+    coordinates, so a NetPyNE contact ``[x, y, z]`` is the signals electrode ``(x, -y, z)``
+    (µm), and ``LFP(..., method="linesource", sigma=0.3)`` reproduces NetPyNE's ``LFP``
+    (mV), away from the membrane (signals floors distances at the segment radius).
     """
-    cells = getattr(getattr(sim, "net", None), "cells", None)
+    net = getattr(sim, "net", None)
+    cells = getattr(net, "cells", None)
     if cells is None:
         raise ValueError("sim.net.cells not found: call sim.net.createCells() first")
+    if _netpyne_needs_shapes(cells):
+        # NetPyNE's own placement of L/diam sections (what its LFP setup calls); without it
+        # _build_table would fall back to h.define_shape(), which ignores the cell positions.
+        net.defineCellShapes()
     triples = []
     for cell in cells:
         secs = [s["hObj"] for s in getattr(cell, "secs", {}).values() if s.get("hObj") is not None]
