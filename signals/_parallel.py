@@ -77,6 +77,14 @@ class Comm:
             return self._mpi.bcast(obj, root=0)
         return self._pc.py_broadcast(obj, 0)
 
+    def barrier(self) -> None:
+        """Wait for every rank."""
+        if self.nhost > 1:
+            if self._mpi is not None:
+                self._mpi.Barrier()
+            else:
+                self._pc.barrier()
+
     def union_in_order(self, names: Sequence[str]) -> tuple[str, ...]:
         """Names found on any rank, in order of first appearance by rank (same on all ranks)."""
         every = self.gather_objects(list(names))

@@ -130,11 +130,20 @@ def _build_table(
     """Assemble a SegmentTable from (gid, population, sections) triples."""
     from neuron import h
 
-    if not cells:
+    if not cells and int(h.ParallelContext().nhost()) == 1:
+        # Under MPI a rank may own no cells; the session checks the whole network.
         raise ValueError(
             "the network has no sections: build the cells before recording (no NEURON "
             "section exists, or none was given)"
         )
+    if not cells:
+        empty = np.zeros(0)
+        return SegmentTable(
+            gid=np.zeros(0, dtype=np.int64), population=np.zeros(0, dtype=np.int64),
+            populations=(), section=np.zeros(0, dtype=object), x=np.zeros((0, 2)),
+            y=np.zeros((0, 2)), z=np.zeros((0, 2)), diam=empty, area=empty,
+            cell_gid=np.zeros(0, dtype=np.int64), cell_population=np.zeros(0, dtype=np.int64),
+            cell_position=np.zeros((0, 3)))
     gids = [c[0] for c in cells]
     if len(set(gids)) != len(gids):
         dup = sorted({g for g in gids if gids.count(g) > 1})[:5]
@@ -236,6 +245,9 @@ def from_neuron(
                 triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))
                 i += 1
     elif cells is not None:
+        cells = list(cells)
+        if int(h.ParallelContext().nhost()) > 1 and not all(hasattr(c, "gid") for c in cells):
+            raise ValueError("under MPI every cell needs a global `gid` attribute")
         for i, cell in enumerate(cells):
             pop = getattr(cell, "population", None) or getattr(cell, "pop", None) or "all"
             triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))

@@ -108,6 +108,7 @@ class Session:
     ) -> None:
         from neuron import h
 
+        h.load_file("stdrun.hoc")  # h.cvode and continuerun; NetPyNE does not load it
         self._h = h
         self.comm = Comm.from_neuron()
         self.path = Path(path)
@@ -232,7 +233,7 @@ class Session:
         return self
 
     def _detach(self) -> None:
-        if self._state in ("attached", "recording"):
+        if self._state in ("attached", "recording", "failed"):
             self._h.cvode.extra_scatter_gather_remove(self._step_callback)
             self._step_callback = None
             self._fih = None
@@ -309,9 +310,14 @@ class Session:
             self._step_count += 1
             if self._step_count % self._every == 0:
                 self._sample()
-        except BaseException as err:
+        except Exception as err:
             self._error = err
-            raise
+            self._state = "failed"
+            if self.comm.nhost == 1:
+                raise
+            # Under MPI an exception escaping a NEURON callback makes NEURON call MPI_Abort,
+            # killing rank 0 before it can close the file. Failures are agreed on by all ranks
+            # in _flush, so every rank stops recording here and run()/close() raise afterwards.
 
     def _flush(self) -> None:
         n = self._fill
@@ -395,14 +401,22 @@ class Session:
                     if self._error is not None:
                         raise self._error from None
                     raise RuntimeError(f"NEURON failed at t = {h.t} ms: {err}") from err
+                if self._error is not None:
+                    raise self._error
                 bar.update(round(float(h.t) - t_before, 6))
                 if h.t <= t_before:
                     break
 
     def close(self, error: BaseException | None = None) -> None:
-        """Flush the last partial chunk, mark the file complete (or incomplete) and detach."""
+        """Flush the last partial chunk, mark the file complete (or incomplete) and detach.
+
+        ``error`` is an exception already on its way up (the file is marked incomplete). A
+        failure that happened inside NEURON's callbacks and was not raised there (under MPI) is
+        raised here, after the file is closed.
+        """
         if self._state == "closed":
             return
+        pending = self._error if error is None else None
         error = error or self._error
         try:
             if error is None and self._state == "recording":
@@ -415,6 +429,11 @@ class Session:
             self._state = "closed"
             if self._writer is not None:
                 self._writer.close(error=error, attrs={"n_samples": self._n_samples})
+            # No rank may leave before rank 0 has closed the file: mpiexec kills the whole job
+            # when one rank exits with an error, which would leave a half-written file.
+            self.comm.barrier()
+        if pending is not None:
+            raise pending
 
     def __enter__(self) -> Session:
         if self._state == "created":
@@ -528,9 +547,9 @@ def record(
     """
     from neuron import h
 
-    h.load_file("stdrun.hoc")
     tstop = check_positive(tstop, "tstop (ms)")
     if dt is not None:
+        h.load_file("stdrun.hoc")  # before setting dt: loading stdrun resets it
         h.dt = check_positive(dt, "dt (ms)")
     attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
     session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
