@@ -15,9 +15,10 @@ class Spikes(Recorder):
     Each cell gets an ``APCount`` at the middle of its root (soma) section, recording upward
     threshold crossings at the time step where they happen: the same step as a ``NetCon``
     watching that voltage, whose ``record`` (and ``pc.spike_record``, NetPyNE's ``spkt``) adds
-    NEURON's event offset of 1e-10 ms to the step time. NEURON keeps a single record vector per spike source, so recording
-    through ``NetCon.record`` or ``pc.spike_record`` would silently take over the user's (or
-    NetPyNE's) own spike recording; an ``APCount`` leaves those intact.
+    NEURON's event offset of 1e-10 ms to the step time. NEURON keeps a single record vector
+    per spike source, so recording through ``NetCon.record`` or ``pc.spike_record`` would
+    silently take over the user's (or NetPyNE's) own spike recording; an ``APCount`` leaves
+    those intact.
 
     Parameters
     ----------
