@@ -10,17 +10,19 @@ import logging
 import warnings
 from importlib.metadata import entry_points
 
+from signals.recorder import Recorder
+from signals.recorders.connections import Connections
 from signals.recorders.lfp import LFP
 from signals.recorders.spikes import Spikes
 from signals.recorders.traces import Traces
 
-from signals.recorder import Recorder
-
-__all__ = ["LFP", "Spikes", "Traces", "Recorder", "available"]
+__all__ = ["Connections", "LFP", "Spikes", "Traces", "Recorder", "available"]
 
 logger = logging.getLogger("signals")
 
-_BUILTINS: dict[str, type[Recorder]] = {"lfp": LFP, "spikes": Spikes, "traces": Traces}
+_BUILTINS: dict[str, type[Recorder]] = {
+    "connections": Connections, "lfp": LFP, "spikes": Spikes, "traces": Traces,
+}
 
 
 def available() -> dict[str, type[Recorder]]:

@@ -59,12 +59,15 @@ class Context:
         Population names across all ranks, in a fixed order.
     rank, nhost : int
         MPI rank and number of ranks (0 and 1 when serial).
+    network_center : ndarray, shape (3,)
+        Mean soma position of all cells on all ranks (µm).
     """
 
     segments: SegmentTable
     populations: tuple[str, ...]
     rank: int = 0
     nhost: int = 1
+    network_center: np.ndarray = field(default_factory=lambda: np.zeros(3))
     _pointer_groups: list[tuple[list, str]] = field(default_factory=list, repr=False)
 
     def add_pointers(self, segments: list, variable: str) -> int:
@@ -107,9 +110,10 @@ class Recorder:
     """Base class of recorders.
 
     Subclasses set ``name`` and implement :meth:`variables`, :meth:`setup` and
-    :meth:`on_chunk`; :meth:`coords` for static coordinates (electrode positions, ...) and
-    :meth:`attrs` for global provenance are optional. ``__init__`` stores and checks parameters
-    only; NEURON is touched in ``setup``, and state built there ends in ``_``.
+    :meth:`on_chunk`; :meth:`coords` (static coordinates shared by all ranks, e.g. electrode
+    positions) and :meth:`static` (per-rank static data, e.g. connections) are optional.
+    ``__init__`` stores and checks parameters only; NEURON is touched in ``setup``, and state
+    built there ends in ``_``.
     """
 
     name: str = "recorder"
@@ -121,6 +125,14 @@ class Recorder:
 
     def coords(self, ctx: Context) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict]]:
         """Static coordinates: name → (dims, values, attrs). Same on every rank."""
+        return {}
+
+    def static(self, ctx: Context) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict]]:
+        """Per-rank static data written once: name → (dims, values, attrs).
+
+        Unlike :meth:`coords`, values differ between ranks and are concatenated along their
+        first dim (e.g. each rank's connections). Called after :meth:`setup`.
+        """
         return {}
 
     def setup(self, ctx: Context) -> None:

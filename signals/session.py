@@ -128,16 +128,22 @@ class Session:
             chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(len(self.network), 1)), 1, 500))
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
+        pos = self.network.cell_position
+        totals = self.comm.gather_objects((pos.sum(axis=0), len(pos)))
+        center = None if totals is None else sum(t[0] for t in totals) / sum(t[1] for t in totals)
         self.ctx = Context(
             segments=self.network,
             populations=self.comm.union_in_order(self.network.populations),
             rank=self.comm.rank,
             nhost=self.comm.nhost,
+            network_center=np.asarray(self.comm.broadcast(center), dtype=float),
         )
-        rec_coords = self._agree(self._setup_recorders)
+        rec_coords, statics = self._agree(self._setup_recorders)
         coords = self._network_coords()
+        statics = self.comm.gather_objects(statics)
         if self.comm.rank == 0:
             coords = _merge_coords(coords, rec_coords)
+            coords = _merge_coords(coords, _concat_statics(statics))
         self._writer: RunWriter | None = None
 
         def open_writer():
@@ -186,12 +192,14 @@ class Session:
                 specs[name] = spec
         return recs, network, specs
 
-    def _setup_recorders(self) -> dict[str, tuple]:
+    def _setup_recorders(self) -> tuple[dict[str, tuple], dict[str, tuple]]:
         coords: dict[str, tuple] = {}
+        statics: dict[str, tuple] = {}
         for rec in self.recorders:
             rec.setup(self.ctx)
             coords = _merge_coords(coords, rec.coords(self.ctx), owner=rec.name)
-        return coords
+            statics = _merge_coords(statics, rec.static(self.ctx), owner=rec.name)
+        return coords, statics
 
     def _network_coords(self) -> dict[str, tuple]:
         """The cells of the whole network (gathered on rank 0), sorted by gid."""
@@ -453,6 +461,17 @@ def _merge_coords(coords: dict, extra: Mapping, owner: str = "a recorder") -> di
             raise ValueError(f"{owner} defines coordinate {name!r} differently from another "
                              "recorder; give it another name")
         out[name] = coord
+    return out
+
+
+def _concat_statics(parts: list[dict[str, tuple]]) -> dict[str, tuple]:
+    """Every rank's static arrays joined along their first dim; empty ones are left out."""
+    out: dict[str, tuple] = {}
+    for name in parts[0]:
+        dims, _, attrs = parts[0][name]
+        values = np.concatenate([np.asarray(p[name][1]) for p in parts], axis=0)
+        if len(values):
+            out[name] = (dims, values, attrs)
     return out
 
 

@@ -26,10 +26,10 @@ def main() -> None:
     args = parser.parse_args()
     nhost = init_mpi_if_launched()
     from neuron import h
-    from signals.recorders import LFP, Spikes, Traces
 
     import signals
     from signals.demo import build_network
+    from signals.recorders import LFP, Connections, Spikes, Traces
 
     rank = int(h.ParallelContext().id())
 
@@ -48,7 +48,7 @@ def main() -> None:
     cells = [c for members in net.populations.values() for c in members]
     table = signals.network.from_neuron(cells)
     probe = signals.electrodes.laminar(x=10.0, y=-20.0, z=np.linspace(-1000, 0, args.electrodes))
-    recorders = [LFP(probe, per_population=True), Spikes(), Traces([0, 1, 5, 30])]
+    recorders = [LFP(probe, per_population=True), Spikes(), Traces([0, 1, 5, 30]), Connections()]
     if args.fail_rank >= 0:
         recorders.append(FailOnRank())
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from signals.recorders import LFP, Spikes, Traces
 
 import signals
+from signals.recorders import LFP, Spikes, Traces
 
 PROBE = signals.electrodes.laminar(x=40.0, y=0.0, z=[0.0, 200.0, 400.0])
 
@@ -180,3 +180,25 @@ def test_default_network_groups_trees_into_cells(ball_and_stick):
     assert_array_equal(np.unique(table.gid), [0, 1, 2])
     assert_allclose(table.cell_position[:, 0], [0, 50, 100])
     assert_allclose(table.area.sum(), sum(seg.area() for c in cells for s in c.all for seg in s))
+
+
+def test_connections_equal_the_netcons_built(tmp_path):
+    from signals.demo import build_network
+    from signals.recorders import Connections
+
+    net = build_network(seed=2, scale=0.5)
+    table = signals.network.from_neuron([c for m in net.populations.values() for c in m])
+    signals.record(table, [Connections()], tstop=1, path=tmp_path / "c.nc", progress=False)
+    ds = signals.open_run(tmp_path / "c.nc")
+    internal = ds["connection_pre"].values >= 0
+    built = sorted(map(tuple, net.connections.tolist()))
+    stored = sorted(zip(ds["connection_pre"].values[internal].astype(float),
+                        ds["connection_post"].values[internal].astype(float),
+                        ds["connection_weight"].values[internal],
+                        ds["connection_delay"].values[internal], strict=True))
+    assert len(built) > 100
+    assert_allclose(np.array(stored), np.array(built), rtol=1e-12)
+    # one external NetStim input per cell
+    assert (~internal).sum() == table.n_cells
+    assert set(ds["connection_synapse"].values) == {"ExpSyn"}
+    assert ds["connection_delay"].attrs["units"] == "ms"

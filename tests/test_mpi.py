@@ -76,6 +76,12 @@ def test_two_ranks_equal_one_rank(serial_and_parallel):
     assert_array_equal(two["spike_gid"].values, one["spike_gid"].values)
     for name in ("cell", "cell_population", "cell_x", "cell_z", "population"):
         assert_array_equal(two[name].values, one[name].values)
+    # connections are gathered from the ranks that own their targets: same set, any order
+    def conns(ds):
+        return sorted(zip(*(ds[f"connection_{k}"].values.tolist()
+                            for k in ("post", "pre", "weight", "delay", "section")), strict=True))
+    assert one.sizes["connection"] > 100
+    assert conns(two) == conns(one)
 
 
 def test_failure_on_one_rank_stops_all_ranks_and_leaves_partial_file(mpi_available, tmp_path):
