@@ -170,23 +170,13 @@ class LFP(Recorder):
                 f"electrode(s) inside segments (closer than the segment radius): {inside}; "
                 "the potential there is computed at the segment surface", stacklevel=2)
         self.M_ = transfer_matrix(seg, self.electrodes, method=self.method, sigma=self.sigma)
-        self.pop_cols_ = []
-        if self.per_population:
-            for p in ctx.populations:
-                local = p in seg.populations
-                rows = np.flatnonzero(seg.population == seg.populations.index(p)) if local else []
-                rows = np.asarray(rows, dtype=np.int64)
-                if rows.size and rows[-1] - rows[0] + 1 == rows.size:
-                    rows = slice(int(rows[0]), int(rows[-1]) + 1)  # contiguous: no copy
-                self.pop_cols_.append(rows)
+        self.pop_rows_ = seg.population_rows(ctx.populations) if self.per_population else []
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         total = (self.M_ @ chunk.imem).T
         if not self.per_population:
             return {self.name: total}
-        n = chunk.t.size
-        per_pop = np.zeros((n, len(self.pop_cols_), len(self.electrodes)))
-        for k, cols in enumerate(self.pop_cols_):
-            if isinstance(cols, slice) or cols.size:
-                per_pop[:, k] = (self.M_[:, cols] @ chunk.imem[cols]).T
+        per_pop = np.empty((chunk.t.size, len(self.pop_rows_), len(self.electrodes)))
+        for k, rows in enumerate(self.pop_rows_):
+            per_pop[:, k] = (self.M_[:, rows] @ chunk.imem[rows]).T
         return {self.name: total, f"{self.name}_population": per_pop}

@@ -81,6 +81,23 @@ class SegmentTable:
         idx = slice(None) if index is None else index
         return CellGeometry(x=self.x[idx], y=self.y[idx], z=self.z[idx], d=self.diam[idx])
 
+    def population_rows(self, populations: Sequence[str]) -> list[slice | np.ndarray]:
+        """Rows of each named population: a slice where contiguous (a view), else indices.
+
+        A population with no segments here (e.g. on another MPI rank) gets an empty slice.
+        """
+        out: list[slice | np.ndarray] = []
+        for p in populations:
+            rows = (np.flatnonzero(self.population == self.populations.index(p))
+                    if p in self.populations else np.zeros(0, dtype=np.int64))
+            if rows.size == 0:
+                out.append(slice(0, 0))
+            elif rows[-1] - rows[0] + 1 == rows.size:
+                out.append(slice(int(rows[0]), int(rows[-1]) + 1))
+            else:
+                out.append(rows)
+        return out
+
     def cell_slices(self) -> list[slice]:
         """Row range of each cell, in :attr:`cell_gid` order (rows of a cell are contiguous)."""
         bounds = np.flatnonzero(np.diff(self.gid)) + 1

@@ -19,9 +19,6 @@ def _clean_neuron():
     h.dt = 0.025
     yield
     gc.collect()
-    # Peers (LFPy) may keep sections alive after a test; later tests must not see them.
-    for sec in list(h.allsec()):
-        h.delete_section(sec=sec)
 
 
 class BallAndStick:

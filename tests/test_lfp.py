@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import record_imem
 from numpy.testing import assert_allclose
-from signals.recorders import LFP
 
 import signals
+from signals.recorders import LFP
 
 PROBE = signals.electrodes.laminar(x=[30, 60, -40, 25], y=[0, 10, 5, -20], z=[-50, 100, 250, 500])
 
@@ -159,4 +159,10 @@ def test_matches_lfpy_recextelectrode(tmp_path):
     # At t = 0 LFPy calls h.fcurrent(): ionic currents without the capacitive part (they do not
     # sum to zero); NEURON and signals have i_membrane_ = 0 there. Compare from the first step.
     assert_allclose(ds["lfp"].values[1:n], theirs[1:], rtol=1e-6, atol=1e-6 * np.abs(theirs).max())
-    h.cvode.use_fast_imem(1)
+    # The morphology file made top-level hoc sections, which outlive the LFPy cell; later tests
+    # take every section that exists, so delete them once LFPy has let go of its recordings.
+    syn = electrode = None
+    cell.__del__()
+    for sec in list(h.allsec()):
+        h.delete_section(sec=sec)
+    assert not list(h.allsec())
