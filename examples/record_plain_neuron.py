@@ -10,10 +10,10 @@ import argparse
 
 import numpy as np
 from neuron import h
-from signals.recorders import LFP, Spikes, Traces
 
 import signals
 from signals.plots import plot_lfp
+from signals.recorders import LFP, Spikes, Traces
 
 
 class BallAndStick:

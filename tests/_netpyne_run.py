@@ -131,9 +131,9 @@ def _sim_config():
 def main(outdir: Path) -> None:
     from netpyne import sim
     from neuron import h
-    from signals.recorders import LFP, Spikes
 
     import signals
+    from signals.recorders import LFP, Spikes
 
     call_times = _patch_netpyne()
     sim.initialize(_net_params(), _sim_config())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from signals.recorders import LFP, Traces
 
 import signals
 from signals.electrodes import laminar, mea, points
+from signals.recorders import LFP, Traces
 
 
 @pytest.mark.parametrize(
