@@ -1,0 +1,212 @@
+"""EEG and MEG recorders: the network's current dipole moment through a head model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from signals._validation import as_positions, check_option
+from signals.head import CLASSIC_1020, FourSphere, InfiniteHead, NYHead, placement, sensors_1020
+from signals.recorder import Chunk, Context, Recorder, VariableSpec
+
+__all__ = ["EEG", "MEG"]
+
+#: µ0 × (1 nA/µm) in fT: LFPykit's H field is in nA/µm = 1e-3 A/m, B = µ0 H.
+_FT_PER_H = 4e-7 * np.pi * 1e-3 * 1e15
+
+
+def _centered(ctx: Context) -> np.ndarray:
+    """Segment midpoints relative to the network centre, shape (3, n_seg) in µm."""
+    return (ctx.segments.midpoints - ctx.network_center).T
+
+
+def _sensor_coords(dim: str, names: Sequence[str], positions: np.ndarray, frame: str) -> dict:
+    out = {dim: ((dim,), np.array(names, dtype=object), {"long_name": "sensor"})}
+    for k, axis in enumerate("xyz"):
+        out[f"{dim}_{axis}"] = ((dim,), positions[:, k],
+                                {"units": "um", "long_name": f"sensor {axis} position ({frame})"})
+    return out
+
+
+class EEG(Recorder):
+    """Scalp potential (mV) of the network's current dipole moment.
+
+    The network's dipole moment (about its centre, in nA µm) is rotated and placed into the head
+    by :func:`signals.head.placement` and mapped to the sensors by the head model; each chunk is
+    one matrix product with the precomputed (sensors × segments) matrix.
+
+    Parameters
+    ----------
+    head : FourSphere, InfiniteHead or NYHead
+        Head model; default :class:`signals.head.FourSphere` with literature values.
+    sensors : sequence of str or array-like (n, 3), optional
+        10-20 electrode names (positions from MNE's ``standard_1020``, on the scalp sphere) or
+        positions in head coordinates (µm). Default: the 21 classic 10-20 electrodes. Ignored
+        for the NY Head, which has its own 231 electrodes.
+    under : str
+        10-20 electrode under which the network sits (spherical heads).
+    depth : float > 0
+        Depth of the network centre below the brain surface (µm).
+    per_population : bool
+        Also store ``eeg_population`` (time, population, eeg_sensor).
+    name : str
+        Variable name; the sensor dimension is ``<name>_sensor``.
+
+    Notes
+    -----
+    All cells are taken to sit at the network centre: at EEG distances (cm) the extent of a
+    cortical column (≈1 mm) changes the potential by well under 1 %.
+    """
+
+    name = "eeg"
+    description = "EEG from current dipoles through a head model"
+
+    def __init__(self, head: FourSphere | InfiniteHead | NYHead | None = None, *,
+                 sensors: Sequence[str] | np.ndarray | None = None, under: str = "Cz",
+                 depth: float = 1000.0, per_population: bool = False, name: str = "eeg") -> None:
+        self.head = FourSphere() if head is None else head
+        if not isinstance(self.head, FourSphere | InfiniteHead | NYHead):
+            raise TypeError(f"head must be FourSphere, InfiniteHead or NYHead, got {head!r}")
+        self.name = str(name)
+        self.dim = f"{self.name}_sensor"
+        self.per_population = bool(per_population)
+        self.under, self.depth = str(under), float(depth)
+        if isinstance(self.head, NYHead):
+            self.placement = None
+            self.sensor_names, self.sensor_positions = None, None
+            return
+        self.placement = placement(self.head, under=self.under, depth=self.depth)
+        if sensors is None:
+            sensors = CLASSIC_1020
+        arr = np.asarray(sensors)
+        if arr.dtype.kind in "US" or arr.dtype == object:
+            self.sensor_names, self.sensor_positions = sensors_1020(
+                [str(s) for s in sensors], radius=self.head.scalp_radius)
+        else:
+            self.sensor_positions = as_positions(sensors, "sensor positions (µm)")
+            self.sensor_names = tuple(f"s{i:03d}" for i in range(len(self.sensor_positions)))
+        self.head.check_sensors(self.sensor_positions)
+
+    def __repr__(self) -> str:
+        return f"EEG(head={self.head!r}, under={self.under!r}, depth={self.depth} um)"
+
+    def _head_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sensors × 3) head transfer in the network frame, sensor positions, location."""
+        if isinstance(self.head, NYHead):
+            model = self.head.load()
+            # NYHeadModel rotates a z-oriented moment onto the cortical normal; it is linear
+            rotation = np.asarray(model.rotate_dipole_to_surface_normal(np.eye(3)))
+            positions = np.asarray(model.elecs[:3]).T * 1000.0  # mm -> µm
+            self.sensor_positions = positions
+            self.sensor_names = tuple(f"ny{i:03d}" for i in range(len(positions)))
+            location = np.asarray(model.dipole_pos, dtype=float) * 1000.0
+            return model.get_transformation_matrix() @ rotation, positions, location
+        loc = self.placement.location
+        T = self.head.transfer(self.sensor_positions, loc)
+        return T @ self.placement.rotation, self.sensor_positions, loc
+
+    def variables(self) -> dict[str, VariableSpec]:
+        attrs = {**self.head.describe(), "under": self.under, "depth_um": self.depth}
+        if self.placement is not None:
+            attrs["dipole_location_um"] = self.placement.location
+        out = {self.name: VariableSpec(("time", self.dim), "mV", "EEG potential", attrs=attrs)}
+        if self.per_population:
+            out[f"{self.name}_population"] = VariableSpec(
+                ("time", "population", self.dim), "mV", "EEG potential per population",
+                attrs=attrs)
+        return out
+
+    def setup(self, ctx: Context) -> None:
+        T, _, _ = self._head_matrix()
+        self.G_ = T @ _centered(ctx)  # (sensors, segments): mV per nA
+        self.pop_rows_ = (ctx.segments.population_rows(ctx.populations)
+                          if self.per_population else [])
+
+    def coords(self, ctx: Context) -> dict:
+        return _sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame")
+
+    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        out = {self.name: (self.G_ @ chunk.imem).T}
+        if self.per_population:
+            per_pop = np.empty((chunk.t.size, len(self.pop_rows_), self.G_.shape[0]))
+            for k, rows in enumerate(self.pop_rows_):
+                per_pop[:, k] = (self.G_[:, rows] @ chunk.imem[rows]).T
+            out[f"{self.name}_population"] = per_pop
+        return out
+
+
+class MEG(Recorder):
+    """Magnetic field (fT) of the network's current dipole moment at magnetometers.
+
+    Parameters
+    ----------
+    sensors : array-like, shape (n, 3)
+        Sensor positions in head coordinates (µm), outside the brain sphere.
+    head : FourSphere or InfiniteHead, optional
+        Places the network (brain radius); default :class:`signals.head.FourSphere`.
+    model : {"sphere", "infinite"}
+        ``sphere``: spherically symmetric conductor (Sarvas 1987; LFPykit
+        ``SphericallySymmetricVolCondMEG``), where only the tangential part of the dipole is
+        seen; ``infinite``: infinite homogeneous conductor (LFPykit
+        ``InfiniteHomogeneousVolCondMEG``), :math:`\\mathbf B = \\frac{\\mu_0}{4\\pi}
+        \\frac{\\mathbf p \\times \\mathbf R}{R^3}`.
+    under, depth : str, float
+        Placement of the network (see :func:`signals.head.placement`); depth in µm.
+    names : sequence of str, optional
+        Sensor names.
+    name : str
+        Variable name; dims (time, ``<name>_sensor``, component).
+    """
+
+    name = "meg"
+    description = "MEG from current dipoles"
+
+    def __init__(self, sensors, *, head: FourSphere | InfiniteHead | None = None,
+                 model: str = "sphere", under: str = "Cz", depth: float = 1000.0,
+                 names: Sequence[str] | None = None, name: str = "meg") -> None:
+        self.head = FourSphere() if head is None else head
+        if not isinstance(self.head, FourSphere | InfiniteHead):
+            raise TypeError(f"head must be FourSphere or InfiniteHead, got {head!r}")
+        self.model = check_option(model, "MEG model", ("sphere", "infinite"))
+        self.sensor_positions = as_positions(sensors, "MEG sensor positions (µm)")
+        radius = np.linalg.norm(self.sensor_positions, axis=1)
+        if np.any(radius <= self.head.brain_radius):
+            raise ValueError(f"MEG sensor(s) inside the brain sphere "
+                             f"(radius {self.head.brain_radius:g} µm)")
+        n = len(self.sensor_positions)
+        self.sensor_names = tuple(names) if names is not None else tuple(f"m{i:03d}" for i in range(n))
+        if len(self.sensor_names) != n:
+            raise ValueError(f"{len(self.sensor_names)} names for {n} sensors")
+        self.under, self.depth = str(under), float(depth)
+        self.placement = placement(self.head, under=self.under, depth=self.depth)
+        self.name = str(name)
+        self.dim = f"{self.name}_sensor"
+
+    def __repr__(self) -> str:
+        return f"MEG(n_sensors={len(self.sensor_positions)}, model={self.model!r})"
+
+    def variables(self) -> dict[str, VariableSpec]:
+        attrs = {"meg_model": self.model, "dipole_location_um": self.placement.location,
+                 "under": self.under, "depth_um": self.depth}
+        return {self.name: VariableSpec(("time", self.dim, "component"), "fT",
+                                        "magnetic flux density", attrs=attrs)}
+
+    def coords(self, ctx: Context) -> dict:
+        return {**_sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame"),
+                "component": (("component",), np.array(["x", "y", "z"], dtype=object),
+                              {"long_name": "Cartesian component"})}
+
+    def setup(self, ctx: Context) -> None:
+        from lfpykit.eegmegcalc import InfiniteHomogeneousVolCondMEG, SphericallySymmetricVolCondMEG
+
+        cls = SphericallySymmetricVolCondMEG if self.model == "sphere" else InfiniteHomogeneousVolCondMEG
+        H = cls(self.sensor_positions).get_transformation_matrix(self.placement.location)
+        n = len(self.sensor_positions)
+        # (sensor·component, 3) in fT per nA µm, in the network frame
+        K = H.reshape(n * 3, 3) * _FT_PER_H @ self.placement.rotation
+        self.G_ = K @ _centered(ctx)
+
+    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        b = (self.G_ @ chunk.imem).T
+        return {self.name: b.reshape(chunk.t.size, -1, 3)}
