@@ -24,7 +24,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from signals._parallel import Comm, init_mpi_if_launched
     from signals.demo import POPULATIONS, build_network
     from signals.plots import plot_lfp, plot_raster
-    from signals.recorders import LFP, Spikes, Traces
+    from signals.recorders import EEG, LFP, Connections, Dipole, Spikes, Traces
 
     nhost = init_mpi_if_launched()
     rank = int(h.ParallelContext().id())
@@ -41,7 +41,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     say(f"demo network: {n_cells} cells, {sum(n_seg or [0])} segments on {nhost} rank(s), "
         f"populations {', '.join(POPULATIONS)}; simulating {args.tstop:g} ms")
     h.dt = 0.025
-    signals.record(table, [LFP(probe, per_population=True), Spikes(), Traces(first_gids)],
+    recorders = [LFP(probe, per_population=True), Spikes(), Traces(first_gids), Dipole(),
+                 EEG(under="Cz", depth=1000.0), Connections()]
+    signals.record(table, recorders,
                    tstop=args.tstop, path=run,
                    attrs={"model": "signals demo network (120 five-compartment cells)",
                           "seed": args.seed})
