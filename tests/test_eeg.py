@@ -161,3 +161,25 @@ def test_head_bad_input(tmp_path):
     with pytest.raises(ValueError, match="depth"):
         EEG(depth=-5)
     assert not (tmp_path / "sa_nyhead.mat").exists()
+
+
+def test_head_plots_render_with_units(ball_and_stick, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from signals.headplots import plot_dipole, plot_eeg_topomap, plot_sensors
+
+    _, table = _network(ball_and_stick)
+    signals.record(table, [EEG(per_population=True), Dipole()], tstop=15, path=tmp_path / "e.nc",
+                   progress=False)
+    ds = signals.open_run(tmp_path / "e.nc")
+    figs = {"dipole": plot_dipole(ds), "topomap": plot_eeg_topomap(ds, t=10.0),
+            "sensors": plot_sensors(ds)}
+    assert "nA µm" in figs["dipole"].axes[0].get_ylabel()
+    assert "(mm)" in figs["sensors"].axes[0].get_xlabel()
+    assert "10 ms" in figs["topomap"].axes[0].get_title()
+    for name, fig in figs.items():
+        fig.savefig(tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000
+    with pytest.raises(KeyError, match="MEG|EEG"):
+        plot_sensors(ds, variable="meg")
