@@ -20,7 +20,7 @@ def _run(table, recorders, path, tstop=30.0, **kw):
     return signals.open_run(path), imem, t
 
 
-@pytest.mark.parametrize("method", ["linesource", "pointsource"])
+@pytest.mark.parametrize("method", ["linesource", "pointsource", "root_as_point"])
 def test_lfp_equals_lfpykit_on_recorded_currents(ball_and_stick, tmp_path, method):
     import lfpykit
 
@@ -28,9 +28,14 @@ def test_lfp_equals_lfpykit_on_recorded_currents(ball_and_stick, tmp_path, metho
     table = signals.network.from_neuron([cell])
     ds, imem, t = _run(table, [LFP(PROBE, method=method, sigma=0.3)], tmp_path / "run.nc",
                        chunk_samples=97)
-    model_cls = {"linesource": lfpykit.LineSourcePotential,
-                 "pointsource": lfpykit.PointSourcePotential}[method]
-    model = model_cls(table.cell_geometry(), x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3)
+    geometry = table.cell_geometry()
+    if method == "root_as_point":  # LFPykit's own default: the first segment (soma) is the root
+        model = lfpykit.RecExtElectrode(geometry, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3,
+                                        method="root_as_point")
+    else:
+        model_cls = {"linesource": lfpykit.LineSourcePotential,
+                     "pointsource": lfpykit.PointSourcePotential}[method]
+        model = model_cls(geometry, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3)
     expected = (model.get_transformation_matrix() @ imem).T
     assert np.abs(expected).max() > 1e-4  # the cell is active: a real comparison
     assert ds.sizes["time"] == t.size
