@@ -1,5 +1,52 @@
-"""Analysis of run files: plain functions on xarray objects, one module per topic."""
+"""Analysis of run files: plain functions on xarray objects, one module per topic.
 
-from signals.analysis import spectral
+- :mod:`~signals.analysis.spectral`: PSD (Welch, multitaper), spectrogram, Morlet wavelet,
+  band power, coherence (frequency in Hz, power in ``<units>^2/Hz``).
+- :mod:`~signals.analysis.csd`: current source density (standard with Vaknin padding; delta,
+  step and spline inverse CSD), µA/mm³.
+- :mod:`~signals.analysis.connectivity`: connectivity matrices (probability, weight, strength,
+  delay, convergence, divergence, counts) and functional connectivity (spike-count
+  correlation, Granger causality).
+- :mod:`~signals.analysis.rates`: firing rates, ISI CV, Fano factor, synchrony, population
+  rate histograms and their PSD.
 
-__all__ = ["spectral"]
+>>> import signals
+>>> from signals.analysis import psd
+>>> ds = signals.open_run("run.nc")  # doctest: +SKIP
+>>> psd(ds.lfp, fmax=200)  # doctest: +SKIP
+"""
+
+from signals.analysis import connectivity, csd, rates, spectral
+from signals.analysis.connectivity import connectivity_matrix, granger_causality, spike_count_correlation
+from signals.analysis.csd import csd as current_source_density
+from signals.analysis.rates import (
+    fano_factor,
+    firing_rates,
+    isi_cv,
+    population_rate,
+    rate_psd,
+    synchrony,
+)
+from signals.analysis.spectral import band_power, coherence, psd, spectrogram, wavelet
+
+__all__ = [
+    "band_power",
+    "coherence",
+    "connectivity",
+    "connectivity_matrix",
+    "csd",
+    "current_source_density",
+    "fano_factor",
+    "firing_rates",
+    "granger_causality",
+    "isi_cv",
+    "population_rate",
+    "psd",
+    "rate_psd",
+    "rates",
+    "spectral",
+    "spectrogram",
+    "spike_count_correlation",
+    "synchrony",
+    "wavelet",
+]

@@ -1,4 +1,4 @@
-"""The ``signals`` command line: ``signals demo`` and ``signals info RUN.nc``."""
+"""The ``signals`` command line: ``signals demo``, ``signals info RUN.nc``, ``signals plot KIND RUN.nc``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ EPILOG = """examples:
   signals demo --out demo_output            # run the built-in network, write run.nc + figures
   signals demo --tstop 200 --out quick      # a shorter run
   signals info demo_output/run.nc           # what a run file holds
+  signals plot raster demo_output/run.nc -o raster.png    # figures from a run file
+  signals plot --help                       # the figure kinds and their options
 """
 
 
@@ -70,11 +72,168 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for name, var in ds.data_vars.items():
         dims = ", ".join(f"{d}={ds.sizes[d]}" for d in var.dims)
         print(f"  {name:<18} ({dims}) [{var.attrs.get('units', '')}] {var.attrs.get('long_name', '')}")
+    aux = [n for n, c in ds.coords.items() if n not in ds.dims]
+    for name in aux:
+        var = ds[name]
+        dims = ", ".join(f"{d}={ds.sizes[d]}" for d in var.dims)
+        print(f"  {name:<18} ({dims}) [{var.attrs.get('units', '')}] {var.attrs.get('long_name', '')}")
+    if "population" in ds.coords:
+        print(f"  populations: {', '.join(map(str, ds['population'].values))}")
     for key in ("signals_version", "neuron_version", "model", "tstop"):
         if key in ds.attrs:
             print(f"  {key}: {ds.attrs[key]}")
     ds.close()
     return 0
+
+
+PLOT_EPILOG = """kinds (variables each needs):
+  raster       spike raster by population            (spike_time, spike_gid)
+  traces       membrane potential of traced cells     (v; --variable, --cells)
+  lfp          LFP traces by electrode depth          (lfp; --variable, --electrodes)
+  psd          PSD per electrode                      (lfp; --method welch|multitaper, --freq)
+  spectrogram  spectrogram per electrode              (lfp; --method stft|wavelet, --freq)
+  csd          current source density + LFP           (lfp on a laminar probe; --method
+                                                       standard|delta|step|spline)
+  conn         connectivity matrix                    (connection_*; --feature, --by)
+  stackedbar   inputs per cell, stacked by source     (connection_*; --feature)
+  net2d        cells and connections in 2-D           (cell_x/y/z, connection_*; --view)
+  rates        boxplots of per-cell rate/CV/Fano      (spikes; --statistic)
+  ratepsd      PSD of the population rates            (spikes; --bin, --freq)
+  poprate      population rate histograms             (spikes; --bin)
+  electrodes   electrode positions among the cells    (electrode_x/y/z; --view)
+  dipole       current dipole moment                  (dipole)
+  lfpsummary   traces + PSD + spectrogram by depth    (lfp)
+  coherence    coherence between electrodes           (lfp; --freq)
+  bandpower    band power by depth                    (lfp)
+  spikecorr    spike-count correlation of populations (spikes)
+  granger      Granger causality of population rates  (spikes; --bin)
+
+examples:
+  signals plot raster run.nc -o raster.png --time 200 600 --populations E2 I2
+  signals plot psd run.nc -o psd.png --freq 1 100 --electrodes e02 e07
+  signals plot spectrogram run.nc -o spec.png --method wavelet --freq 5 80
+  signals plot csd run.nc -o csd.png --method spline --time 400 600
+  signals plot conn run.nc -o conn.png --feature convergence
+  signals plot rates run.nc -o cv.png --statistic cv
+
+Times are in ms, frequencies in Hz. Without -o the figure is written next to the run file as
+<run>_<kind>.png.
+"""
+
+_LFP_KINDS = ("lfp", "psd", "spectrogram", "csd", "lfpsummary", "coherence", "bandpower")
+
+
+def _plot_kinds():
+    """Kind → function(ds, args) returning a Figure."""
+    from signals import plots as P
+
+    def freq(args, default_max=None):
+        lo, hi = args.freq if args.freq is not None else (None, default_max)
+        return lo, hi
+
+    def variable(args, default):
+        return args.variable or default
+
+    return {
+        "raster": lambda ds, a: P.plot_raster(ds, time=a.time, populations=a.populations),
+        "traces": lambda ds, a: P.plot_traces(ds, variable=variable(a, "v"), time=a.time, cells=a.cells),
+        "lfp": lambda ds, a: P.plot_lfp(ds, variable=variable(a, "lfp"), time=a.time,
+                                        electrodes=a.electrodes),
+        "psd": lambda ds, a: P.plot_psd(ds, variable=variable(a, "lfp"), electrodes=a.electrodes,
+                                        time=a.time, fmin=freq(a, 200.0)[0], fmax=freq(a, 200.0)[1],
+                                        method=a.method or "welch"),
+        "spectrogram": lambda ds, a: P.plot_spectrogram(
+            ds, variable=variable(a, "lfp"), electrodes=a.electrodes, time=a.time,
+            fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1], method=a.method or "stft"),
+        "csd": lambda ds, a: P.plot_csd(ds, variable=variable(a, "lfp"), method=a.method or "standard",
+                                        time=a.time),
+        "conn": lambda ds, a: P.plot_connectivity(ds, feature=a.feature or "probability", by=a.by,
+                                                  populations=a.populations,
+                                                  include_external=a.external),
+        "stackedbar": lambda ds, a: P.plot_stacked_bar(ds, feature=a.feature or "convergence",
+                                                       populations=a.populations),
+        "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view, populations=a.populations),
+        "rates": lambda ds, a: P.plot_rates(ds, statistic=a.statistic, populations=a.populations,
+                                            time=a.time),
+        "ratepsd": lambda ds, a: P.plot_rate_psd(ds, bin_size=a.bin or 1.0, populations=a.populations,
+                                                 time=a.time, fmin=freq(a, 200.0)[0],
+                                                 fmax=freq(a, 200.0)[1]),
+        "poprate": lambda ds, a: P.plot_population_rate(ds, bin_size=a.bin or 5.0,
+                                                        populations=a.populations, time=a.time),
+        "electrodes": lambda ds, a: P.plot_electrodes(ds, view=a.view),
+        "dipole": lambda ds, a: P.plot_dipole(ds, variable=variable(a, "dipole"), time=a.time),
+        "lfpsummary": lambda ds, a: P.plot_lfp_summary(ds, variable=variable(a, "lfp"),
+                                                       electrodes=a.electrodes, time=a.time,
+                                                       fmax=freq(a, 100.0)[1] or 100.0),
+        "coherence": lambda ds, a: P.plot_coherence(ds, variable=variable(a, "lfp"),
+                                                    electrodes=a.electrodes, time=a.time,
+                                                    fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1]),
+        "bandpower": lambda ds, a: P.plot_band_power(ds, variable=variable(a, "lfp"), time=a.time),
+        "spikecorr": lambda ds, a: P.plot_spike_correlation(ds, bin_size=a.bin or 5.0,
+                                                            populations=a.populations, time=a.time),
+        "granger": lambda ds, a: P.plot_granger(ds, bin_size=a.bin or 2.0, populations=a.populations,
+                                                time=a.time),
+    }
+
+
+KINDS = ("raster", "traces", "lfp", "psd", "spectrogram", "csd", "conn", "stackedbar", "net2d", "rates",
+         "ratepsd", "poprate", "electrodes", "dipole", "lfpsummary", "coherence", "bandpower", "spikecorr",
+         "granger")
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import signals
+
+    if args.kind not in KINDS:
+        raise ValueError(f"unknown plot kind {args.kind!r}; choose from {', '.join(KINDS)}")
+    ds = signals.open_run(args.run)
+    try:
+        fig = _plot_kinds()[args.kind](ds, args)
+        run = Path(args.run)
+        out = Path(args.out) if args.out else run.with_name(f"{run.stem}_{args.kind}.png")
+        fig.savefig(out, dpi=args.dpi)
+        plt.close(fig)
+    finally:
+        ds.close()
+    print(f"figure: {out}")
+    return 0
+
+
+def _add_plot_parser(sub) -> None:
+    plot = sub.add_parser(
+        "plot", help="make a figure from a run file",
+        description="Make a figure from a run file (no simulation needed).",
+        epilog=PLOT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    plot.add_argument("kind", help="figure kind (listed below)")
+    plot.add_argument("run", help="run file (netCDF)")
+    plot.add_argument("-o", "--out", help="figure file (.png, .pdf, .svg); default <run>_<kind>.png")
+    plot.add_argument("--time", nargs=2, type=float, metavar=("T0", "T1"), help="time window (ms)")
+    plot.add_argument("--populations", nargs="+", metavar="POP", help="populations to show")
+    plot.add_argument("--electrodes", nargs="+", metavar="LABEL", help="electrode labels (e.g. e00 e05)")
+    plot.add_argument("--cells", nargs="+", type=int, metavar="GID", help="traced cells to show (gids)")
+    plot.add_argument("--freq", nargs=2, type=float, metavar=("FMIN", "FMAX"),
+                      help="frequency range (Hz); default 0-200 (psd, ratepsd), 0-100 (spectrogram)")
+    plot.add_argument("--variable", help="variable to plot (default lfp, v for traces, dipole)")
+    plot.add_argument("--method", help="psd: welch|multitaper; spectrogram: stft|wavelet; "
+                                       "csd: standard|delta|step|spline")
+    plot.add_argument("--feature", help="conn: probability|count|weight|strength|delay|convergence|"
+                                        "divergence; stackedbar: convergence|count|divergence")
+    plot.add_argument("--by", default="population", choices=("population", "cell"),
+                      help="conn: group by population (default) or cell")
+    plot.add_argument("--external", action="store_true", help="conn: add a row for external sources")
+    plot.add_argument("--statistic", default="rate", choices=("rate", "cv", "fano"),
+                      help="rates: firing rate (default), ISI CV or Fano factor")
+    plot.add_argument("--bin", type=float, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
+                                                              "spikecorr, granger")
+    plot.add_argument("--view", default="xz", choices=("xz", "xy", "yz"),
+                      help="projection for net2d and electrodes (default xz: depth vertical)")
+    plot.add_argument("--dpi", type=float, default=120.0, help="resolution (default 120)")
+    plot.set_defaults(func=_cmd_plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe a run file")
     info.add_argument("run", help="run file (netCDF)")
     info.set_defaults(func=_cmd_info)
+    _add_plot_parser(sub)
     return parser
 
 
@@ -100,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError, KeyError, OSError) as err:
-        print(f"signals: error: {err}", file=sys.stderr)
+        # KeyError's str() quotes its message; show the message itself, on one line
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        print(f"signals: error: {' '.join(str(message).split())}", file=sys.stderr)
         return 2
 
 

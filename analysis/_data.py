@@ -1,0 +1,222 @@
+"""Shared helpers of the analysis modules: checks, sampling rate, blockwise reading, spikes.
+
+Run files are opened lazily (``signals.open_run``); these helpers read a variable in blocks
+along ``time`` so that an analysis of a long recording never holds the whole of it in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+#: Default size of one block read from a run file (bytes of float64 data).
+BLOCK_BYTES = 32 * 2**20
+
+
+def require(ds, *names: str, what: str = "this analysis", hint: str = "") -> None:
+    """Raise ``KeyError`` naming the first variable of ``names`` that ``ds`` lacks."""
+    for name in names:
+        if name not in ds.variables:
+            extra = f" ({hint})" if hint else ""
+            raise KeyError(f"{what} needs the variable {name!r}, which the run does not hold{extra}")
+
+
+def check_time_dim(da, what: str) -> None:
+    """Raise ``ValueError`` unless ``da`` has a ``time`` dimension with at least two samples."""
+    if "time" not in da.dims:
+        raise ValueError(f"{what} needs a 'time' dimension, got dims {da.dims}")
+    if da.sizes["time"] < 2:
+        raise ValueError(f"{what} needs at least two samples along 'time', got {da.sizes['time']}")
+
+
+def sampling_rate(da) -> float:
+    """Sampling rate (Hz) from the ``time`` coordinate of ``da`` (ms), which must be uniform.
+
+    Raises
+    ------
+    ValueError
+        If ``time`` has fewer than two samples or is not evenly spaced.
+    """
+    check_time_dim(da, "the sampling rate")
+    t = da["time"]
+    n = t.size
+    # the first and last few steps suffice: run files are sampled on a fixed step
+    head = np.asarray(t[: min(n, 1000)].values, dtype=float)
+    dt = float(np.median(np.diff(head)))
+    if not dt > 0:
+        raise ValueError("the 'time' coordinate is not increasing")
+    t_last = float(t[-1].values)
+    if abs((t_last - float(head[0])) - (n - 1) * dt) > 1e-6 * max(dt, 1.0) * n:
+        raise ValueError("the 'time' coordinate is not evenly spaced; resample before spectral analysis")
+    return 1000.0 / dt
+
+
+def select_time(obj, time: tuple[float, float] | None):
+    """``obj`` restricted to ``time[0] <= t <= time[1]`` (ms); unchanged if ``time`` is None."""
+    if time is None:
+        return obj
+    t0, t1 = (float(v) for v in time)
+    if not t1 > t0:
+        raise ValueError(f"time window must have start < stop (ms), got {time}")
+    return obj.sel(time=slice(t0, t1))
+
+
+def iter_blocks(da, starts: Sequence[int], length: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(start, values)`` with ``values`` of shape (other dims..., time) for each block.
+
+    Each block covers ``[start, start + length)`` samples along ``time`` (cut at the end); only
+    that block is read from a lazily opened file.
+    """
+    other = [d for d in da.dims if d != "time"]
+    n = da.sizes["time"]
+    for start in starts:
+        stop = min(int(start) + int(length), n)
+        block = da.isel(time=slice(int(start), stop)).transpose(*other, "time")
+        yield int(start), np.asarray(block.values, dtype=float)
+
+
+def samples_per_block(da, block_bytes: int = BLOCK_BYTES) -> int:
+    """Number of time samples of ``da`` that fit in ``block_bytes`` bytes of float64."""
+    per_sample = 8 * max(1, int(np.prod([s for d, s in da.sizes.items() if d != "time"])))
+    return max(1, int(block_bytes) // per_sample)
+
+
+def other_coords(da, dims: Sequence[str]) -> dict[str, Any]:
+    """Coordinates of ``da`` that depend only on ``dims`` (kept on results without ``time``)."""
+    return {name: c for name, c in da.coords.items() if set(c.dims) <= set(dims)}
+
+
+def block_mean(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
+    """Mean of ``da`` over consecutive bins of equal length along ``time``, read block by block.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A variable with a ``time`` dimension (ms), possibly lazily loaded.
+    n_bins : int
+        Largest number of bins wanted; if ``da`` has no more samples it is loaded unchanged.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``time`` replaced by the bin centres (ms), attributes kept (and ``time_bin`` in ms).
+    """
+    import xarray as xr
+
+    n = da.sizes["time"]
+    if n <= n_bins:
+        return da.load()
+    width = int(np.ceil(n / n_bins))
+    n_full = n // width
+    other = [d for d in da.dims if d != "time"]
+    per_block = max(width, samples_per_block(da, block_bytes) // width * width)
+    means = []
+    for _, vals in iter_blocks(da, range(0, n_full * width, per_block), per_block):
+        k = vals.shape[-1] // width
+        vals = vals[..., : k * width]
+        means.append(vals.reshape(*vals.shape[:-1], k, width).mean(axis=-1))
+    data = np.concatenate(means, axis=-1)[..., :n_full]
+    t = np.asarray(da["time"].values[: n_full * width], dtype=float).reshape(n_full, width).mean(axis=1)
+    out = xr.DataArray(data, dims=(*other, "time"), coords={**other_coords(da, other), "time": t},
+                       name=da.name, attrs=dict(da.attrs))
+    out["time"].attrs.update(units="ms", long_name="time (bin centre)")
+    out.attrs["time_bin"] = width * float(np.median(np.diff(np.asarray(da["time"][:2].values))))
+    return out.transpose(*da.dims)
+
+
+def spikes(ds, *, time: tuple[float, float] | None = None,
+           populations: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Spike times (ms) and gids of the run, optionally within a window and populations."""
+    require(ds, "spike_time", "spike_gid", what="spike analysis", hint="record with the Spikes recorder")
+    t = np.asarray(ds["spike_time"].values, dtype=float)
+    gid = np.asarray(ds["spike_gid"].values, dtype=np.int64)
+    if time is not None:
+        t0, t1 = (float(v) for v in time)
+        if not t1 > t0:
+            raise ValueError(f"time window must have start < stop (ms), got {time}")
+        keep = (t >= t0) & (t < t1)
+        t, gid = t[keep], gid[keep]
+    if populations is not None:
+        gids = cell_gids(ds, populations)
+        keep = np.isin(gid, gids)
+        t, gid = t[keep], gid[keep]
+    return t, gid
+
+
+def cell_table(ds) -> tuple[np.ndarray, np.ndarray]:
+    """(gids, population names) of every cell of the run, by gid."""
+    require(ds, "cell", "cell_population", what="a per-population analysis",
+            hint="the run must describe its network's cells")
+    return (np.asarray(ds["cell"].values, dtype=np.int64),
+            np.asarray(ds["cell_population"].values).astype(str))
+
+
+def population_names(ds, populations: Sequence[str] | None = None) -> list[str]:
+    """Population names of the run in their stored order, or ``populations`` checked against them."""
+    if "population" in ds.coords or "population" in ds.variables:
+        names = [str(p) for p in np.asarray(ds["population"].values)]
+    else:
+        _, pops = cell_table(ds)
+        names = list(dict.fromkeys(pops.tolist()))
+    if populations is None:
+        return names
+    wanted = [str(p) for p in populations]
+    unknown = [p for p in wanted if p not in names]
+    if unknown:
+        raise KeyError(f"unknown population(s) {unknown}; the run has {names}")
+    return wanted
+
+
+def cell_gids(ds, populations: Sequence[str]) -> np.ndarray:
+    """Gids of the cells of ``populations``."""
+    wanted = population_names(ds, populations)
+    gids, pops = cell_table(ds)
+    return gids[np.isin(pops, wanted)]
+
+
+def run_window(ds, time: tuple[float, float] | None) -> tuple[float, float]:
+    """The analysed window (ms): ``time`` or the run's first to last sample (its ``t_start``/``tstop``)."""
+    if time is not None:
+        t0, t1 = (float(v) for v in time)
+        if not t1 > t0:
+            raise ValueError(f"time window must have start < stop (ms), got {time}")
+        return t0, t1
+    if "time" in ds.coords and ds.sizes.get("time", 0) >= 2:
+        return float(ds["time"][0]), float(ds["time"][-1])
+    if "tstop" in ds.attrs:
+        t_start = float(ds.attrs.get("t_start", 0.0))
+        return t_start, float(ds.attrs["tstop"])
+    raise ValueError("cannot tell the duration of the run: give time=(start, stop) in ms")
+
+
+def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
+    """Minimum and maximum of ``da`` over consecutive bins along ``time``, read block by block.
+
+    For drawing long traces: interleaving the two keeps every peak visible at screen resolution.
+
+    Returns
+    -------
+    (t, low, high) : ndarrays
+        Bin start times (ms), shape (n,); ``low``/``high`` of shape (other dims..., n). If ``da``
+        has at most ``2 * n_bins`` samples, ``low`` and ``high`` are the samples themselves.
+    """
+    n = da.sizes["time"]
+    other = [d for d in da.dims if d != "time"]
+    if n <= 2 * n_bins:
+        vals = np.asarray(da.transpose(*other, "time").values, dtype=float)
+        return np.asarray(da["time"].values, dtype=float), vals, vals
+    width = int(np.ceil(n / n_bins))
+    per_block = max(width, samples_per_block(da, block_bytes) // width * width)
+    lows, highs = [], []
+    for _, vals in iter_blocks(da, range(0, n, per_block), per_block):
+        k = int(np.ceil(vals.shape[-1] / width))
+        pad = k * width - vals.shape[-1]
+        if pad:
+            vals = np.concatenate([vals, np.repeat(vals[..., -1:], pad, axis=-1)], axis=-1)
+        vals = vals.reshape(*vals.shape[:-1], k, width)
+        lows.append(vals.min(axis=-1))
+        highs.append(vals.max(axis=-1))
+    t = np.asarray(da["time"].values[::width], dtype=float)
+    return t, np.concatenate(lows, axis=-1), np.concatenate(highs, axis=-1)
