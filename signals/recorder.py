@@ -61,6 +61,10 @@ class Context:
         MPI rank and number of ranks (0 and 1 when serial).
     network_center : ndarray, shape (3,)
         Mean soma position of all cells on all ranks (µm).
+    segment_offset, n_segments_total : int
+        Index of this rank's first segment in the whole network (ranks in order) and the
+        number of segments on all ranks; a recorder that writes one value per segment puts
+        its rows at ``segment_offset + arange(len(segments))`` and zeros elsewhere.
     """
 
     segments: SegmentTable
@@ -68,6 +72,8 @@ class Context:
     rank: int = 0
     nhost: int = 1
     network_center: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    segment_offset: int = 0
+    n_segments_total: int = 0
     _pointer_groups: list[tuple[list, str]] = field(default_factory=list, repr=False)
 
     def add_pointers(self, segments: list, variable: str) -> int:

@@ -129,14 +129,20 @@ class Session:
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
         pos = self.network.cell_position
-        totals = self.comm.gather_objects((pos.sum(axis=0), len(pos)))
-        center = None if totals is None else sum(t[0] for t in totals) / sum(t[1] for t in totals)
+        totals = self.comm.gather_objects((pos.sum(axis=0), len(pos), len(self.network)))
+        center, offsets = None, None
+        if totals is not None:
+            center = sum(t[0] for t in totals) / sum(t[1] for t in totals)
+            offsets = np.cumsum([0] + [t[2] for t in totals]).tolist()
+        center, offsets = self.comm.broadcast((center, offsets))
         self.ctx = Context(
             segments=self.network,
             populations=self.comm.union_in_order(self.network.populations),
             rank=self.comm.rank,
             nhost=self.comm.nhost,
-            network_center=np.asarray(self.comm.broadcast(center), dtype=float),
+            network_center=np.asarray(center, dtype=float),
+            segment_offset=int(offsets[self.comm.rank]),
+            n_segments_total=int(offsets[-1]),
         )
         rec_coords, statics = self._agree(self._setup_recorders)
         coords = self._network_coords()
