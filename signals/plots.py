@@ -336,7 +336,7 @@ def plot_traces(ds, *, variable: str = "v", time: tuple[float, float] | None = N
         a.text(0.005, 0.92, f"gid {int(gid)}" + (f" ({pop})" if pop else ""), transform=a.transAxes,
                va="top", fontsize=9, color=colors.get(pop, "k") if pop else "k",
                bbox=dict(facecolor="white", alpha=0.7, lw=0, pad=1))
-        a.set_ylabel(_unit(da.attrs.get("units")))
+        a.set_ylabel(_label(str(variable), da.attrs.get("units")))
         a.margins(x=0)
     axes[-1, 0].set_xlabel("time (ms)")
     fig.suptitle(ylabel)
@@ -462,7 +462,12 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     else:
         fs = sampling_rate(da)
         hi = min(fmax if fmax is not None else 100.0, 0.45 * fs)
-        lo = max(fmin if fmin is not None else 0.0, hi / 50, 1.0)
+        # lowest default frequency: wavelets no wider (sigma_t) than half the window
+        duration = (float(da["time"][-1]) - float(da["time"][0])) / 1000.0
+        lo = fmin if fmin is not None else max(n_cycles / (np.pi * duration), hi / 50, 1.0)
+        if not lo < hi:
+            raise ValueError(f"the window ({duration * 1000:g} ms) is too short for {n_cycles:g}-cycle "
+                             f"wavelets below {hi:g} Hz; give a longer window or fmin")
         step = max(1, da.sizes["time"] // 1500)
         s = wavelet(da, frequencies=np.linspace(lo, hi, 60), n_cycles=n_cycles, step=step)
     chan = [d for d in s.dims if d not in ("frequency", "time")]
