@@ -30,7 +30,8 @@ def planar_potential(z):
     u = (np.asarray(z) - Z0) * 1e-6
     s = WIDTH * 1e-6
     c = C0 * 1e3  # 1 µA/mm³ = 1e3 A/m³
-    twice_integrated = s * np.sqrt(np.pi / 2) * u * erf(u / (s * np.sqrt(2))) + s**2 * np.exp(-u**2 / (2 * s**2))
+    twice_integrated = (s * np.sqrt(np.pi / 2) * u * erf(u / (s * np.sqrt(2)))
+                        + s**2 * np.exp(-(u**2) / (2 * s**2)))
     phi = -(c / SIGMA) * twice_integrated
     return phi * 1e3  # V → mV
 
