@@ -298,7 +298,8 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
     xarray.DataArray
         Dims (``source``, ``target``) labeled by the channels: ``log(var_target|target /
         var_target|target,source)``, dimensionless, >= 0 up to estimation error; NaN on the
-        diagonal. elephant rounds each value to the significant figures its standard error
+        diagonal, and for a pair whose autoregressive fit is singular (with a warning).
+        elephant rounds each value to the significant figures its standard error
         (``1/sqrt(n_samples)``) allows.
     """
     import xarray as xr
@@ -332,8 +333,16 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
                 # elephant warns when log det(residual covariance) <= 1e-7, which holds for any
                 # standardised pair: not a problem of the data
                 warnings.filterwarnings("ignore", message="The value of the log determinant")
-                res = pairwise_granger(x[:, [i, j]], max_order=int(max_order),
-                                       information_criterion=information_criterion)
+                try:
+                    res = pairwise_granger(x[:, [i, j]], max_order=int(max_order),
+                                           information_criterion=information_criterion)
+                except ValueError as err:  # a singular residual covariance: no estimate
+                    if "Determinant" not in str(err):
+                        raise
+                    warnings.warn(f"Granger causality between {labels[i]!r} and {labels[j]!r} could not "
+                                  f"be estimated ({err}); it is NaN. Use more samples or a lower "
+                                  "max_order.", RuntimeWarning, stacklevel=2)
+                    continue
             mat[i, j] = res.directional_causality_x_y
             mat[j, i] = res.directional_causality_y_x
     out = xr.DataArray(mat, dims=("source", "target"), coords={"source": labels, "target": labels},

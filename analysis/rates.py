@@ -13,12 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from signals._validation import check_option, check_positive
-from signals.analysis._data import cell_table, population_names, run_window, spikes
+from signals.analysis._data import cell_table, population_names, require, run_window, spikes
 
 __all__ = ["firing_rates", "fano_factor", "isi_cv", "population_rate", "rate_psd", "synchrony"]
 
 
 def _cells(ds, populations):
+    require(ds, "spike_time", "spike_gid", what="spike statistics", hint="record with the Spikes recorder")
     names = population_names(ds, populations)
     gids, pops = cell_table(ds)
     keep = np.isin(pops, names)

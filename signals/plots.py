@@ -691,7 +691,7 @@ def plot_spike_correlation(ds, *, bin_size: float = 5.0, populations: Sequence[s
     return fig
 
 
-def plot_granger(ds, *, bin_size: float = 2.0, max_order: int = 20,
+def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
                  populations: Sequence[str] | None = None, time: tuple[float, float] | None = None,
                  ax=None):
     """Pairwise Granger causality between population rates (source rows → target columns).
@@ -702,8 +702,8 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int = 20,
         A run with spikes and the cell table.
     bin_size : float
         Rate bin (ms); the autoregressive order counts bins.
-    max_order : int
-        Largest model order tried (bins).
+    max_order : int, optional
+        Largest model order tried (bins); default 20, at most a tenth of the number of bins.
     populations : sequence of str, optional
         Populations shown.
     time : (float, float), optional
@@ -718,11 +718,14 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int = 20,
     from signals.analysis.rates import population_rate
 
     rate = population_rate(ds, bin_size=bin_size, populations=populations, time=time)
+    if max_order is None:
+        max_order = max(1, min(20, rate.sizes["time"] // 10))
     g = granger_causality(rate, max_order=max_order)
     g["source"].attrs["long_name"] = "source population"
     g["target"].attrs["long_name"] = "target population"
     fig = plot_matrix(g, cmap="viridis", colors=_run_colors(ds), ax=ax)
-    fig.axes[0].set_title(f"Granger causality of population rates ({bin_size:g} ms bins)")
+    fig.axes[0].set_title(f"Granger causality of population rates ({bin_size:g} ms bins, "
+                          f"order ≤ {max_order})")
     return fig
 
 
