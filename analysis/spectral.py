@@ -82,6 +82,19 @@ def _power_units(da) -> str:
     return f"{unit}^2/Hz" if unit not in ("", "1") else "1/Hz"
 
 
+def _segments_per_block(da, nperseg: int, step: int, block_bytes: int, bytes_per_value: int = 32) -> int:
+    """Welch segments per block so that the block's working memory stays within ``block_bytes``.
+
+    scipy holds each segment detrended, windowed and transformed (about 4 float64 copies of
+    ``channels × segments × nperseg``); overlapping segments repeat samples, so the budget is
+    per segment, not per sample read.
+    """
+    n_ch = max(1, int(np.prod([s for d, s in da.sizes.items() if d != "time"])))
+    by_work = int(block_bytes) // (n_ch * nperseg * bytes_per_value)
+    by_read = (samples_per_block(da, block_bytes) - nperseg) // step + 1
+    return max(1, min(by_work, by_read))
+
+
 def _segment_starts(n: int, nperseg: int, step: int) -> int:
     """Number of whole segments of scipy's Welch (no padding, no boundary extension)."""
     return (n - nperseg) // step + 1
@@ -146,7 +159,7 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
         n_seg = _segment_starts(n, nperseg, step)
         # blocks of whole segments: scipy's Welch of a block is the mean over its segments, so
         # the weighted mean over blocks is the Welch estimate of the whole signal
-        seg_per_block = max(1, (samples_per_block(da, block_bytes) - nperseg) // step + 1)
+        seg_per_block = _segments_per_block(da, nperseg, step, block_bytes)
         starts = range(0, n_seg * step, seg_per_block * step)
         total, f = None, None
         for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
@@ -215,7 +228,7 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
     nperseg, noverlap = _segments(n, fs, nperseg, noverlap, 200.0, 7 / 8)
     step = nperseg - noverlap
     n_seg = _segment_starts(n, nperseg, step)
-    seg_per_block = max(1, (samples_per_block(da, block_bytes) - nperseg) // step + 1)
+    seg_per_block = _segments_per_block(da, nperseg, step, block_bytes)
     starts = range(0, n_seg * step, seg_per_block * step)
     parts, centres, keep, f = [], [], None, None
     t0 = float(da["time"][0])
@@ -429,9 +442,7 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     keep = _freq_mask(f, fmin, fmax)
     n_ch = len(labels)
     nf = int(keep.sum())
-    per_seg = n_ch * nf * 16 * 3
-    seg_per_block = max(1, min((samples_per_block(da, block_bytes) - nperseg) // step + 1,
-                               block_bytes // per_seg))
+    seg_per_block = _segments_per_block(da, nperseg, step, block_bytes, bytes_per_value=48)
     sxx = np.zeros((n_ch, nf))
     sxy = np.zeros((n_ch, nf) if ref_idx is not None else (n_ch, n_ch, nf), dtype=complex)
     starts = range(0, n_seg * step, seg_per_block * step)

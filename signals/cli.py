@@ -186,11 +186,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import netCDF4
 
     import signals
 
     if args.kind not in KINDS:
         raise ValueError(f"unknown plot kind {args.kind!r}; choose from {', '.join(KINDS)}")
+    # Figures read the file in sequential blocks: a small HDF5 chunk cache (the library default is
+    # 64 MiB per variable) keeps the memory of a figure of a long run low.
+    netCDF4.set_chunk_cache(16 * 2**20, 1009, 0.75)
     ds = signals.open_run(args.run)
     try:
         fig = _plot_kinds()[args.kind](ds, args)
