@@ -42,22 +42,35 @@ class Comm:
     _pc: Any = None
 
     @classmethod
-    def from_neuron(cls) -> Comm:
-        """Rank and size from NEURON's ``ParallelContext``."""
+    def from_neuron(cls, backend: str = "auto") -> Comm:
+        """Rank and size from NEURON's ``ParallelContext``.
+
+        Parameters
+        ----------
+        backend : {"auto", "mpi4py", "neuron"}
+            How partial results travel: ``mpi4py`` (buffer ``Reduce``, no pickling), NEURON's
+            ``ParallelContext.py_gather`` (pickles, then sums on rank 0), or ``auto``: mpi4py
+            when importable.
+        """
         from neuron import h
 
+        if backend not in ("auto", "mpi4py", "neuron"):
+            raise ValueError(f"unknown MPI backend {backend!r}; expected 'auto', 'mpi4py' or 'neuron'")
         pc = h.ParallelContext()
         rank, nhost = int(pc.id()), int(pc.nhost())
         if nhost == 1:
             return cls()
         mpi = None
-        try:
-            from mpi4py import MPI
+        if backend != "neuron":
+            try:
+                from mpi4py import MPI
 
-            if MPI.COMM_WORLD.Get_size() == nhost:
-                mpi = MPI.COMM_WORLD
-        except ImportError:
-            pass
+                if MPI.COMM_WORLD.Get_size() == nhost:
+                    mpi = MPI.COMM_WORLD
+            except ImportError:
+                if backend == "mpi4py":
+                    raise ImportError("backend 'mpi4py' needs mpi4py: pip install "
+                                      "'neuro-signals[mpi]'") from None
         return cls(rank, nhost, mpi, pc)
 
     def gather_objects(self, obj: Any) -> list[Any] | None:

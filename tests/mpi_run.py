@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--fail-rank", type=int, default=-1)
     parser.add_argument("--electrodes", type=int, default=10)
     parser.add_argument("--scale", type=float, default=0.5)
+    parser.add_argument("--backend", default="auto")
     args = parser.parse_args()
     nhost = init_mpi_if_launched()
     from neuron import h
@@ -53,7 +54,7 @@ def main() -> None:
         recorders.append(FailOnRank())
     try:
         signals.record(table, recorders, tstop=args.tstop, dt=0.025, path=args.out,
-                       chunk_samples=200, progress=False)
+                       chunk_samples=200, progress=False, mpi_backend=args.backend)
     finally:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if rank == 0:

@@ -60,14 +60,19 @@ def serial_and_parallel(mpi_available, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mpi")
     one = _mpirun(1, tmp / "one.nc")
     assert one.returncode == 0, one.stderr
-    two = _mpirun(2, tmp / "two.nc")
-    assert two.returncode == 0, two.stderr
-    assert _json(two.stdout)["nhost"] == 2
-    return signals.open_run(tmp / "one.nc"), signals.open_run(tmp / "two.nc")
+    runs = {}
+    for backend in ("mpi4py", "neuron"):
+        two = _mpirun(2, tmp / f"two_{backend}.nc", "--backend", backend)
+        assert two.returncode == 0, two.stderr
+        assert _json(two.stdout)["nhost"] == 2
+        runs[backend] = signals.open_run(tmp / f"two_{backend}.nc")
+    return signals.open_run(tmp / "one.nc"), runs
 
 
-def test_two_ranks_equal_one_rank(serial_and_parallel):
-    one, two = serial_and_parallel
+@pytest.mark.parametrize("backend", ["mpi4py", "neuron"])
+def test_two_ranks_equal_one_rank(serial_and_parallel, backend):
+    one, runs = serial_and_parallel
+    two = runs[backend]
     assert one.attrs["mpi_ranks"] == 1 and two.attrs["mpi_ranks"] == 2
     assert_array_equal(two["time"].values, one["time"].values)
     for name in ("lfp", "lfp_population", "v"):
