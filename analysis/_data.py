@@ -50,6 +50,8 @@ def sampling_rate(da) -> float:
     t_last = float(t[-1].values)
     if abs((t_last - float(head[0])) - (n - 1) * dt) > 1e-6 * max(dt, 1.0) * n:
         raise ValueError("the 'time' coordinate is not evenly spaced; resample before spectral analysis")
+    if n > 1000:  # the whole span gives the step to more digits than one difference
+        dt = (t_last - float(head[0])) / (n - 1)
     return 1000.0 / dt
 
 
@@ -66,15 +68,20 @@ def select_time(obj, time: tuple[float, float] | None):
 def iter_blocks(da, starts: Sequence[int], length: int) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(start, values)`` with ``values`` of shape (other dims..., time) for each block.
 
+    The other dimensions keep ``da``'s order. Pass file variables untransposed.
+
     Each block covers ``[start, start + length)`` samples along ``time`` (cut at the end); only
     that block is read from a lazily opened file.
     """
     other = [d for d in da.dims if d != "time"]
     n = da.sizes["time"]
+    # read each block in the file's own dimension order and transpose in memory: a lazily
+    # transposed file variable is indexed by xarray with full-length index arrays (memory!)
+    axes = [da.dims.index(d) for d in other] + [da.dims.index("time")]
     for start in starts:
         stop = min(int(start) + int(length), n)
-        block = da.isel(time=slice(int(start), stop)).transpose(*other, "time")
-        yield int(start), np.asarray(block.values, dtype=float)
+        block = np.asarray(da.isel(time=slice(int(start), stop)).values, dtype=float)
+        yield int(start), np.transpose(block, axes)
 
 
 def samples_per_block(da, block_bytes: int = BLOCK_BYTES) -> int:
@@ -194,6 +201,9 @@ def run_window(ds, time: tuple[float, float] | None) -> tuple[float, float]:
 def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
     """Minimum and maximum of ``da`` over consecutive bins along ``time``, read block by block.
 
+    ``da`` should not be a lazily transposed file variable (see :func:`iter_blocks`); the
+    results have the other dimensions in ``da``'s order, then time.
+
     For drawing long traces: interleaving the two keeps every peak visible at screen resolution.
 
     Returns
@@ -205,7 +215,8 @@ def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
     n = da.sizes["time"]
     other = [d for d in da.dims if d != "time"]
     if n <= 2 * n_bins:
-        vals = np.asarray(da.transpose(*other, "time").values, dtype=float)
+        axes = [da.dims.index(d) for d in other] + [da.dims.index("time")]
+        vals = np.transpose(np.asarray(da.values, dtype=float), axes)
         return np.asarray(da["time"].values, dtype=float), vals, vals
     width = int(np.ceil(n / n_bins))
     per_block = max(width, samples_per_block(da, block_bytes) // width * width)

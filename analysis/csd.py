@@ -228,10 +228,12 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
 
     if "time" in other:
         inner = [d for d in other if d != "time"]
-        src = lfp.transpose("time", *inner, "electrode")
+        src = lfp
         n = samples_per_block(src, block_bytes)
-        # blocks come with time last: (..., electrode, time) → (time, ..., electrode)
-        parts = [apply(np.moveaxis(v, -1, 0)) for _, v in iter_blocks(src, range(0, src.sizes["time"], n), n)]
+        # blocks come as (dims but time..., time) in lfp's order → (time, inner..., electrode)
+        el_axis = [d for d in lfp.dims if d != "time"].index("electrode")
+        parts = [apply(np.moveaxis(v, [-1, el_axis], [0, -1]))
+                 for _, v in iter_blocks(src, range(0, src.sizes["time"], n), n)]
         data = np.concatenate(parts, axis=0)
         dims = ("time", *inner, out_dim)
     else:

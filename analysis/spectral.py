@@ -135,7 +135,10 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
     -------
     xarray.DataArray
         ``time`` replaced by ``frequency`` (Hz); one-sided density in ``<units>^2/Hz``
-        (mV²/Hz for an LFP in mV); other dimensions and their coordinates kept.
+        (mV²/Hz for an LFP in mV); other dimensions and their coordinates kept. Attributes
+        ``frequency_step`` (bin spacing, Hz: ``sum(P) * frequency_step`` is the mean square) and
+        ``frequency_resolution`` (Hz: ``fs / nperseg`` for Welch, the taper bandwidth for
+        multitaper).
 
     Raises
     ------
@@ -173,7 +176,7 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
     else:
         from mne.time_frequency import psd_array_multitaper
 
-        x = np.asarray(da.transpose(*other, "time").values, dtype=float)
+        x = np.moveaxis(np.asarray(da.values, dtype=float), da.dims.index("time"), -1)
         p, f = psd_array_multitaper(x, fs, bandwidth=bandwidth, normalization="full",
                                     remove_dc=True, verbose=False)
         attrs = dict(method="multitaper", bandwidth=bandwidth if bandwidth is not None else 8000.0 / (
@@ -183,7 +186,9 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
                        coords={**other_coords(da, other), "frequency": f[keep]})
     out = _label(out, da, units=_power_units(da), suffix="psd",
                  long_name=f"power spectral density of {da.attrs.get('long_name', da.name or 'signal')}",
-                 frequency_resolution=float(f[1] - f[0]) if f.size > 1 else None,
+                 frequency_step=float(f[1] - f[0]) if f.size > 1 else None,
+                 frequency_resolution=(float(f[1] - f[0]) if f.size > 1 else None) if method == "welch"
+                 else float(attrs["bandwidth"]),
                  sampling_rate=fs, **attrs)
     return out
 
@@ -248,7 +253,8 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
     return _label(out, da, units=_power_units(da), suffix="spectrogram",
                   long_name=f"spectrogram of {da.attrs.get('long_name', da.name or 'signal')}",
                   method="stft", nperseg=nperseg, noverlap=noverlap, window=window,
-                  frequency_resolution=float(f[1] - f[0]), sampling_rate=fs)
+                  frequency_step=float(f[1] - f[0]), frequency_resolution=float(f[1] - f[0]),
+                  sampling_rate=fs)
 
 
 def _morlet(f: float, fs: float, n_cycles: float) -> tuple[np.ndarray, float]:
@@ -305,7 +311,7 @@ def wavelet(da, *, frequencies, n_cycles: float = 7.0, step: int = 1,
     if step < 1:
         raise ValueError(f"step must be >= 1, got {step}")
     other = [d for d in da.dims if d != "time"]
-    x = np.asarray(da.transpose(*other, "time").values, dtype=float)
+    x = np.moveaxis(np.asarray(da.values, dtype=float), da.dims.index("time"), -1)
     x = x - x.mean(axis=-1, keepdims=True)
     flat = x.reshape(-1, x.shape[-1])
     n_out = len(range(0, x.shape[-1], step))
@@ -424,7 +430,6 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     extra = [d for d in others if d != dim]
     if extra:
         raise ValueError(f"coherence needs dims (time, {dim}); select or reduce {extra} first")
-    da = da.transpose(dim, "time")
     labels = da[dim].values
     ref_idx = None
     if reference is not None:
@@ -470,4 +475,5 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
                   long_name=f"magnitude-squared coherence of {da.attrs.get('long_name', da.name)}",
                   reference=None if reference is None else str(reference), nperseg=nperseg,
                   noverlap=noverlap, window=window, n_segments=n_seg,
-                  frequency_resolution=float(f[1] - f[0]), sampling_rate=fs)
+                  frequency_step=float(f[1] - f[0]), frequency_resolution=float(f[1] - f[0]),
+                  sampling_rate=fs)

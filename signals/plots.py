@@ -52,6 +52,7 @@ __all__ = [
 #: Colour of external sources (NetStims) in connectivity figures.
 EXTERNAL_COLOR = (0.55, 0.55, 0.55, 1.0)
 _MAX_POINTS = 4000  # samples per trace drawn; longer traces are drawn as min/max envelopes
+_MAX_COLUMNS = 2000  # time columns of a spectrogram image
 _PRETTY_UNITS = {
     "um": "µm", "uS": "µS", "uA/mm3": "µA/mm³", "nA um": "nA·µm", "mV^2/Hz": "mV²/Hz",
     "Hz^2/Hz": "Hz²/Hz", "mV^2": "mV²", "nA um^2/Hz": "(nA·µm)²/Hz", "uV": "µV", "1": "",
@@ -145,6 +146,8 @@ def _depth_sorted(da):
     """``da`` with electrodes sorted from the surface (highest z) down, if it has positions."""
     if "electrode" in da.dims and "electrode_z" in da.coords:
         order = np.argsort(-np.asarray(da["electrode_z"].values, dtype=float), kind="stable")
+        if np.array_equal(order, np.arange(order.size)):
+            return da  # already sorted: keep the plain (cheaper) lazy variable
         return da.isel(electrode=order)
     return da
 
@@ -175,8 +178,8 @@ def _electrode_label(da, i: int) -> str:
 
 
 def _draw_trace(ax, t, low, high, **kw):
-    """One trace; an envelope (interleaved min/max) if it was reduced."""
-    if low is high:
+    """One trace: the samples, or (``high`` given) the bins' min/max interleaved, an envelope."""
+    if high is None:
         return ax.plot(t, low, **kw)
     return ax.plot(np.repeat(t, 2), np.stack([low, high], axis=-1).ravel(), **kw)
 
@@ -207,7 +210,7 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
     da = _pick_electrodes(_time_window(_signal(ds, variable, what="the LFP figure"), time), electrodes)
     if "electrode" not in da.dims or set(da.dims) != {"time", "electrode"}:
         raise ValueError(f"plot_lfp needs dims (time, electrode), got {da.dims}")
-    t, low, high = block_envelope(da.transpose("electrode", "time"), _MAX_POINTS)
+    t, low, high = block_envelope(da, _MAX_POINTS)  # (electrode, time)
     units = _unit(da.attrs.get("units", ""))
     centre = np.median(0.5 * (low + high), axis=1)  # baseline, robust to spikes
     if spacing is None:
@@ -218,7 +221,7 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
     for k in range(n):  # surface first → top
         y = (n - 1 - k) * spacing
         lo = low[k] - centre[k] + y
-        hi = lo if low is high else high[k] - centre[k] + y
+        hi = None if low is high else high[k] - centre[k] + y
         _draw_trace(ax, t, lo, hi, lw=0.6, color="k")
     ax.set_yticks((n - 1 - np.arange(n)) * spacing)
     if "electrode_z" in da.coords:
@@ -326,12 +329,12 @@ def plot_traces(ds, *, variable: str = "v", time: tuple[float, float] | None = N
         pop_of = dict(zip(gids.tolist(), pops.tolist(), strict=True))
     n = da.sizes[dim]
     fig, axes = _axes_grid(ax, n, figsize=(8, 1.1 + 1.3 * n), sharey=True)
-    t, low, high = block_envelope(da.transpose(dim, "time"), _MAX_POINTS)
+    t, low, high = block_envelope(da, _MAX_POINTS)  # (cell, time)
     ylabel = _label(da.attrs.get("long_name", variable), da.attrs.get("units"))
     for k, gid in enumerate(da[dim].values):
         a = axes[k, 0]
         pop = pop_of.get(int(gid))
-        _draw_trace(a, t, low[k], high[k] if low is not high else low[k], lw=0.8,
+        _draw_trace(a, t, low[k], None if low is high else high[k], lw=0.8,
                     color=colors.get(pop, "k") if pop else "k")
         a.text(0.005, 0.92, f"gid {int(gid)}" + (f" ({pop})" if pop else ""), transform=a.transAxes,
                va="top", fontsize=9, color=colors.get(pop, "k") if pop else "k",
@@ -473,6 +476,9 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     chan = [d for d in s.dims if d not in ("frequency", "time")]
     if len(chan) > 1:
         raise ValueError(f"plot_spectrogram needs one channel dimension, got {chan}; select first")
+    averaged = int(np.ceil(s.sizes["time"] / _MAX_COLUMNS))
+    if averaged > 1:  # more windows than pixels: average consecutive windows (still a PSD)
+        s = s.coarsen(time=averaged, boundary="trim").mean().assign_attrs(s.attrs)
     if not chan:
         s = s.expand_dims(channel=[da.name or variable])
         chan = ["channel"]
@@ -496,12 +502,14 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
                  shrink=0.9)
     what = (f"STFT, {s.attrs.get('frequency_resolution', 0):.3g} Hz resolution" if method == "stft"
             else f"Morlet wavelets, {n_cycles:g} cycles")
+    if averaged > 1:
+        what += f", {averaged} windows averaged per column"
     fig.suptitle(f"spectrogram of {da.attrs.get('long_name', da.name)} ({what})", fontsize=10)
     return fig
 
 
 def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple[float, float] | None = None,
-             sigma: float | None = None, diameter: float = 500.0, overlay_lfp: bool = True,
+             sigma: float | None = None, diameter: float = 500.0, overlay_lfp: bool | None = None,
              max_columns: int = 2000, ax=None):
     """Current source density over time and depth, with the LFP traces on top.
 
@@ -522,8 +530,9 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
         Conductivity (S/m); default the LFP's ``sigma`` attribute.
     diameter : float
         iCSD source diameter (µm).
-    overlay_lfp : bool
-        Draw each contact's LFP (scaled to the contact spacing) over the image.
+    overlay_lfp : bool, optional
+        Draw each contact's LFP (scaled to the contact spacing) over the image; default when
+        the drawn bins are at most 1 ms long.
     max_columns : int
         Largest number of time columns drawn.
     ax : matplotlib Axes, optional
@@ -555,6 +564,10 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
                      vmin=-lim, vmax=lim, extent=(t[0] - dt / 2, t[-1] + dt / 2, z.min() - dz / 2,
                                                   z.max() + dz / 2))
     fig.colorbar(mesh, ax=ax, label="CSD (µA/mm³): sink < 0 < source", extend="both")
+    title = f"current source density ({method}" + (
+        f", {lfp.attrs['time_bin']:.3g} ms bin means" if "time_bin" in lfp.attrs else "") + ")"
+    if overlay_lfp is None:  # traces help on short windows; over minutes they are clutter
+        overlay_lfp = float(lfp.attrs.get("time_bin", 0.0)) <= 1.0
     if overlay_lfp:
         zl = np.asarray(lfp["electrode_z"].values, dtype=float)
         h = float(np.abs(np.diff(zl)).mean()) if zl.size > 1 else 1.0
@@ -566,13 +579,11 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
             scale *= float(np.diff(shown).mean())
         for k in shown:
             ax.plot(lfp["time"].values, zl[k] + vals[k] * scale, color="k", lw=0.6)
-        ax.text(1.0, -0.07, f"LFP traces: {h / scale:.3g} {_unit(da.attrs.get('units'))} per {h:.0f} µm"
-                + (f" ({shown.size} of {zl.size} contacts)" if shown.size < zl.size else ""),
-                transform=ax.transAxes, ha="right", va="top", fontsize=8)
+        title += (f"\nblack: LFP, {h / scale:.3g} {_unit(da.attrs.get('units'))} per {h:.0f} µm"
+                  + (f" ({shown.size} of {zl.size} contacts)" if shown.size < zl.size else ""))
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("electrode z (µm)")
-    ax.set_title(f"current source density ({method}"
-                 + (f", {lfp.attrs['time_bin']:.3g} ms bin means" if "time_bin" in lfp.attrs else "") + ")")
+    ax.set_title(title, fontsize=10)
     ax.margins(x=0)
     return fig
 
@@ -1051,7 +1062,7 @@ def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | Non
     -------
     matplotlib.figure.Figure
     """
-    da = _time_window(_signal(ds, variable, what="the dipole figure",), time)
+    da = _time_window(_signal(ds, variable, what="the dipole figure"), time)
     if "component" not in da.dims:
         raise ValueError(f"plot_dipole needs a 'component' dimension, got {da.dims}")
     per_pop = None
@@ -1065,14 +1076,13 @@ def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | Non
     for k, comp in enumerate(comps):
         a = axes[k, 0]
         if per_pop is not None:
-            sub = per_pop.sel(component=comp).transpose("population", "time")
-            t, lo, hi = block_envelope(sub, _MAX_POINTS)
+            sub = per_pop.sel(component=comp)
+            t, lo, hi = block_envelope(sub, _MAX_POINTS)  # (population, time)
             for i, p in enumerate(sub["population"].values):
-                _draw_trace(a, t, lo[i], hi[i] if lo is not hi else lo[i], lw=0.7,
+                _draw_trace(a, t, lo[i], None if lo is hi else hi[i], lw=0.7,
                             color=colors.get(str(p), None), label=str(p))
-        total = da.sel(component=comp).expand_dims("c").transpose("c", "time")
-        t, lo, hi = block_envelope(total, _MAX_POINTS)
-        _draw_trace(a, t, lo[0], hi[0] if lo is not hi else lo[0], lw=1.0, color="k", label="total")
+        t, lo, hi = block_envelope(da.sel(component=[comp]), _MAX_POINTS)  # (1, time)
+        _draw_trace(a, t, lo[0], None if lo is hi else hi[0], lw=1.0, color="k", label="total")
         a.set_ylabel(_label(f"p{comp}", units))
         a.margins(x=0)
     axes[0, 0].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -1205,7 +1215,7 @@ def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
                                  squeeze=False, gridspec_kw={"width_ratios": (1.4, 1, 1.4)})
     else:
         fig, axes = _axes_grid(ax, n, ncols=3)
-    t, lo, hi = block_envelope(da.transpose("electrode", "time"), _MAX_POINTS)
+    t, lo, hi = block_envelope(da, _MAX_POINTS)  # (electrode, time)
     p = psd(da, fmax=fmax)
     p = p.isel(frequency=p["frequency"].values > 0)
     s = spectrogram(da, fmax=fmax)
@@ -1217,7 +1227,7 @@ def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     mesh = None
     for i in range(n):
         a0, a1, a2 = axes[i]
-        _draw_trace(a0, t, lo[i], hi[i] if lo is not hi else lo[i], lw=0.6, color="k")
+        _draw_trace(a0, t, lo[i], None if lo is hi else hi[i], lw=0.6, color="k")
         a0.set_ylabel(_label("LFP", units))
         a0.set_title(_electrode_label(da, i), fontsize=9, loc="left")
         a0.margins(x=0)

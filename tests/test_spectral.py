@@ -36,7 +36,7 @@ def test_sine_peak_and_parseval(method):
     assert p.attrs["units"] == "mV^2/Hz" and p["frequency"].attrs["units"] == "Hz"
     f = p["frequency"].values
     assert f[int(p.isel(electrode=0).argmax("frequency"))] == pytest.approx(f0)
-    df = p.attrs["frequency_resolution"]
+    df = p.attrs["frequency_step"]
     total = p.isel(electrode=0).sum("frequency").item() * df
     assert total == pytest.approx(a**2 / 2, rel=0.01)  # Parseval: mean square of a sine
 
