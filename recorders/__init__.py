@@ -15,16 +15,18 @@ from signals.recorders.connections import Connections
 from signals.recorders.dipole import Dipole
 from signals.recorders.eeg import EEG, MEG
 from signals.recorders.lfp import LFP
+from signals.recorders.membrane import MembraneCurrents
 from signals.recorders.spikes import Spikes
 from signals.recorders.traces import Traces
 
-__all__ = ["Connections", "Dipole", "EEG", "LFP", "MEG", "Spikes", "Traces", "Recorder", "available"]
+__all__ = ["Connections", "Dipole", "EEG", "LFP", "MEG", "MembraneCurrents", "Spikes", "Traces", "Recorder",
+           "available"]
 
 logger = logging.getLogger("signals")
 
 _BUILTINS: dict[str, type[Recorder]] = {
     "connections": Connections, "dipole": Dipole, "eeg": EEG, "lfp": LFP, "meg": MEG,
-    "spikes": Spikes, "traces": Traces,
+    "membrane": MembraneCurrents, "spikes": Spikes, "traces": Traces,
 }
 
 

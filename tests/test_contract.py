@@ -7,7 +7,7 @@ import pytest
 
 import signals
 from signals.electrodes import laminar, points
-from signals.recorders import EEG, LFP, MEG, Connections, Dipole, Spikes, Traces, available
+from signals.recorders import EEG, LFP, MEG, Connections, Dipole, MembraneCurrents, Spikes, Traces, available
 from signals.testing import check_recorder
 
 FACTORIES = {
@@ -20,6 +20,7 @@ FACTORIES = {
     "spikes": Spikes,
     "traces": lambda: Traces([0, 1]),
     "connections": Connections,
+    "membrane": MembraneCurrents,
 }
 
 

@@ -1,0 +1,383 @@
+"""Forward models applied offline to saved membrane currents: a new probe without re-simulating.
+
+A run recorded with :class:`signals.recorders.MembraneCurrents` holds every segment's membrane
+current and geometry. :func:`recompute` rebuilds the :class:`~signals.network.SegmentTable`
+from the file (:func:`segment_table`), sets the recorders up on it exactly as a live session
+does, and feeds them the saved currents chunk by chunk, so memory is bounded by one chunk and
+the result equals recording the same recorders live (to BLAS round-off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signals.network import SegmentTable
+from signals.recorder import Chunk, Context, Recorder, VariableSpec
+
+__all__ = ["recompute", "segment_table", "StoredSection"]
+
+logger = logging.getLogger("signals")
+
+#: Global attributes a new run file gets afresh rather than from its source.
+_FRESH_ATTRS = ("signals_format", "signals_format_version", "Conventions", "created", "run_status",
+                "run_error", "n_samples", "coordinates")
+_BUFFER_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class StoredSection:
+    """A NEURON section known by its name only, as stored in a run file (no NEURON object).
+
+    :attr:`signals.network.SegmentTable.roots` holds these in tables rebuilt from a file;
+    forward models use the root sections' names (``LFP(method="root_as_point")``), never the
+    sections themselves.
+    """
+
+    section_name: str
+
+    def name(self) -> str:
+        """The section's NEURON name (as ``nrn.Section.name()``)."""
+        return self.section_name
+
+
+def _geometry_missing(ds, variable: str) -> list[str]:
+    from signals.recorders.membrane import GEOMETRY_VARIABLES
+
+    return [v for v in (variable, *GEOMETRY_VARIABLES) if v not in ds.variables]
+
+
+def segment_table(ds, variable: str = "imem") -> SegmentTable:
+    """The run's :class:`~signals.network.SegmentTable`, rebuilt from the file without NEURON.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run recorded with :class:`signals.recorders.MembraneCurrents`.
+    variable : str
+        Name of the membrane-current variable (nA, dims (time, segment)).
+
+    Returns
+    -------
+    SegmentTable
+        Rows in the order of ``ds[variable]``'s ``segment`` dim; coordinates (µm), diameters
+        (µm), areas (µm²), gids, populations and section names as recorded. ``segments`` is
+        empty and ``roots`` holds one :class:`StoredSection` per cell (its root section's
+        name); ``cell_position`` is the midpoint of each cell's root-section segments (µm).
+
+    Raises
+    ------
+    ValueError
+        If the run has no membrane currents or segment geometry.
+    """
+    missing = _geometry_missing(ds, variable)
+    if missing:
+        raise ValueError(
+            f"the run has no {', '.join(missing)}: record it with MembraneCurrents() "
+            "(signals.recorders) to recompute forward models offline")
+    gid = np.asarray(ds["segment_gid"].values, dtype=np.int64)
+    pop_names = np.asarray(ds["segment_population"].values).astype(str)
+    section = np.asarray(ds["segment_section"].values).astype(str).astype(object)
+    root = np.asarray(ds["segment_root"].values).astype(bool)
+    populations = tuple(dict.fromkeys(pop_names.tolist()))
+    population = np.array([populations.index(p) for p in pop_names], dtype=np.int64)
+    xyz = {a: np.asarray(ds[f"segment_{a}"].transpose("segment", "segment_end").values, dtype=float)
+           for a in "xyz"}
+    if gid.size and np.any(np.diff(gid) != 0):
+        starts = np.r_[0, np.flatnonzero(np.diff(gid)) + 1]
+    else:
+        starts = np.zeros(min(gid.size, 1), dtype=np.int64)
+    cell_gid = gid[starts]
+    if np.unique(cell_gid).size != cell_gid.size:
+        raise ValueError("the segments of a cell are not contiguous in the run file")
+    stops = np.r_[starts[1:], gid.size].astype(np.int64)
+    roots, positions = [], []
+    mid = np.column_stack([xyz[a].mean(axis=1) for a in "xyz"])
+    for a, b in zip(starts, stops, strict=True):
+        rows = np.flatnonzero(root[a:b]) + a
+        if rows.size == 0:
+            raise ValueError(f"cell {gid[a]} has no root-section segment in segment_root")
+        roots.append(StoredSection(str(section[rows[0]])))
+        positions.append(mid[rows].mean(axis=0))
+    return SegmentTable(
+        gid=gid, population=population, populations=populations, section=section,
+        x=xyz["x"], y=xyz["y"], z=xyz["z"],
+        diam=np.asarray(ds["segment_diam"].values, dtype=float),
+        area=np.asarray(ds["segment_area"].values, dtype=float),
+        cell_gid=cell_gid, cell_population=population[starts],
+        cell_position=np.asarray(positions, dtype=float).reshape(-1, 3),
+        segments=[], roots=roots)
+
+
+def _check_recorders(recorders) -> list[Recorder]:
+    if isinstance(recorders, Recorder):
+        recorders = [recorders]
+    recs = list(recorders)
+    if not recs:
+        raise ValueError("give at least one recorder to recompute")
+    for rec in recs:
+        if not isinstance(rec, Recorder):
+            raise TypeError(f"recorders must be Recorder instances (e.g. LFP(probe)), got {rec!r}")
+    names = [r.name for r in recs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"recorder names must be unique (pass name=...): {names}")
+    for rec in recs:
+        specs = rec.variables()
+        if not specs:
+            raise ValueError(f"recorder {rec!r} records nothing derived from membrane currents "
+                             "(it reads the live network); keep its data from the source run")
+        for name, spec in specs.items():
+            if spec.reduce != "sum" or spec.dims[0] != "time":
+                raise ValueError(
+                    f"recorder {rec!r} writes {name!r} ({spec.dims[0]}, reduce={spec.reduce!r}): "
+                    "only time series linear in the membrane currents can be recomputed; spikes "
+                    "and other events are copied from the source run (see `keep`)")
+    return recs
+
+
+def _spec_of(da) -> VariableSpec:
+    """A VariableSpec that rewrites an existing variable as it is."""
+    kind = da.dtype.kind
+    dtype = "f8" if kind == "f" and da.dtype.itemsize == 8 else da.dtype.str.lstrip("<>|=")
+    attrs = {k: v for k, v in da.attrs.items() if k not in ("units", "long_name", "coordinates")}
+    return VariableSpec(tuple(da.dims), str(da.attrs.get("units", "1")),
+                        str(da.attrs.get("long_name", da.name)),
+                        reduce="sum" if da.dims[0] == "time" else "gather", dtype=dtype, attrs=attrs)
+
+
+def _merge(coords: dict, extra: Mapping, owner: str) -> dict:
+    """``coords`` updated with ``extra``; a name defined twice must hold the same values."""
+    out = dict(coords)
+    for name, entry in extra.items():
+        if name in out and not (tuple(out[name][0]) == tuple(entry[0]) and
+                                np.array_equal(np.asarray(out[name][1]), np.asarray(entry[1]))):
+            raise ValueError(f"{owner} defines coordinate {name!r} differently from another "
+                             "recorder; give it another name")
+        out[name] = entry
+    return out
+
+
+class _blas_limit:
+    """At most ``n`` BLAS threads inside the block (``None``: leave BLAS alone)."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+        self._limits = None
+
+    def __enter__(self):
+        if self.n is not None:
+            from threadpoolctl import threadpool_limits
+
+            self._limits = threadpool_limits(limits=self.n, user_api="blas")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+
+
+def _coord_entry(da) -> tuple:
+    values = da.values
+    if values.dtype.kind in "US":
+        values = values.astype(object)
+    attrs = {k: v for k, v in da.attrs.items() if k != "coordinates"}
+    return (tuple(da.dims), values, attrs)
+
+
+def _plan_copies(ds, variable: str, keep, new_dims: set[str]):
+    """Source variables to copy: time series, events and static arrays (and their coords)."""
+    from signals.store import UNLIMITED
+
+    segment_dims = {"segment", "segment_end"}
+    names = [n for n in ds.variables if n != "time"]
+    if keep is None:
+        series = []
+        events = [n for n in names if ds[n].dims and ds[n].dims[0] in UNLIMITED
+                  and ds[n].dims[0] != "time"]
+    else:
+        keep = [keep] if isinstance(keep, str) else list(keep)
+        unknown = [k for k in keep if k not in ds.variables]
+        if unknown:
+            raise KeyError(f"keep: the run has no variable(s) {unknown}")
+        series = [k for k in keep if ds[k].dims[:1] == ("time",)]
+        events = [k for k in keep if ds[k].dims[:1] and ds[k].dims[0] in UNLIMITED
+                  and ds[k].dims[0] != "time"]
+    if variable in series:
+        raise ValueError(f"keep: {variable!r} is the input; the new run holds what is recomputed")
+    wanted_dims = {"cell", "population", "connection"}
+    for n in series + events:
+        wanted_dims |= set(ds[n].dims[1:])
+    wanted_dims -= segment_dims | {"time"}
+    statics = {}
+    for n in names:
+        dims = ds[n].dims
+        if n in series or n in events or not dims or dims[0] in UNLIMITED:
+            continue
+        if set(dims) <= wanted_dims and not (set(dims) & new_dims - {"population"}):
+            statics[n] = _coord_entry(ds[n])
+    return series, events, statics
+
+
+def recompute(
+    run,
+    recorders: Sequence[Recorder],
+    *,
+    path: str | os.PathLike | None = None,
+    variable: str = "imem",
+    keep: Sequence[str] | None = None,
+    chunk_samples: int | None = None,
+    blas_threads: int | None = 1,
+    attrs: Mapping[str, Any] | None = None,
+):
+    """Apply forward models (LFP, EEG, MEG, dipoles, ...) to the membrane currents of a saved run.
+
+    Parameters
+    ----------
+    run : xarray.Dataset or str or Path
+        A run recorded with :class:`signals.recorders.MembraneCurrents` (open or a path).
+    recorders : sequence of Recorder
+        Recorders whose outputs are linear in the membrane currents, e.g.
+        ``[LFP(new_probe), EEG(FourSphere())]``; set up on the saved geometry as in a live
+        session. Spikes, traces and connections cannot be recomputed (they read NEURON).
+    path : str or Path, optional
+        Run file to write (netCDF4, overwritten); the function then returns its path. Without
+        it the result is returned as an in-memory ``xarray.Dataset`` (for small runs).
+    variable : str
+        Name of the membrane-current variable in ``run`` (nA, dims (time, segment)).
+    keep : sequence of str, optional
+        Source variables to copy into the new run. Default: every event variable (``spike_time``,
+        ``spike_gid``) and the static cell and connection tables; time series are copied only
+        when named here (e.g. ``keep=["spike_time", "spike_gid", "v"]``).
+    chunk_samples : int, optional
+        Samples read and processed at once; default up to 500, fewer when one chunk of currents
+        would exceed 64 MiB. Memory is bounded by the chunk, not by the run length.
+    blas_threads : int or None
+        BLAS threads during the matrix products (1 by default, as in a live session).
+    attrs : mapping, optional
+        Extra global attributes.
+
+    Returns
+    -------
+    Path or xarray.Dataset
+        The new run file (``path`` given) or the loaded Dataset. The time axis is the source's
+        (ms); global attributes are the source's (dt, record_dt, tstop, model, versions) plus
+        ``recomputed_from`` and one ``recorder_<name>`` per recorder.
+
+    Raises
+    ------
+    ValueError
+        If the run has no membrane currents or geometry, or a recorder cannot be recomputed.
+
+    Notes
+    -----
+    The result equals the same recorders recorded live in the original session, because they
+    see the same geometry (stored in double precision) and the same currents (with the default
+    ``MembraneCurrents(dtype="f8")``); only the BLAS summation order may differ (relative
+    differences ~1e-15). Runs recorded under MPI are handled the same way: the file holds every
+    rank's segments in rank order.
+    """
+    import signals
+    from signals.store import RunWriter, open_run
+
+    own = not hasattr(run, "variables")
+    ds = open_run(run) if own else run
+    try:
+        recs = _check_recorders(recorders)
+        table = segment_table(ds, variable)
+        center = np.asarray(ds["segment"].attrs.get("network_center_um", table.cell_position.mean(0)),
+                            dtype=float)
+        populations = (tuple(str(p) for p in ds["population"].values) if "population" in ds.variables
+                       else table.populations)
+        ctx = Context(segments=table, populations=populations, network_center=center,
+                      segment_offset=0, n_segments_total=len(table))
+        specs: dict[str, VariableSpec] = {}
+        coords: dict[str, tuple] = {}
+        for rec in recs:
+            rec.setup(ctx)
+            if ctx._pointer_groups:
+                raise ValueError(f"recorder {rec!r} samples NEURON variables that are not in the "
+                                 "run file; it cannot be recomputed")
+            for name, spec in rec.variables().items():
+                if name in specs or name == "time":
+                    raise ValueError(f"two recorders write a variable named {name!r}")
+                specs[name] = spec
+            coords = _merge(coords, rec.coords(ctx), owner=rec.name)
+            coords = _merge(coords, rec.static(ctx), owner=rec.name)
+        new_dims = {d for spec in specs.values() for d in spec.dims[1:]}
+        new_dims |= {d for dims, _, _ in coords.values() for d in dims}
+        series, events, statics = _plan_copies(ds, variable, keep, new_dims)
+        clash = sorted(set(specs) & (set(series) | set(events)))
+        if clash:
+            raise ValueError(f"recomputed variables {clash} have the names of kept ones; pass name=")
+        for n in series + events:
+            specs[n] = _spec_of(ds[n])
+        for dim in {d for n in series + events for d in ds[n].dims[1:]}:
+            if dim in ds.variables and dim not in coords:
+                statics.setdefault(dim, _coord_entry(ds[dim]))
+        for name, entry in statics.items():
+            if name not in coords:
+                coords[name] = entry
+
+        da = ds[variable]
+        if da.dims != ("time", "segment"):
+            raise ValueError(f"{variable!r} has dims {da.dims}, expected ('time', 'segment')")
+        n_time = int(da.sizes["time"])
+        n_seg = len(table)
+        if chunk_samples is None:
+            chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(n_seg, 1)), 1, 500))
+        elif isinstance(chunk_samples, bool) or int(chunk_samples) != chunk_samples or chunk_samples < 1:
+            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
+        chunk_samples = int(chunk_samples)
+        source = ds.encoding.get("source", "<in-memory Dataset>")
+        global_attrs = {k: v for k, v in ds.attrs.items() if k not in _FRESH_ATTRS}
+        global_attrs.update({"recomputed_from": str(source), "recomputed_variable": variable,
+                             "recomputed_with_signals": signals.__version__})
+        for rec in recs:
+            global_attrs[f"recorder_{rec.name}"] = repr(rec)
+        global_attrs.update(dict(attrs or {}))
+
+        def write(target: Path) -> None:
+            writer = RunWriter(target, coords=coords, variables=specs, attrs=global_attrs,
+                               chunk_len=chunk_samples)
+            error = None
+            try:
+                time = ds["time"]
+                pending_events = {n: ds[n].values for n in events}
+                for k0 in range(0, max(n_time, 1), chunk_samples):
+                    k1 = min(k0 + chunk_samples, n_time)
+                    t = np.asarray(time[k0:k1].values, dtype=float)
+                    imem = np.asarray(da[k0:k1].values, dtype=float)  # (n, n_seg) nA
+                    chunk = Chunk(imem=imem.T, t=t, start=k0, pointers=[])
+                    outputs: dict[str, np.ndarray] = {}
+                    with _blas_limit(blas_threads):
+                        for rec in recs:
+                            outputs.update(rec.on_chunk(chunk))
+                    for n in series:
+                        outputs[n] = ds[n][k0:k1].values
+                    outputs.update(pending_events)
+                    pending_events = {}
+                    writer.append(t, outputs)
+            except BaseException as err:
+                error = err
+                raise
+            finally:
+                writer.close(error=error, attrs={"n_samples": writer.n_samples})
+
+        if path is not None:
+            write(Path(path))
+            return Path(path)
+        with tempfile.TemporaryDirectory(prefix="signals-recompute-") as tmp:
+            target = Path(tmp) / "recomputed.nc"
+            write(target)
+            with open_run(target) as out:
+                return out.load()
+    finally:
+        if own:
+            ds.close()
