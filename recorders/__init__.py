@@ -11,6 +11,7 @@ import warnings
 from importlib.metadata import entry_points
 
 from signals.recorder import Recorder
+from signals.recorders.concentration import Concentration, IntracellularConcentration
 from signals.recorders.connections import Connections
 from signals.recorders.dipole import Dipole
 from signals.recorders.eeg import EEG, MEG
@@ -19,12 +20,13 @@ from signals.recorders.membrane import MembraneCurrents
 from signals.recorders.spikes import Spikes
 from signals.recorders.traces import Traces
 
-__all__ = ["Connections", "Dipole", "EEG", "LFP", "MEG", "MembraneCurrents", "Spikes", "Traces", "Recorder",
-           "available"]
+__all__ = ["Concentration", "Connections", "Dipole", "EEG", "IntracellularConcentration", "LFP", "MEG",
+           "MembraneCurrents", "Spikes", "Traces", "Recorder", "available"]
 
 logger = logging.getLogger("signals")
 
 _BUILTINS: dict[str, type[Recorder]] = {
+    "concentration": Concentration, "intracellular_concentration": IntracellularConcentration,
     "connections": Connections, "dipole": Dipole, "eeg": EEG, "lfp": LFP, "meg": MEG,
     "membrane": MembraneCurrents, "spikes": Spikes, "traces": Traces,
 }
