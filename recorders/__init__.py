@@ -26,7 +26,6 @@ __all__ = ["Concentration", "Connections", "Dipole", "EEG", "IntracellularConcen
 logger = logging.getLogger("signals")
 
 _BUILTINS: dict[str, type[Recorder]] = {
-    "concentration": Concentration, "intracellular_concentration": IntracellularConcentration,
     "connections": Connections, "dipole": Dipole, "eeg": EEG, "lfp": LFP, "meg": MEG,
     "membrane": MembraneCurrents, "spikes": Spikes, "traces": Traces,
 }
