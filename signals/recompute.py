@@ -300,7 +300,12 @@ def recompute(
         specs: dict[str, VariableSpec] = {}
         coords: dict[str, tuple] = {}
         for rec in recs:
-            rec.setup(ctx)
+            try:
+                rec.setup(ctx)
+            except (TypeError, AttributeError) as err:
+                # e.g. Traces calling a root section: offline there are only section names
+                raise ValueError(f"recorder {rec!r} needs the live NEURON network ({err}); it "
+                                 "cannot be recomputed from a run file") from err
             if ctx._pointer_groups:
                 raise ValueError(f"recorder {rec!r} samples NEURON variables that are not in the "
                                  "run file; it cannot be recomputed")
