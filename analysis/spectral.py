@@ -78,8 +78,11 @@ def _label(out, da, *, units: str, long_name: str, suffix: str, **attrs):
 
 
 def _power_units(da) -> str:
-    unit = str(da.attrs.get("units", "1"))
-    return f"{unit}^2/Hz" if unit not in ("", "1") else "1/Hz"
+    """``<units>^2/Hz``, parenthesised for compound units: ``(nA um)^2/Hz``."""
+    unit = str(da.attrs.get("units", "1")).strip()
+    if unit in ("", "1"):
+        return "1/Hz"
+    return f"({unit})^2/Hz" if any(c in unit for c in " /*.") else f"{unit}^2/Hz"
 
 
 def _segments_per_block(da, nperseg: int, step: int, block_bytes: int, bytes_per_value: int = 32) -> int:

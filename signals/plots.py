@@ -53,10 +53,7 @@ __all__ = [
 EXTERNAL_COLOR = (0.55, 0.55, 0.55, 1.0)
 _MAX_POINTS = 4000  # samples per trace drawn; longer traces are drawn as min/max envelopes
 _MAX_COLUMNS = 2000  # time columns of a spectrogram image
-_PRETTY_UNITS = {
-    "um": "µm", "uS": "µS", "uA/mm3": "µA/mm³", "nA um": "nA·µm", "mV^2/Hz": "mV²/Hz",
-    "Hz^2/Hz": "Hz²/Hz", "mV^2": "mV²", "nA um^2/Hz": "(nA·µm)²/Hz", "uV": "µV", "1": "",
-}
+_PRETTY_UNITS = {"1": ""}
 
 
 def population_colors(populations: Sequence[str]) -> dict[str, tuple]:
@@ -94,9 +91,15 @@ def _run_colors(ds) -> dict[str, tuple]:
 
 
 def _unit(units) -> str:
-    """A unit attribute as shown on an axis (µm, mV²/Hz...)."""
+    """A unit attribute (UDUNITS-style) as shown on an axis: um → µm, ^2 → ², nA um → nA·µm."""
+    import re
+
     u = str(units or "")
-    return _PRETTY_UNITS.get(u, u)
+    if u in _PRETTY_UNITS:
+        return _PRETTY_UNITS[u]
+    u = re.sub(r"\bu(?=[mSAVs]\b|[mSAV](?=[0-9^]))", "µ", u)  # micro prefix: um, uS, uA, uV
+    u = u.replace("^2", "²").replace("^3", "³").replace("mm3", "mm³")
+    return re.sub(r"(?<=[A-Za-zµ]) (?=[A-Za-zµ(])", "·", u)  # product of units
 
 
 def _label(name: str, units) -> str:
@@ -460,6 +463,9 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     check_option(method, "spectrogram method", ("stft", "wavelet"))
     da = _pick_electrodes(_signal(ds, variable, what="the spectrogram"), electrodes, max_default=4)
     da = _time_window(da, time)
+    others = [d for d in da.dims if d != "time"]
+    if len(others) == 1 and others[0] != "electrode" and da.sizes[others[0]] > 4:  # e.g. EEG sensors
+        da = da.isel({others[0]: np.unique(np.linspace(0, da.sizes[others[0]] - 1, 4).round().astype(int))})
     if method == "stft":
         s = spectrogram(da, nperseg=nperseg, fmin=fmin, fmax=fmax)
     else:

@@ -192,3 +192,13 @@ def test_psd_of_a_run_file_is_lazy_and_equal(tmp_path):
     assert_allclose(p.values, ref, rtol=1e-10)
     assert p.attrs["units"] == "mV^2/Hz"
     ds.close()
+
+
+def test_power_units_of_compound_units():
+    rng = np.random.default_rng(8)
+    da = xr.DataArray(rng.normal(size=(2000, 3)), dims=("time", "component"),
+                      coords={"time": np.arange(2000) * 1.0, "component": ["x", "y", "z"]},
+                      attrs={"units": "nA um"})
+    p = spectral.psd(da)
+    assert p.attrs["units"] == "(nA um)^2/Hz"
+    assert spectral.band_power(p).attrs["units"] == "(nA um)^2"
