@@ -231,7 +231,10 @@ def grid_snapshot(species: str, *, name: str | None = None):
     um = {"units": "um"}
     coords = {axis: (axis, grid.centres(a), {**um, "long_name": f"voxel centre {axis}"})
               for a, axis in enumerate("xyz")}
-    coords["snapshot_time"] = ((), float(h.t), {"units": "ms", "long_name": "time of the grid snapshot"})
+    t, dt = float(h.t), float(h.dt)
+    if abs(t - round(t / dt) * dt) < 1e-6 * dt:  # on the fixed-step grid: drop NEURON's round-off in t
+        t = round(t / dt) * dt
+    coords["snapshot_time"] = ((), t, {"units": "ms", "long_name": "time of the grid snapshot"})
     return xr.DataArray(
         np.array(inst.states, dtype=float).reshape(grid.shape), dims=("x", "y", "z"), coords=coords,
         name=name or f"{species}o_grid",
