@@ -50,7 +50,11 @@ class MembraneCurrents(Recorder):
 
     Under MPI each rank writes its own segments at rows
     ``ctx.segment_offset + arange(n_local)`` and zeros elsewhere (the ranks' sum is the whole
-    network); the geometry rows are concatenated in rank order, i.e. in the same order.
+    network); the geometry rows are concatenated in rank order, i.e. in the same order. Rows
+    are therefore in rank order (on one rank, the network's order): the same segments, currents
+    and geometry for any number of ranks, but in a rank-dependent order when cells are dealt
+    round-robin; sort by ``segment_gid`` (stable) for an order that does not depend on it.
+    Recomputed signals do not depend on the row order.
     """
 
     name = "imem"
