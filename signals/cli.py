@@ -109,8 +109,8 @@ PLOT_EPILOG = """kinds (variables each needs):
   granger      Granger causality of population rates  (spikes; --bin)
 
 examples:
-  signals plot raster run.nc -o raster.png --time 200 600 --populations E2 I2
-  signals plot psd run.nc -o psd.png --freq 1 100 --electrodes e02 e07
+  signals plot raster run.nc -o raster.png --time 200 600 --populations E2,I2
+  signals plot psd run.nc -o psd.png --freq 1 100 --electrodes e02,e07
   signals plot spectrogram run.nc -o spec.png --method wavelet --freq 5 80
   signals plot csd run.nc -o csd.png --method spline --time 400 600
   signals plot conn run.nc -o conn.png --feature convergence
@@ -208,6 +208,22 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str) -> list[str]:
+    """A comma-separated list option."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated names")
+    return names
+
+
+def _gids(text: str) -> list[int]:
+    """A comma-separated list of gids."""
+    try:
+        return [int(n) for n in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integer gids, got {text!r}") from None
+
+
 def _add_plot_parser(sub) -> None:
     plot = sub.add_parser(
         "plot", help="make a figure from a run file",
@@ -217,9 +233,11 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("run", help="run file (netCDF)")
     plot.add_argument("-o", "--out", help="figure file (.png, .pdf, .svg); default <run>_<kind>.png")
     plot.add_argument("--time", nargs=2, type=float, metavar=("T0", "T1"), help="time window (ms)")
-    plot.add_argument("--populations", nargs="+", metavar="POP", help="populations to show")
-    plot.add_argument("--electrodes", nargs="+", metavar="LABEL", help="electrode labels (e.g. e00 e05)")
-    plot.add_argument("--cells", nargs="+", type=int, metavar="GID", help="traced cells to show (gids)")
+    # comma-separated lists: a list option with nargs="+" would swallow the run path after it
+    plot.add_argument("--populations", type=_names, metavar="POP,...", help="populations to show")
+    plot.add_argument("--electrodes", type=_names, metavar="LABEL,...",
+                      help="electrode labels, e.g. e00,e05")
+    plot.add_argument("--cells", type=_gids, metavar="GID,...", help="traced cells to show (gids)")
     plot.add_argument("--freq", nargs=2, type=float, metavar=("FMIN", "FMAX"),
                       help="frequency range (Hz); default 0-200 (psd, ratepsd), 0-100 (spectrogram)")
     plot.add_argument("--variable", help="variable to plot (default lfp, v for traces, dipole)")

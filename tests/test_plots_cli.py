@@ -183,3 +183,12 @@ def test_plot_functions_draw_on_given_axes_with_labels(demo_run):
         assert np.allclose(color, colors[pop])
     plt.close("all")
     ds.close()
+
+
+def test_list_options_are_comma_separated_and_leave_the_run_path_alone(demo_run):
+    png = demo_run.with_name("psd_subset.png")
+    res = run("plot", "psd", "--electrodes", "e02,e07", "--populations", "E2,I2", demo_run, "-o", png)
+    assert res.returncode == 0, res.stderr
+    assert png.read_bytes()[:8] == PNG
+    res = run("plot", "traces", demo_run, "--cells", "0,x")
+    assert res.returncode != 0 and "integer gids" in res.stderr
