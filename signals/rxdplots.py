@@ -48,6 +48,13 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
+def _draw(ax, t, low, high, **kw):
+    """One trace: the samples, or (``high`` given) each bin's min and max interleaved."""
+    if high is None:
+        return ax.plot(t, low, **kw)
+    return ax.plot(np.repeat(t, 2), np.stack([low, high], axis=-1).ravel(), **kw)
+
+
 def _column_dim(da) -> str:
     other = [d for d in da.dims if d != "time"]
     if "time" not in da.dims or len(other) != 1:
@@ -114,13 +121,10 @@ def plot_concentration(ds, *, variable: str = "ko", electrodes: Sequence[str] | 
     n = da.sizes[dim]
     colors = plt.cm.tab10(np.arange(n)) if n <= 10 else plt.cm.viridis(np.linspace(0.0, 0.9, n))
     for k, label in enumerate(_labels(da, dim)):
-        if low is high:
-            ax.plot(t, low[k], color=colors[k], lw=1.2, label=label)
-        else:
-            ax.fill_between(t, low[k], high[k], color=colors[k], lw=0.8, label=label)
+        _draw(ax, t, low[k], None if low is high else high[k], color=colors[k], lw=1.2, label=label)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel(f"{da.attrs.get('long_name', variable)} ({_units(da)})")
-    ax.set_title(f"{da.name or variable} per {dim.replace('_', ' ')}")
+    ax.set_title(f"{da.name or variable} per {'cell' if dim.endswith('cell') else dim.replace('_', ' ')}")
     ax.margins(x=0)
     ax.legend(fontsize="small", ncols=2 if da.sizes[dim] > 6 else 1, loc="best")
     return fig
@@ -276,10 +280,8 @@ def plot_concentration_lfp(ds, electrode: str | None = None, *, concentration: s
         where += f" (z = {float(conc['electrode_z']) + 0.0:.0f} µm)"
     for axis, da, color in ((axes[0], conc, "tab:purple"), (axes[1], pot, "k")):
         t, low, high = block_envelope(da.expand_dims("one").transpose("one", "time"), _MAX_POINTS)
-        if low is high:
-            axis.plot(t, low[0], color=color, lw=1.0 if axis is axes[0] else 0.6)
-        else:
-            axis.fill_between(t, low[0], high[0], color=color, lw=0.6)
+        _draw(axis, t, low[0], None if low is high else high[0], color=color,
+              lw=1.0 if axis is axes[0] else 0.6)
         axis.set_ylabel(f"{da.attrs.get('long_name', da.name)}\n({_units(da)})")
         axis.margins(x=0)
     axes[1].set_xlabel("time (ms)")
