@@ -294,10 +294,11 @@ class Concentration(Recorder):
     rank 0 alone reports the values and the others zeros, and the summed result is the same
     for any number of ranks.
 
-    With signals' current engine the pointer samples are taken during the time step, after the
-    membrane potential is updated but before the rxd (and mechanism) states are: the value at
+    Known limitation: the session samples pointers inside the time step, after NEURON updates
+    the membrane potential but before it updates rxd (and mechanism) states, so the value at
     sample time ``t`` is the concentration at ``t - dt`` (``dt`` = ``h.dt``, the integration
-    step). See the project's issue notes for the engine change that removes this one-step lag.
+    step; ``tests/test_concentration.py`` holds the strict-xfail test that will pass once the
+    session samples state pointers after the step). :func:`grid_snapshot` between runs is exact.
     """
 
     name = "concentration"
@@ -383,9 +384,10 @@ class IntracellularConcentration(Recorder):
 
     Notes
     -----
-    Concentrations are sampled every step with the membrane potential. With signals' current
-    engine they lag one integration step (the value at ``t`` is that at ``t - dt``): the engine
-    samples before NEURON updates mechanism and rxd states within a step.
+    Concentrations are sampled every step with the membrane potential. Known limitation, as
+    for :class:`Concentration`: they lag one integration step (the value at ``t`` is that at
+    ``t - dt``) because the session samples before NEURON updates mechanism and rxd states
+    within a step; the same holds for :class:`~signals.recorders.Traces` of a state variable.
     """
 
     name = "intracellular_concentration"
