@@ -10,7 +10,7 @@ from signals.recorder import Chunk, Context, Recorder, VariableSpec
 __all__ = ["MembraneCurrents", "GEOMETRY_VARIABLES"]
 
 #: Per-segment geometry written once with the currents (dim ``segment``), enough to rebuild the
-#: run's :class:`signals.network.SegmentTable` offline (:func:`signals.recompute.segment_table`).
+#: run's :class:`signals.network.SegmentTable` offline (:func:`signals.offline.segment_table`).
 GEOMETRY_VARIABLES = ("segment_gid", "segment_population", "segment_section", "segment_root",
                       "segment_x", "segment_y", "segment_z", "segment_diam", "segment_area")
 
@@ -27,7 +27,7 @@ class MembraneCurrents(Recorder):
     cell's root section, the soma that ``LFP(method="root_as_point")`` treats as a point). The
     network centre used by :class:`~signals.recorders.EEG` and
     :class:`~signals.recorders.MEG` is the attribute ``network_center_um`` of the ``segment``
-    coordinate. With these, :func:`signals.recompute.recompute` applies any forward model to the
+    coordinate. With these, :func:`signals.recompute` applies any forward model to the
     saved currents without NEURON and gives what recording it live gives.
 
     Parameters

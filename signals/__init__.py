@@ -11,6 +11,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from signals import electrodes, network
+from signals.offline import recompute
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.session import Session, attach, record
 from signals.store import open_run
@@ -30,5 +31,6 @@ __all__ = [
     "electrodes",
     "network",
     "open_run",
+    "recompute",
     "record",
 ]

@@ -10,6 +10,8 @@ EPILOG = """examples:
   signals demo --out demo_output            # run the built-in network, write run.nc + figures
   signals demo --tstop 200 --out quick      # a shorter run
   signals info demo_output/run.nc           # what a run file holds
+  signals convert netpyne_out.json run.nc   # NetPyNE/SONATA/BMTK output -> run file
+  signals convert run.nc run.nwb            # a run -> NWB (.nwb), neo (.nix) or MNE (.fif)
   signals plot raster demo_output/run.nc -o raster.png    # figures from a run file
   signals plot --help                       # the figure kinds and their options
 """
@@ -60,6 +62,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             say(f"figure:   {out / name}")
     # Other ranks wait: a rank leaving early makes NEURON end the whole MPI job.
     h.ParallelContext().barrier()
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from signals.io import convert
+
+    out = convert(args.input, args.output, fmt=args.format, allow_pickle=args.allow_pickle)
+    print(f"wrote {out}")
     return 0
 
 
@@ -272,6 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe a run file")
     info.add_argument("run", help="run file (netCDF)")
     info.set_defaults(func=_cmd_info)
+    conv = sub.add_parser(
+        "convert", help="NetPyNE/SONATA/BMTK output -> run file (.nc), or a run -> .nwb/.nix/.fif",
+        description="Convert another tool's saved output into a signals run file, or export a run.")
+    conv.add_argument("input", help="NetPyNE .json (or pickle), SONATA spikes .h5, BMTK ecp.h5, or a run")
+    conv.add_argument("output", help=".nc (run file), .nwb (NWB), .nix (neo) or .fif (MNE)")
+    conv.add_argument("--format", choices=("netpyne", "sonata", "ecp", "signals"),
+                      help="input format (default: from the file's content)")
+    conv.add_argument("--allow-pickle", action="store_true",
+                      help="read NetPyNE pickles (unpickling runs code from the file: trusted files only)")
+    conv.set_defaults(func=_cmd_convert)
     _add_plot_parser(sub)
     return parser
 
@@ -281,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError, OSError) as err:
+    except (FileNotFoundError, ValueError, KeyError, OSError, ImportError) as err:
         # KeyError's str() quotes its message; show the message itself, on one line
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"signals: error: {' '.join(str(message).split())}", file=sys.stderr)

@@ -57,3 +57,15 @@ def test_bad_invocations_exit_nonzero_with_message(args, message, tmp_path):
     assert res.returncode != 0
     assert message in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_convert_exports_a_run_and_rejects_bad_input(demo_dir, tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    res = run("convert", str(demo_dir / "run.nc"), str(tmp_path / "run.nwb"))
+    assert res.returncode == 0, res.stderr
+    with pynwb.NWBHDF5IO(str(tmp_path / "run.nwb"), "r") as io:
+        assert io.read().acquisition  # the LFP went in
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"simData": {"spkt": [1.0, 2.0')
+    res = run("convert", str(broken), str(tmp_path / "x.nc"))
+    assert res.returncode != 0 and "JSON" in res.stderr and "Traceback" not in res.stderr

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import signals
 from signals.head import FourSphere
-from signals.recompute import recompute, segment_table
+from signals.offline import recompute, segment_table
 from signals.recorders import EEG, LFP, MEG, Dipole, MembraneCurrents, Spikes, Traces
 
 TSTOP = 30.0  # ms
