@@ -302,6 +302,7 @@ class Concentration(Recorder):
     """
 
     name = "concentration"
+    needs_neuron = True
     description = "extracellular rxd concentration at electrodes"
 
     def __init__(self, electrodes: Electrodes | np.ndarray, *, species: str = "k",
@@ -391,6 +392,7 @@ class IntracellularConcentration(Recorder):
     """
 
     name = "intracellular_concentration"
+    needs_neuron = True
     description = "intracellular ion concentration of chosen cells"
 
     def __init__(self, gids: Iterable[int], *, ion: str = "k", section: str | None = None,

@@ -33,6 +33,7 @@ class Connections(Recorder):
     """
 
     name = "connections"
+    needs_neuron = True
     description = "synaptic connections (static)"
 
     def __repr__(self) -> str:

@@ -61,8 +61,7 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
 
     kwargs = {}
     if method == "root_as_point":
-        root_names = {sec.name() for sec in segments.roots}
-        kwargs["rootinds"] = np.flatnonzero(np.isin(segments.section, list(root_names)))
+        kwargs["rootinds"] = np.flatnonzero(segments.root)
     if len(segments) == 0:
         return np.zeros((len(electrodes), 0))
     cell = segments.cell_geometry()

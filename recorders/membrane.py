@@ -94,8 +94,7 @@ class MembraneCurrents(Recorder):
 
     def static(self, ctx: Context) -> dict:
         seg = ctx.segments
-        root_names = {sec.name() for sec in seg.roots}
-        root = np.isin(seg.section.astype(str), list(root_names)).astype(np.int8)
+        root = seg.root.astype(np.int8)
         pops = np.array([seg.populations[i] for i in seg.population], dtype=object)
         um = {"units": "um"}
         dims = ("segment",)

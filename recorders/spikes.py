@@ -28,6 +28,7 @@ class Spikes(Recorder):
     """
 
     name = "spikes"
+    needs_neuron = True
     description = "spike times and gids"
 
     def __init__(self, *, threshold: float = 10.0) -> None:

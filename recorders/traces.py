@@ -30,6 +30,7 @@ class Traces(Recorder):
     """
 
     name = "v"
+    needs_neuron = True
     description = "membrane potential of chosen cells"
 
     def __init__(self, gids: Iterable[int], *, variable: str = "v", units: str = "mV",

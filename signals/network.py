@@ -38,6 +38,8 @@ class SegmentTable:
         Segment diameter (µm).
     area : ndarray, shape (n_seg,)
         Membrane area of each segment (µm²).
+    root : ndarray of bool, shape (n_seg,)
+        Whether the segment belongs to its cell's root (soma) section.
     cell_gid : ndarray of int, shape (n_cell,)
         Global ids of the cells, in table order.
     cell_population : ndarray of int, shape (n_cell,)
@@ -55,11 +57,12 @@ class SegmentTable:
     z: np.ndarray
     diam: np.ndarray
     area: np.ndarray
+    root: np.ndarray
     cell_gid: np.ndarray
     cell_population: np.ndarray
     cell_position: np.ndarray
-    segments: list = field(repr=False, default_factory=list)
-    roots: list = field(repr=False, default_factory=list)
+    segments: list = field(repr=False, default_factory=list)  # nrn.Segment per row (live only)
+    roots: list = field(repr=False, default_factory=list)  # root nrn.Section per cell (live only)
 
     def __len__(self) -> int:
         return int(self.gid.size)
@@ -159,6 +162,7 @@ def _build_table(
             gid=np.zeros(0, dtype=np.int64), population=np.zeros(0, dtype=np.int64),
             populations=(), section=np.zeros(0, dtype=object), x=np.zeros((0, 2)),
             y=np.zeros((0, 2)), z=np.zeros((0, 2)), diam=empty, area=empty,
+            root=np.zeros(0, dtype=bool),
             cell_gid=np.zeros(0, dtype=np.int64), cell_population=np.zeros(0, dtype=np.int64),
             cell_position=np.zeros((0, 3)))
     gids = [c[0] for c in cells]
@@ -177,7 +181,8 @@ def _build_table(
         h.define_shape()
 
     populations: list[str] = []
-    rows: dict[str, list] = {k: [] for k in ("gid", "pop", "sec", "start", "end", "diam", "area")}
+    rows: dict[str, list] = {k: [] for k in ("gid", "pop", "sec", "start", "end", "diam", "area",
+                                             "root")}
     segments: list = []
     roots: list = []
     cell_gid, cell_pop, cell_pos = [], [], []
@@ -201,6 +206,7 @@ def _build_table(
             rows["gid"].extend([gid] * sec.nseg)
             rows["pop"].extend([ipop] * sec.nseg)
             rows["sec"].extend([sec.name()] * sec.nseg)
+            rows["root"].extend([sec == root] * sec.nseg)
     start = np.concatenate(rows["start"])
     end = np.concatenate(rows["end"])
     return SegmentTable(
@@ -213,6 +219,7 @@ def _build_table(
         z=np.column_stack([start[:, 2], end[:, 2]]),
         diam=np.asarray(rows["diam"], dtype=float),
         area=np.asarray(rows["area"], dtype=float),
+        root=np.asarray(rows["root"], dtype=bool),
         cell_gid=np.asarray(cell_gid, dtype=np.int64),
         cell_population=np.asarray(cell_pop, dtype=np.int64),
         cell_position=np.asarray(cell_pos, dtype=float).reshape(-1, 3),

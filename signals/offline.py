@@ -13,7 +13,6 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import numpy as np
 from signals.network import SegmentTable
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 
-__all__ = ["recompute", "segment_table", "StoredSection"]
+__all__ = ["recompute", "segment_table"]
 
 logger = logging.getLogger("signals")
 
@@ -30,22 +29,6 @@ logger = logging.getLogger("signals")
 _FRESH_ATTRS = ("signals_format", "signals_format_version", "Conventions", "created", "run_status",
                 "run_error", "n_samples", "coordinates")
 _BUFFER_BYTES = 64 * 2**20
-
-
-@dataclass(frozen=True)
-class StoredSection:
-    """A NEURON section known by its name only, as stored in a run file (no NEURON object).
-
-    :attr:`signals.network.SegmentTable.roots` holds these in tables rebuilt from a file;
-    forward models use the root sections' names (``LFP(method="root_as_point")``), never the
-    sections themselves.
-    """
-
-    section_name: str
-
-    def name(self) -> str:
-        """The section's NEURON name (as ``nrn.Section.name()``)."""
-        return self.section_name
 
 
 def _geometry_missing(ds, variable: str) -> list[str]:
@@ -68,9 +51,9 @@ def segment_table(ds, variable: str = "imem") -> SegmentTable:
     -------
     SegmentTable
         Rows in the order of ``ds[variable]``'s ``segment`` dim; coordinates (µm), diameters
-        (µm), areas (µm²), gids, populations and section names as recorded. ``segments`` is
-        empty and ``roots`` holds one :class:`StoredSection` per cell (its root section's
-        name); ``cell_position`` is the midpoint of each cell's root-section segments (µm).
+        (µm), areas (µm²), gids, populations, section names and root flags as recorded;
+        ``segments`` and ``roots`` (NEURON objects) are empty; ``cell_position`` is the
+        midpoint of each cell's root-section segments (µm).
 
     Raises
     ------
@@ -98,22 +81,21 @@ def segment_table(ds, variable: str = "imem") -> SegmentTable:
     if np.unique(cell_gid).size != cell_gid.size:
         raise ValueError("the segments of a cell are not contiguous in the run file")
     stops = np.r_[starts[1:], gid.size].astype(np.int64)
-    roots, positions = [], []
+    positions = []
     mid = np.column_stack([xyz[a].mean(axis=1) for a in "xyz"])
     for a, b in zip(starts, stops, strict=True):
         rows = np.flatnonzero(root[a:b]) + a
         if rows.size == 0:
             raise ValueError(f"cell {gid[a]} has no root-section segment in segment_root")
-        roots.append(StoredSection(str(section[rows[0]])))
         positions.append(mid[rows].mean(axis=0))
     return SegmentTable(
         gid=gid, population=population, populations=populations, section=section,
         x=xyz["x"], y=xyz["y"], z=xyz["z"],
         diam=np.asarray(ds["segment_diam"].values, dtype=float),
-        area=np.asarray(ds["segment_area"].values, dtype=float),
+        area=np.asarray(ds["segment_area"].values, dtype=float), root=root,
         cell_gid=cell_gid, cell_population=population[starts],
         cell_position=np.asarray(positions, dtype=float).reshape(-1, 3),
-        segments=[], roots=roots)
+        segments=[], roots=[])
 
 
 def _check_recorders(recorders) -> list[Recorder]:
@@ -300,12 +282,10 @@ def recompute(
         specs: dict[str, VariableSpec] = {}
         coords: dict[str, tuple] = {}
         for rec in recs:
-            try:
-                rec.setup(ctx)
-            except (TypeError, AttributeError) as err:
-                # e.g. Traces calling a root section: offline there are only section names
-                raise ValueError(f"recorder {rec!r} needs the live NEURON network ({err}); it "
-                                 "cannot be recomputed from a run file") from err
+            if rec.needs_neuron:
+                raise ValueError(f"recorder {rec!r} reads the live NEURON network; it cannot be "
+                                 "recomputed from a run file (spikes and connections are copied)")
+            rec.setup(ctx)
             if ctx._pointer_groups:
                 raise ValueError(f"recorder {rec!r} samples NEURON variables that are not in the "
                                  "run file; it cannot be recomputed")

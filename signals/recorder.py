@@ -124,6 +124,9 @@ class Recorder:
 
     name: str = "recorder"
     description: str = ""
+    #: True for recorders that read NEURON objects (spike detectors, pointers, NetCons) rather
+    #: than only the membrane currents; those cannot be recomputed from a saved run.
+    needs_neuron: bool = False
 
     def variables(self) -> dict[str, VariableSpec]:
         """Output variables: name → :class:`VariableSpec`."""

@@ -56,7 +56,7 @@ def runs(tmp_path_factory):
                    tstop=TSTOP, dt=0.025, path=tmp / "b.nc", progress=False)
     live_table = table
     geometry = {k: getattr(live_table, k) for k in ("gid", "x", "y", "z", "diam", "area", "section")}
-    geometry["roots"] = [sec.name() for sec in live_table.roots]
+    geometry["root"] = live_table.root.copy()
     del cells, table, live_table
     gc.collect()
     yield tmp, make, geometry
@@ -75,7 +75,8 @@ def test_segment_table_rebuilt_from_file(runs):
     for key in ("gid", "x", "y", "z", "diam", "area"):
         assert_array_equal(getattr(table, key), live[key])
     assert list(table.section) == list(live["section"])
-    assert [r.name() for r in table.roots] == live["roots"]
+    assert_array_equal(table.root, live["root"])
+    assert live["root"].sum() == table.n_cells  # one soma segment per ball-and-stick
     assert table.populations == ("E", "I")
     assert table.segments == []
 
