@@ -294,11 +294,9 @@ class Concentration(Recorder):
     rank 0 alone reports the values and the others zeros, and the summed result is the same
     for any number of ranks.
 
-    Known limitation: the session samples pointers inside the time step, after NEURON updates
-    the membrane potential but before it updates rxd (and mechanism) states, so the value at
-    sample time ``t`` is the concentration at ``t - dt`` (``dt`` = ``h.dt``, the integration
-    step; ``tests/test_concentration.py`` holds the strict-xfail test that will pass once the
-    session samples state pointers after the step). :func:`grid_snapshot` between runs is exact.
+    Concentrations are state-phase variables (NEURON updates them after ``v`` within a step);
+    the voxels are sampled as such (``state=True``), so each sample is the concentration at its
+    stated time, as ``Vector.record`` gives it.
     """
 
     name = "concentration"
@@ -352,7 +350,8 @@ class Concentration(Recorder):
         self.group_ = None
         if ctx.rank == 0:
             states = inst._states
-            self.group_ = ctx.add_pointers([_Voxel(states, i) for i in self.voxels_], "concentration")
+            self.group_ = ctx.add_pointers([_Voxel(states, i) for i in self.voxels_], "concentration",
+                                           state=True)
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         if self.group_ is None:
@@ -385,10 +384,8 @@ class IntracellularConcentration(Recorder):
 
     Notes
     -----
-    Concentrations are sampled every step with the membrane potential. Known limitation, as
-    for :class:`Concentration`: they lag one integration step (the value at ``t`` is that at
-    ``t - dt``) because the session samples before NEURON updates mechanism and rxd states
-    within a step; the same holds for :class:`~signals.recorders.Traces` of a state variable.
+    Concentrations are sampled every step as state-phase variables (``state=True``): each
+    sample is the concentration at its stated time, as ``Vector.record`` gives it.
     """
 
     name = "intracellular_concentration"
@@ -454,7 +451,7 @@ class IntracellularConcentration(Recorder):
                 raise KeyError(f"cell {int(gid)} ({seg.sec.name()}) has no {variable}: no mechanism "
                                f"or rxd species there uses the ion {self.ion!r}")
             segs.append(seg)
-        self.group_ = ctx.add_pointers(segs, variable) if segs else None
+        self.group_ = ctx.add_pointers(segs, variable, state=True) if segs else None
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         out = np.zeros((chunk.t.size, self.gids.size))

@@ -27,6 +27,11 @@ class Traces(Recorder):
     name : str
         Variable name in the run file; its cell dimension is ``<name>_cell`` (e.g. ``v_cell``)
         with the gids as coordinate, so several traced variables can coexist.
+    state : bool, optional
+        Whether NEURON updates ``variable`` in the state phase of a step (channel gates such as
+        ``m_hh``, concentrations such as ``cai``), see :meth:`signals.Context.add_pointers`.
+        Default: False for ``v``, currents (``i*``) and conductances (``g*``), True otherwise.
+        Either way each sample equals ``Vector.record`` of the variable at its time.
     """
 
     name = "v"
@@ -34,7 +39,7 @@ class Traces(Recorder):
     description = "membrane potential of chosen cells"
 
     def __init__(self, gids: Iterable[int], *, variable: str = "v", units: str = "mV",
-                 loc: float = 0.5, name: str = "v") -> None:
+                 loc: float = 0.5, name: str = "v", state: bool | None = None) -> None:
         self.gids = np.array(sorted({int(g) for g in gids}), dtype=np.int64)
         if self.gids.size == 0:
             raise ValueError("give at least one gid to trace")
@@ -45,6 +50,8 @@ class Traces(Recorder):
         self.loc = float(loc)
         self.name = str(name)
         self.dim_ = f"{self.name}_cell"
+        self.state = (not (self.variable == "v" or self.variable.startswith(("i", "g")))
+                      if state is None else bool(state))
 
     def __repr__(self) -> str:
         return f"Traces(n_cells={self.gids.size}, variable={self.variable!r})"
@@ -65,7 +72,7 @@ class Traces(Recorder):
         self.group_ = None
         if self.cols_.size:
             segs = [local[int(g)](self.loc) for g in self.gids[self.cols_]]
-            self.group_ = ctx.add_pointers(segs, self.variable)
+            self.group_ = ctx.add_pointers(segs, self.variable, state=self.state)
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         # Zeros where another rank owns the cell: the sum over ranks is the trace.

@@ -74,19 +74,32 @@ class Context:
     network_center: np.ndarray = field(default_factory=lambda: np.zeros(3))
     segment_offset: int = 0
     n_segments_total: int = 0
-    _pointer_groups: list[tuple[list, str]] = field(default_factory=list, repr=False)
+    _pointer_groups: list[tuple[list, str, bool]] = field(default_factory=list, repr=False)
 
-    def add_pointers(self, segments: list, variable: str) -> int:
+    def add_pointers(self, segments: list, variable: str, *, state: bool = False) -> int:
         """Ask the session to sample ``variable`` (e.g. ``"v"``) of these segments every sample.
 
         The session takes the references (``seg._ref_v``) after ``h.finitialize``, when they
         are valid. Returns the index of this group in ``chunk.pointers``.
+
+        Parameters
+        ----------
+        segments : list
+            NEURON segments (or objects with a ``_ref_<variable>`` attribute).
+        variable : str
+            Name of the variable.
+        state : bool
+            True for variables NEURON updates in the state phase of a step, after the
+            membrane potential and currents: channel gates (``m_hh``), ion concentrations
+            (``cai``, rxd species). The session reads those one callback later so that every
+            sample is the value at its stated time. ``v`` and currents/conductances are read
+            with the membrane currents (``state=False``).
         """
         segments = list(segments)
         for seg in segments[:1]:
             if not hasattr(seg, "_ref_" + variable):
                 raise ValueError(f"segment {seg} has no variable {variable!r}")
-        self._pointer_groups.append((segments, variable))
+        self._pointer_groups.append((segments, variable, bool(state)))
         return len(self._pointer_groups) - 1
 
 

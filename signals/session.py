@@ -264,6 +264,7 @@ class Session:
             if self._state == "recording":
                 logger.warning("h.finitialize called again: recording stopped at t = %g ms; use "
                                "one session per run", self._t0 + self._n_samples * self._sdt)
+                self._complete_pending(valid=False)  # the states were just re-initialised
                 self._flush()
                 self._detach()
                 self._state = "stopped"
@@ -298,21 +299,31 @@ class Session:
         self._imem_vec = h.Vector(n)
         self._imem_view = self._imem_vec.as_numpy()  # once: as_numpy leaks per call in NEURON 9
         self._imem_buf = np.empty((self.chunk_samples, n))
-        self._groups = []
-        for segs, var in self.ctx._pointer_groups:
+        self._groups = []  # (PtrVector, Vector, its numpy view, buffer); current-phase groups
+        self._state_groups = []  # the same for state-phase groups (read one callback later)
+        for segs, var, state in self.ctx._pointer_groups:
             ptr = h.PtrVector(len(segs))
             for i, seg in enumerate(segs):
                 ptr.pset(i, getattr(seg, "_ref_" + var))
             vec = h.Vector(len(segs))
-            self._groups.append((ptr, vec, vec.as_numpy(), np.empty((self.chunk_samples, len(segs)))))
+            group = (ptr, vec, vec.as_numpy(), np.full((self.chunk_samples, len(segs)), np.nan))
+            (self._state_groups if state else self._groups).append(group)
+        self._pending: int | None = None
         self._fill = 0
         self._n_samples = 0
         if self._writer is not None:
             self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0})
         self._state = "recording"
         self._sample()
+        self._complete_pending()  # at initialisation the states are already final
 
     def _sample(self) -> None:
+        """Read membrane currents and current-phase pointers into the next buffer row.
+
+        NEURON calls back after it has updated v and the currents of a step but before it
+        updates channel states and concentrations; those are read at the next callback
+        (:meth:`_complete_pending`), when they hold this sample's values.
+        """
         k = self._fill
         self._imem_ptr.gather(self._imem_vec)
         self._imem_buf[k] = self._imem_view
@@ -320,6 +331,22 @@ class Session:
             ptr.gather(vec)
             buf[k] = view
         self._fill += 1
+        if self._state_groups:
+            self._pending = k
+        elif self._fill == self.chunk_samples:
+            self._flush()
+
+    def _complete_pending(self, valid: bool = True) -> None:
+        """Read the state-phase pointers of the pending row (NaN if no longer knowable)."""
+        k, self._pending = self._pending, None
+        if k is None:
+            return
+        for ptr, vec, view, buf in self._state_groups:
+            if valid:
+                ptr.gather(vec)
+                buf[k] = view
+            else:
+                buf[k] = np.nan
         if self._fill == self.chunk_samples:
             self._flush()
 
@@ -327,6 +354,7 @@ class Session:
         if self._state != "recording":
             return
         try:
+            self._complete_pending()
             self._step_count += 1
             if self._step_count % self._every == 0:
                 self._sample()
@@ -339,6 +367,12 @@ class Session:
             # killing rank 0 before it can close the file. Failures are agreed on by all ranks
             # in _flush, so every rank stops recording here and run()/close() raise afterwards.
 
+    def _pointer_views(self, n: int) -> list[np.ndarray]:
+        """Buffers of the pointer groups in the recorders' order, (n_ptr, n) each."""
+        current, state = iter(self._groups), iter(self._state_groups)
+        return [(next(state) if is_state else next(current))[3][:n].T
+                for _, _, is_state in self.ctx._pointer_groups]
+
     def _flush(self) -> None:
         n = self._fill
         if n == 0:
@@ -349,7 +383,7 @@ class Session:
             imem=self._imem_buf[:n].T,
             t=t,
             start=start,
-            pointers=[buf[:n].T for *_, buf in self._groups],
+            pointers=self._pointer_views(n),
         )
         outputs: dict[str, np.ndarray] = {}
         local_error: BaseException | None = None
@@ -440,6 +474,7 @@ class Session:
         error = error or self._error
         try:
             if error is None and self._state == "recording":
+                self._complete_pending()  # the last step has finished: its states are final
                 self._flush()
         except BaseException as err:
             error = err

@@ -84,7 +84,7 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
     t = np.arange(n_samples) * 0.025
 
     def run(imem):
-        pointers = [np.zeros((len(segs), n_samples)) for segs, _ in ctx._pointer_groups]
+        pointers = [np.zeros((len(segs), n_samples)) for segs, _, _ in ctx._pointer_groups]
         return recorder.on_chunk(Chunk(imem=imem, t=t, start=0, pointers=pointers))
 
     i1, i2 = rng.normal(size=(2, len(table), n_samples))

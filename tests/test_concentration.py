@@ -464,10 +464,6 @@ def test_point_source_diffusion_matches_the_3d_solution(tmp_path):
     assert_allclose(info["excess_amount"], p["excess"] * p["dx"] ** 3, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the session samples pointers in extra_scatter_gather, before NEURON updates "
-                          "rxd and mechanism states within the step: concentrations lag one dt "
-                          "(engine change described in issue 7's notes)")
 def test_each_sample_is_the_state_at_its_time(tmp_path):
     ref = _run("timing", tmp_path)
     ds = _open(tmp_path / "run.nc")

@@ -202,3 +202,25 @@ def test_connections_equal_the_netcons_built(tmp_path):
     assert (~internal).sum() == table.n_cells
     assert set(ds["connection_synapse"].values) == {"ExpSyn"}
     assert ds["connection_delay"].attrs["units"] == "ms"
+
+
+@pytest.mark.parametrize("record_dt, chunk", [(None, 7), (0.1, 5), (None, 1)])
+def test_state_and_current_variables_sit_at_their_stated_time(ball_and_stick, tmp_path,
+                                                              record_dt, chunk):
+    """Gates (state phase) and currents (current phase) equal Vector.record at every sample."""
+    from neuron import h
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    refs = {var: h.Vector().record(getattr(cell.soma(0.5), f"_ref_{var}"))
+            for var in ("m_hh", "n_hh", "ina", "v")}
+    recs = [Traces([0], variable=var, name=var, units="1" if var.endswith("hh") else "mA/cm2")
+            for var in ("m_hh", "n_hh", "ina")] + [Traces([0])]
+    signals.record(table, recs, tstop=20, path=tmp_path / "s.nc", progress=False,
+                   chunk_samples=chunk, record_dt=record_dt)
+    ds = signals.open_run(tmp_path / "s.nc")
+    step = 1 if record_dt is None else 4
+    for var, vec in refs.items():
+        expected = np.array(vec)[::step]
+        assert np.ptp(expected) > 0
+        assert_array_equal(ds[var].isel({f"{var}_cell": 0}).values, expected)
