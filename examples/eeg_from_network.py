@@ -7,8 +7,8 @@ current dipole and an EEG deflection on top of the ongoing gamma rhythm. Run::
 
     python examples/eeg_from_network.py [--tstop 400] [--out eeg_run.nc]
 
-Writes the run file and, next to it, ``*_eeg.png`` (EEG at Cz and the dipole), ``*_topomap.png``
-and ``*_sensors.png``.
+Writes the run file and, next to it, ``*_eeg.png`` (EEG at Cz), ``*_dipole.png``,
+``*_topomap.png`` and ``*_sensors.png``.
 """
 
 import argparse
@@ -19,7 +19,8 @@ from neuron import h
 import signals
 from signals.demo import build_network
 from signals.head import FourSphere
-from signals.headplots import plot_dipole, plot_eeg_topomap, plot_sensors
+from signals.headplots import plot_eeg_topomap, plot_sensors
+from signals.plots import plot_dipole
 from signals.recorders import EEG, Dipole, Spikes
 
 
@@ -55,13 +56,14 @@ def main(argv=None):
 
     ds = signals.open_run(args.out)
     stem = args.out.removesuffix(".nc")
-    fig, (ax_eeg, ax_dip) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, layout="constrained")
-    ax_eeg.plot(ds["time"], ds["eeg"].sel(eeg_sensor="Cz") * 1e3, color="k", lw=0.8)
-    ax_eeg.set_ylabel("EEG at Cz (µV)")
-    ax_eeg.axvline(args.tstop / 2 + 1.0, color="tab:red", lw=0.8, ls="--", label="distal drive")
-    ax_eeg.legend(frameon=False)
-    plot_dipole(ds, ax=ax_dip)
+    fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+    ax.plot(ds["time"], ds["eeg"].sel(eeg_sensor="Cz") * 1e3, color="k", lw=0.8)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("EEG at Cz (µV)")
+    ax.axvline(args.tstop / 2 + 1.0, color="tab:red", lw=0.8, ls="--", label="distal drive")
+    ax.legend(frameon=False)
     fig.savefig(f"{stem}_eeg.png", dpi=110)
+    plot_dipole(ds).savefig(f"{stem}_dipole.png", dpi=110)
     plot_eeg_topomap(ds).savefig(f"{stem}_topomap.png", dpi=110)
     plot_sensors(ds).savefig(f"{stem}_sensors.png", dpi=110)
     peak = float(abs(ds["eeg"].sel(eeg_sensor="Cz")).max()) * 1e3

@@ -1,4 +1,4 @@
-"""Figures of EEG/MEG runs: scalp topomaps, sensor layouts and dipole time series.
+"""Figures of EEG/MEG runs: scalp topomaps and sensor layouts (dipoles: ``signals.plots``).
 
 Each function takes ``ax=None`` and returns the matplotlib Figure.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_dipole", "plot_eeg_topomap", "plot_sensors"]
+__all__ = ["plot_eeg_topomap", "plot_sensors"]
 
 
 def _axes(ax, figsize=(8, 4), projection=None):
@@ -23,52 +23,6 @@ def _require(ds, name: str, how: str):
     if name not in ds:
         raise KeyError(f"the run has no variable {name!r} ({how})")
     return ds[name]
-
-
-def plot_dipole(ds, *, variable: str = "dipole", component: str = "z",
-                time: tuple[float, float] | None = None, ax=None):
-    """One component of the current dipole moment (nA µm), total and per population.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        A run recorded with :class:`signals.recorders.Dipole`.
-    variable : str
-        The dipole variable.
-    component : {"x", "y", "z"}
-        Component to plot; ``z`` is the depth axis of signals' networks.
-    time : (float, float), optional
-        Time window (ms).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from signals.plots import population_colors
-
-    da = _require(ds, variable, "record it with the Dipole recorder")
-    if component not in ("x", "y", "z"):
-        raise ValueError(f"component must be 'x', 'y' or 'z', got {component!r}")
-    if time is not None:
-        ds = ds.sel(time=slice(*time))
-        da = ds[variable]
-    fig, ax = _axes(ax)
-    t = ds["time"].values
-    per_pop = f"{variable}_population"
-    if per_pop in ds:
-        pops = [str(p) for p in ds["population"].values]
-        colors = population_colors(pops)
-        for p in pops:
-            ax.plot(t, ds[per_pop].sel(population=p, component=component).values, lw=0.8,
-                    color=colors[p], label=p)
-    ax.plot(t, da.sel(component=component).values, lw=1.2, color="k", label="total")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel(f"dipole moment {component} ({da.attrs.get('units', 'nA um').replace('um', 'µm')})")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="population")
-    ax.set_title("current dipole moment")
-    ax.margins(x=0)
-    return fig
 
 
 def plot_eeg_topomap(ds, *, t: float | None = None, variable: str = "eeg", ax=None):
