@@ -117,6 +117,9 @@ PLOT_EPILOG = """kinds (variables each needs):
   bandpower    band power by depth                    (lfp)
   spikecorr    spike-count correlation of populations (spikes)
   granger      Granger causality of population rates  (spikes; --bin)
+  conc         concentration traces (mM)              (ko or ki; --variable, --electrodes/--cells)
+  concslice    extracellular grid slice (mM, µm axes) (ko_grid; --view, --at, --position)
+  conclfp      concentration above the LFP            (ko, lfp; --electrodes E)
 
 examples:
   signals plot raster run.nc -o raster.png --time 200 600 --populations E2,I2
@@ -136,6 +139,7 @@ _LFP_KINDS = ("lfp", "psd", "spectrogram", "csd", "lfpsummary", "coherence", "ba
 def _plot_kinds():
     """Kind → function(ds, args) returning a Figure."""
     from signals import plots as P
+    from signals import rxdplots as R
 
     def freq(args, default_max=None):
         lo, hi = args.freq if args.freq is not None else (None, default_max)
@@ -183,12 +187,20 @@ def _plot_kinds():
                                                             populations=a.populations, time=a.time),
         "granger": lambda ds, a: P.plot_granger(ds, bin_size=a.bin or 2.0, populations=a.populations,
                                                 time=a.time),
+        "conc": lambda ds, a: R.plot_concentration(
+            ds, variable=variable(a, "ko"), time=a.time,
+            electrodes=a.electrodes or (None if a.cells is None else [str(g) for g in a.cells])),
+        "concslice": lambda ds, a: R.plot_concentration_slice(
+            ds, variable=variable(a, "ko_grid"), time=a.at, view=a.view, position=a.position),
+        "conclfp": lambda ds, a: R.plot_concentration_lfp(
+            ds, a.electrodes[0] if a.electrodes else None, concentration=variable(a, "ko"),
+            time=a.time),
     }
 
 
 KINDS = ("raster", "traces", "lfp", "psd", "spectrogram", "csd", "conn", "stackedbar", "net2d", "rates",
          "ratepsd", "poprate", "electrodes", "dipole", "lfpsummary", "coherence", "bandpower", "spikecorr",
-         "granger")
+         "granger", "conc", "concslice", "conclfp")
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -264,6 +276,9 @@ def _add_plot_parser(sub) -> None:
                                                               "spikecorr, granger")
     plot.add_argument("--view", default="xz", choices=("xz", "xy", "yz"),
                       help="projection for net2d and electrodes (default xz: depth vertical)")
+    plot.add_argument("--at", type=float, metavar="MS", help="concslice: snapshot time (default: last)")
+    plot.add_argument("--position", type=float, metavar="UM",
+                      help="concslice: slice position along the third axis (default: the maximum)")
     plot.add_argument("--dpi", type=float, default=120.0, help="resolution (default 120)")
     plot.set_defaults(func=_cmd_plot)
 

@@ -29,12 +29,28 @@ def demo_run(tmp_path_factory):
     return out / "run.nc"
 
 
+RXD_KINDS = ("conc", "concslice", "conclfp")
+
+
 @pytest.fixture(scope="module")
-def plotted(demo_run):
-    """Every kind plotted from the demo run (in parallel processes): kind → (result, png path)."""
+def rxd_run(tmp_path_factory):
+    """A short run of the rxd K+ example: ko, ki, ko_grid and lfp on one probe."""
+    out = tmp_path_factory.mktemp("rxd") / "k.nc"
+    example = Path(__file__).resolve().parents[1] / "examples" / "rxd_potassium.py"
+    res = subprocess.run([sys.executable, str(example), "--tstop", "40", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=out.parent)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def plotted(demo_run, rxd_run):
+    """Every kind plotted from the demo run (rxd kinds from the rxd example's run), in parallel
+    processes: kind → (result, png path)."""
     def one(kind):
-        png = demo_run.with_name(f"fig_{kind}.png")
-        return kind, (run("plot", kind, demo_run, "-o", png), png)
+        source = rxd_run if kind in RXD_KINDS else demo_run
+        png = source.with_name(f"fig_{kind}.png")
+        return kind, (run("plot", kind, source, "-o", png), png)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(one, KINDS))
