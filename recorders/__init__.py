@@ -26,7 +26,8 @@ __all__ = ["Concentration", "Connections", "Dipole", "EEG", "IntracellularConcen
 logger = logging.getLogger("signals")
 
 _BUILTINS: dict[str, type[Recorder]] = {
-    "connections": Connections, "dipole": Dipole, "eeg": EEG, "lfp": LFP, "meg": MEG,
+    "concentration": Concentration, "connections": Connections, "dipole": Dipole, "eeg": EEG,
+    "intracellular_concentration": IntracellularConcentration, "lfp": LFP, "meg": MEG,
     "membrane": MembraneCurrents, "spikes": Spikes, "traces": Traces,
 }
 

@@ -17,7 +17,7 @@ __all__ = ["check_recorder"]
 
 
 class _TestCell:
-    """A soma and a 5-segment dendrite along z (µm)."""
+    """A soma (hh) and a 5-segment dendrite along z (µm)."""
 
     def __init__(self, gid: int, x: float) -> None:
         from neuron import h
@@ -31,6 +31,7 @@ class _TestCell:
         self.dend.pt3dadd(x, 0, 10, 2)
         self.dend.pt3dadd(x, 0, 310, 2)
         self.dend.nseg = 5
+        self.soma.insert("hh")  # ions (na, k) for recorders of concentrations
         self.all = [self.soma, self.dend]
 
     def __repr__(self) -> str:
@@ -40,7 +41,8 @@ class _TestCell:
 def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> None:
     """Raise ``AssertionError`` if ``recorder`` breaks the Recorder contract.
 
-    Checks, on two small cells built in NEURON (populations ``A`` and ``B``):
+    Checks, on two small cells built in NEURON (soma with ``hh``, populations ``A`` and ``B``,
+    gids 0 and 1, spanning x 0-60 µm, z -10-310 µm):
 
     - it pickles before ``setup`` (parameters only in ``__init__``);
     - every declared variable has a ``units`` string, a ``long_name``, a first dim ``time`` or
