@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from signals.recorder import VariableSpec
+from signals.recorders.connections import connection_table
 
 __all__ = ["to_mne", "from_netpyne", "from_sonata", "to_neo", "to_nwb", "convert"]
 
@@ -600,24 +601,11 @@ def _netpyne_connections(cells: Sequence[Mapping], cfg: Mapping, syn_params: Map
                          str(mech), str(conn.get("sec", ""))))
     if not rows:
         return {}
-    col = list(zip(*rows, strict=True))
-    dims = ("connection",)
-    return {
-        "connection_pre": (dims, np.asarray(col[0], dtype=np.int64),
-                           {"long_name": "presynaptic gid (-1: outside the network)",
-                            "comment": "NetPyNE preGid; -1 for NetStim sources"}),
-        "connection_post": (dims, np.asarray(col[1], dtype=np.int64), {"long_name": "postsynaptic gid"}),
-        "connection_weight": (dims, np.asarray(col[2], dtype=float),
-                              {"units": "uS", "long_name": "NetCon weight[0]",
-                               "comment": "units as the target mechanism defines them"}),
-        "connection_delay": (dims, np.asarray(col[3], dtype=float),
-                             {"units": "ms", "long_name": "NetCon delay"}),
-        "connection_synapse": (dims, np.asarray(col[4], dtype=object),
-                               {"long_name": "synapse mechanism",
-                                "comment": "the 'mod' of NetPyNE's synMechParams[synMech]"}),
-        "connection_section": (dims, np.asarray(col[5], dtype=object),
-                               {"long_name": "target section (NetPyNE section name)"}),
-    }
+    return connection_table(rows, comments={
+        "connection_pre": "NetPyNE preGid; -1 for NetStim sources",
+        "connection_synapse": "the 'mod' of NetPyNE's synMechParams[synMech]",
+        "connection_section": "NetPyNE section name",
+    })
 
 
 def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
