@@ -91,12 +91,14 @@ class Dipole(Recorder):
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         imem, n = chunk.imem, chunk.t.size
-        out = {self.name: (self.R_ @ imem).T}
         if self.per_population:
+            # every segment belongs to one population: their sum is the total, in one pass
             per_pop = np.empty((n, len(self.pop_rows_), 3))
             for k, rows in enumerate(self.pop_rows_):
                 per_pop[:, k] = (self.R_[:, rows] @ imem[rows]).T
-            out[f"{self.name}_population"] = per_pop
+            out = {self.name: per_pop.sum(axis=1), f"{self.name}_population": per_pop}
+        else:
+            out = {self.name: (self.R_ @ imem).T}
         if self.cells is not None:
             # zeros where another rank owns the cell: the sum over ranks is the moment
             per_cell = np.zeros((n, self.cells.size, 3))

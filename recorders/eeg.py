@@ -118,8 +118,10 @@ class EEG(Recorder):
         return out
 
     def setup(self, ctx: Context) -> None:
-        T, _, _ = self._head_matrix()
-        self.G_ = T @ _centered(ctx)  # (sensors, segments): mV per nA
+        # The (sensors × segments) map has rank 3: dipole first (3 × segments), then the head
+        # (sensors × 3); two thin products cost half of one with the full matrix.
+        self.T_, _, _ = self._head_matrix()  # mV per nA µm, network frame
+        self.R_ = _centered(ctx)  # µm
         self.pop_rows_ = (ctx.segments.population_rows(ctx.populations)
                           if self.per_population else [])
 
@@ -127,13 +129,12 @@ class EEG(Recorder):
         return _sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame")
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        out = {self.name: (self.G_ @ chunk.imem).T}
-        if self.per_population:
-            per_pop = np.empty((chunk.t.size, len(self.pop_rows_), self.G_.shape[0]))
-            for k, rows in enumerate(self.pop_rows_):
-                per_pop[:, k] = (self.G_[:, rows] @ chunk.imem[rows]).T
-            out[f"{self.name}_population"] = per_pop
-        return out
+        if not self.per_population:
+            return {self.name: (self.T_ @ (self.R_ @ chunk.imem)).T}
+        per_pop = np.empty((chunk.t.size, len(self.pop_rows_), self.T_.shape[0]))
+        for k, rows in enumerate(self.pop_rows_):
+            per_pop[:, k] = (self.T_ @ (self.R_[:, rows] @ chunk.imem[rows])).T
+        return {self.name: per_pop.sum(axis=1), f"{self.name}_population": per_pop}
 
 
 class MEG(Recorder):
@@ -203,10 +204,10 @@ class MEG(Recorder):
         cls = SphericallySymmetricVolCondMEG if self.model == "sphere" else InfiniteHomogeneousVolCondMEG
         H = cls(self.sensor_positions).get_transformation_matrix(self.placement.location)
         n = len(self.sensor_positions)
-        # (sensor·component, 3) in fT per nA µm, in the network frame
-        K = H.reshape(n * 3, 3) * _FT_PER_H @ self.placement.rotation
-        self.G_ = K @ _centered(ctx)
+        # (sensor·component, 3) in fT per nA µm, in the network frame; applied to the dipole
+        self.K_ = H.reshape(n * 3, 3) * _FT_PER_H @ self.placement.rotation
+        self.R_ = _centered(ctx)  # µm
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        b = (self.G_ @ chunk.imem).T
+        b = (self.K_ @ (self.R_ @ chunk.imem)).T
         return {self.name: b.reshape(chunk.t.size, -1, 3)}

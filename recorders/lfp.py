@@ -172,10 +172,10 @@ class LFP(Recorder):
         self.pop_rows_ = seg.population_rows(ctx.populations) if self.per_population else []
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        total = (self.M_ @ chunk.imem).T
         if not self.per_population:
-            return {self.name: total}
+            return {self.name: (self.M_ @ chunk.imem).T}
+        # every segment belongs to one population: their sum is the total, in one pass
         per_pop = np.empty((chunk.t.size, len(self.pop_rows_), len(self.electrodes)))
         for k, rows in enumerate(self.pop_rows_):
             per_pop[:, k] = (self.M_[:, rows] @ chunk.imem[rows]).T
-        return {self.name: total, f"{self.name}_population": per_pop}
+        return {self.name: per_pop.sum(axis=1), f"{self.name}_population": per_pop}

@@ -28,8 +28,9 @@ __all__ = ["Session", "record", "attach"]
 
 logger = logging.getLogger("signals")
 
-#: Default upper bound of the sample buffer (bytes) when ``chunk_samples`` is not given.
-_BUFFER_BYTES = 64 * 2**20
+#: Default upper bound of the sample buffer (bytes) when ``chunk_samples`` is not given; small
+#: enough to stay in a typical L3 cache (measured: 16 MiB chunks cost less than 64 MiB ones).
+_BUFFER_BYTES = 16 * 2**20
 
 
 def _provenance() -> dict[str, Any]:
@@ -88,12 +89,15 @@ class Session:
     record_dt : float, optional
         Sampling interval (ms), an integer multiple of ``h.dt``; default: every time step.
     chunk_samples : int, optional
-        Samples per chunk; default: up to 500, fewer when the buffer would exceed 64 MiB.
+        Samples per chunk; default: up to 500, fewer when the buffer would exceed 16 MiB.
     blas_threads : int or None
         BLAS threads allowed during the chunk GEMMs (1 by default: more threads fight NEURON for
         the cores); ``None`` leaves BLAS alone.
     attrs : mapping, optional
         Extra global attributes for provenance (model name, seeds, ...).
+    compression : int or None
+        zlib level (1-9) of the run file's data, or None (default: uncompressed, as appending
+        compressed chunks costs ten times more for files about 20 % smaller).
     mpi_backend : {"auto", "mpi4py", "neuron"}
         How partial results reach rank 0 under MPI: mpi4py's buffer ``Reduce`` (default when
         installed) or NEURON's ``py_gather`` (pickles every rank's arrays to rank 0).
@@ -110,6 +114,7 @@ class Session:
         blas_threads: int | None = 1,
         attrs: Mapping[str, Any] | None = None,
         mpi_backend: str = "auto",
+        compression: int | None = None,
     ) -> None:
         from neuron import h
 
@@ -164,7 +169,8 @@ class Session:
                 for rec in self.recorders:
                     global_attrs[f"recorder_{rec.name}"] = repr(rec)
                 self._writer = RunWriter(self.path, coords=coords, variables=self._specs,
-                                         attrs=global_attrs, chunk_len=self.chunk_samples)
+                                         attrs=global_attrs, chunk_len=self.chunk_samples,
+                                         compression=compression)
 
         self._agree(open_writer)
         self._state = "created"
@@ -606,8 +612,8 @@ def record(
     progress : bool, optional
         Progress bar on the terminal (shown after a few seconds unless False).
     **kwargs
-        ``record_dt``, ``chunk_samples``, ``blas_threads``, ``attrs``, ``mpi_backend``: see
-        :class:`Session`.
+        ``record_dt``, ``chunk_samples``, ``blas_threads``, ``attrs``, ``compression``,
+        ``mpi_backend``: see :class:`Session`.
 
     Returns
     -------

@@ -46,16 +46,28 @@ def test_per_cell_dipole_equals_lfpykit(ball_and_stick, tmp_path):
                     rtol=1e-10, atol=1e-12 * np.abs(ds["dipole"].values).max())
 
 
-def test_per_population_dipoles_sum_to_total(ball_and_stick, tmp_path):
+def test_per_population_dipoles_and_total_equal_lfpykit(ball_and_stick, tmp_path):
+    import lfpykit
+
     cells = [ball_and_stick(i, origin=(50.0 * i, 0, 0), population="AB"[i % 2], start=1.0 + i)
              for i in range(4)]
     table = signals.network.from_neuron(cells)
+    ref = record_imem(table)
     signals.record(table, [Dipole()], tstop=20, path=tmp_path / "d.nc", progress=False)
+    imem, _ = ref()
     ds = signals.open_run(tmp_path / "d.nc")
-    total = ds["dipole"].values
-    assert np.abs(ds["dipole_population"].values).max(axis=(0, 2)).min() > 1.0
-    assert_allclose(ds["dipole_population"].sum("population").values, total, rtol=1e-10,
-                    atol=1e-12 * np.abs(total).max())
+
+    def lfpykit_dipole(rows):
+        M = lfpykit.CurrentDipoleMoment(table.cell_geometry(rows)).get_transformation_matrix()
+        return (M @ imem[rows]).T
+
+    for p in "AB":
+        expected = lfpykit_dipole(table.population == table.populations.index(p))
+        assert np.abs(expected).max() > 1.0  # nA µm
+        assert_allclose(ds["dipole_population"].sel(population=p).values, expected, rtol=1e-10,
+                        atol=1e-10 * np.abs(expected).max())
+    expected = lfpykit_dipole(slice(None))
+    assert_allclose(ds["dipole"].values, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
 
 
 def test_origin_invariant_without_injection_not_with_iclamp(ball_and_stick, tmp_path):

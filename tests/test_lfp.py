@@ -77,26 +77,29 @@ def test_membrane_currents_sum_to_zero(ball_and_stick, tmp_path):
     assert np.abs(ds["i_total"].values).max() < 1e-9 * scale
 
 
-def test_per_population_contributions_sum_to_total(ball_and_stick, tmp_path):
+def test_per_population_contributions_and_total_equal_lfpykit(ball_and_stick, tmp_path):
+    """Each population's LFP, and the total, equal LFPykit on that population's own currents."""
+    import lfpykit
+
     cells = [ball_and_stick(i, origin=(60.0 * i, 20.0 * i, 0), population=("A", "B", "C")[i % 3],
                             start=1.0 + i) for i in range(6)]
     table = signals.network.from_neuron(cells)
     ds, imem, _ = _run(table, [LFP(PROBE, per_population=True)], tmp_path / "r.nc")
     per_pop = ds["lfp_population"]
     assert list(per_pop["population"].values) == ["A", "B", "C"]
-    assert np.abs(per_pop.values).max(axis=(0, 2)).min() > 1e-5  # every population contributes
-    total = ds["lfp"].values
-    assert_allclose(per_pop.sum("population").values, total, rtol=1e-10,
-                    atol=1e-12 * np.abs(total).max())
-    # and each population equals LFPykit on that population's own currents
-    import lfpykit
 
-    rows = table.population == table.populations.index("B")
-    M = lfpykit.LineSourcePotential(table.cell_geometry(rows), x=PROBE.x, y=PROBE.y, z=PROBE.z,
-                                    sigma=0.3).get_transformation_matrix()
-    expected = (M @ imem[rows]).T
-    assert_allclose(per_pop.sel(population="B").values, expected, rtol=1e-10,
-                    atol=1e-12 * np.abs(expected).max())
+    def lfpykit_lfp(rows):
+        M = lfpykit.LineSourcePotential(table.cell_geometry(rows), x=PROBE.x, y=PROBE.y, z=PROBE.z,
+                                        sigma=0.3).get_transformation_matrix()
+        return (M @ imem[rows]).T
+
+    for p in "ABC":
+        expected = lfpykit_lfp(table.population == table.populations.index(p))
+        assert np.abs(expected).max() > 1e-5  # every population contributes
+        assert_allclose(per_pop.sel(population=p).values, expected, rtol=1e-10,
+                        atol=1e-12 * np.abs(expected).max())
+    expected = lfpykit_lfp(slice(None))
+    assert_allclose(ds["lfp"].values, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
 
 
 def test_disc_electrode_averages_points(ball_and_stick, tmp_path):

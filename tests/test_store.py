@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from numpy.testing import assert_array_equal
 
 import signals
@@ -54,3 +55,25 @@ def test_round_trip_values_dims_coords_units(tmp_path):
     for name in specs:
         assert_array_equal(again[name].values, ds[name].values)
         assert again[name].attrs["units"] == ds[name].attrs["units"]
+
+
+def test_compression_is_lossless_and_validated(tmp_path):
+    rng = np.random.default_rng(1)
+    spec = {"lfp": VariableSpec(("time", "electrode"), "mV", "potential")}
+    coords = {"electrode": (("electrode",), np.array(["a", "b"], dtype=object), {})}
+    data = rng.normal(size=(50, 2))
+    for level, name in ((None, "plain.nc"), (4, "zlib.nc")):
+        w = RunWriter(tmp_path / name, coords=coords, variables=spec, attrs={}, chunk_len=25,
+                      compression=level)
+        w.append(np.arange(50) * 0.1, {"lfp": data})
+        w.close()
+        assert_array_equal(signals.open_run(tmp_path / name)["lfp"].values, data)
+    import netCDF4
+
+    with netCDF4.Dataset(tmp_path / "zlib.nc") as nc:
+        assert nc["lfp"].filters()["zlib"] and nc["lfp"].filters()["complevel"] == 4
+    with netCDF4.Dataset(tmp_path / "plain.nc") as nc:
+        assert not nc["lfp"].filters()["zlib"]
+    with pytest.raises(ValueError, match="zlib level"):
+        RunWriter(tmp_path / "bad.nc", coords=coords, variables=spec, attrs={}, chunk_len=25,
+                  compression=12)
