@@ -166,6 +166,16 @@ def _channel_annotations(ds, da) -> dict[str, np.ndarray]:
     return out
 
 
+def _spikes_and_cells(ds):
+    """Spike times (ms) and gids, and every cell's gid and population (``"all"`` if unknown)."""
+    st = np.asarray(ds["spike_time"].values, dtype=float)
+    sg = np.asarray(ds["spike_gid"].values, dtype=np.int64)
+    cells = np.asarray(ds["cell"].values, dtype=np.int64) if "cell" in ds.variables else np.unique(sg)
+    pops = (np.asarray(ds["cell_population"].values).astype(str) if "cell_population" in ds.variables
+            else np.full(cells.size, "all"))
+    return st, sg, cells, pops
+
+
 def to_neo(ds, *, variables: Sequence[str] | None = None, spikes: bool = True):
     """A run as a ``neo.Block``: one Segment with AnalogSignals and SpikeTrains.
 
@@ -216,12 +226,7 @@ def to_neo(ds, *, variables: Sequence[str] | None = None, spikes: bool = True):
                                    dims=",".join(da.dims[1:]))
             seg.analogsignals.append(sig)
     if spikes and "spike_time" in ds and "spike_gid" in ds:
-        st = np.asarray(ds["spike_time"].values, dtype=float)
-        sg = np.asarray(ds["spike_gid"].values, dtype=np.int64)
-        cells = (np.asarray(ds["cell"].values, dtype=np.int64) if "cell" in ds.variables
-                 else np.unique(sg))
-        pops = (np.asarray(ds["cell_population"].values).astype(str) if "cell_population" in ds.variables
-                else np.full(cells.size, "all"))
+        st, sg, cells, pops = _spikes_and_cells(ds)
         t0 = min(float(t[0]) if t.size else 0.0, float(st.min()) if st.size else 0.0)
         t_stop = max(float(ds.attrs.get("tstop", 0.0)), float(t[-1]) if t.size else 0.0,
                      float(st.max()) if st.size else 0.0)
@@ -352,12 +357,7 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
                 starting_time=start, rate=rate, description=str(da.attrs.get("long_name", name)),
                 comments=comments))
     if "spike_time" in ds and "spike_gid" in ds:
-        st = np.asarray(ds["spike_time"].values, dtype=float)
-        sg = np.asarray(ds["spike_gid"].values, dtype=np.int64)
-        cells = (np.asarray(ds["cell"].values, dtype=np.int64) if "cell" in ds.variables
-                 else np.unique(sg))
-        pops = (np.asarray(ds["cell_population"].values).astype(str) if "cell_population" in ds.variables
-                else np.full(cells.size, "all"))
+        st, sg, cells, pops = _spikes_and_cells(ds)
         nwb.add_unit_column(name="population", description="cell population")
         for gid, pop in zip(cells.tolist(), pops.tolist(), strict=True):
             nwb.add_unit(id=int(gid), spike_times=np.sort(st[sg == gid]) * 1e-3, population=str(pop))
