@@ -158,17 +158,21 @@ class Session:
         rec_coords, statics = self._agree(self._setup_recorders)
         coords = self._network_coords()
         statics = self.comm.gather_objects(statics)
-        if self.comm.rank == 0:
-            coords = _merge_coords(coords, rec_coords)
-            coords = _merge_coords(coords, _concat_statics(statics))
         self._writer: RunWriter | None = None
 
         def open_writer():
+            # rank 0 alone checks and writes; _agree hands its errors to every rank
             if self.comm.rank == 0:
+                gids = coords["cell"][1]
+                if np.unique(gids).size != gids.size:
+                    repeated = np.unique(gids[np.flatnonzero(np.diff(gids) == 0)])[:5].tolist()
+                    raise ValueError(f"cell gids repeat across ranks: {repeated}")
+                merged = _merge_coords(_merge_coords(coords, rec_coords),
+                                       _concat_statics(statics))
                 global_attrs = {**_provenance(), "mpi_ranks": self.comm.nhost, **dict(attrs or {})}
                 for rec in self.recorders:
                     global_attrs[f"recorder_{rec.name}"] = repr(rec)
-                self._writer = RunWriter(self.path, coords=coords, variables=self._specs,
+                self._writer = RunWriter(self.path, coords=merged, variables=self._specs,
                                          attrs=global_attrs, chunk_len=self.chunk_samples,
                                          compression=compression)
 
