@@ -156,6 +156,11 @@ class Session:
             n_segments_total=int(offsets[-1]),
         )
         rec_coords, statics = self._agree(self._setup_recorders)
+        # Rows with state-phase pointers are completed one callback later. Every rank must then
+        # flush at that same callback, even one without such pointers (e.g. a rank that owns
+        # none of the traced cells): flush collectives must not meet NEURON's spike exchange.
+        flags = self.comm.gather_objects(any(g[2] for g in self.ctx._pointer_groups))
+        self._defer_rows = bool(self.comm.broadcast(None if flags is None else any(flags)))
         coords = self._network_coords()
         statics = self.comm.gather_objects(statics)
         self._writer: RunWriter | None = None
@@ -341,7 +346,7 @@ class Session:
             ptr.gather(vec)
             buf[k] = view
         self._fill += 1
-        if self._state_groups:
+        if self._defer_rows:
             self._pending = k
         elif self._fill == self.chunk_samples:
             self._flush()

@@ -49,7 +49,9 @@ def main() -> None:
     cells = [c for members in net.populations.values() for c in members]
     table = signals.network.from_neuron(cells)
     probe = signals.electrodes.laminar(x=10.0, y=-20.0, z=np.linspace(-1000, 0, args.electrodes))
-    recorders = [LFP(probe, per_population=True), Spikes(), Traces([0, 1, 5, 30]), Connections()]
+    # a gate of one cell: only the rank owning gid 0 has state-phase pointers
+    recorders = [LFP(probe, per_population=True), Spikes(), Traces([0, 1, 5, 30]), Connections(),
+                 Traces([0], variable="m_hh", units="1", name="m")]
     if args.fail_rank >= 0:
         recorders.append(FailOnRank())
     try:

@@ -75,7 +75,7 @@ def test_two_ranks_equal_one_rank(serial_and_parallel, backend):
     two = runs[backend]
     assert one.attrs["mpi_ranks"] == 1 and two.attrs["mpi_ranks"] == 2
     assert_array_equal(two["time"].values, one["time"].values)
-    for name in ("lfp", "lfp_population", "v"):
+    for name in ("lfp", "lfp_population", "v", "m"):
         ref = one[name].values
         assert np.ptp(ref) > 0
         assert np.abs(two[name].values - ref).max() <= 1e-12 * np.ptp(ref)
