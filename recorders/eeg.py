@@ -210,4 +210,4 @@ class MEG(Recorder):
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         b = (self.K_ @ (self.R_ @ chunk.imem)).T
-        return {self.name: b.reshape(chunk.t.size, -1, 3)}
+        return {self.name: b.reshape(chunk.t.size, len(self.sensor_positions), 3)}

@@ -103,6 +103,8 @@ class SegmentTable:
 
     def cell_slices(self) -> list[slice]:
         """Row range of each cell, in :attr:`cell_gid` order (rows of a cell are contiguous)."""
+        if len(self) == 0:
+            return []
         bounds = np.flatnonzero(np.diff(self.gid)) + 1
         starts = np.r_[0, bounds]
         stops = np.r_[bounds, len(self)]

@@ -301,18 +301,21 @@ class Session:
         if every < 1 or abs(every * dt - (self.record_dt or dt)) > 1e-9 * dt:
             raise ValueError(f"record_dt = {self.record_dt} ms is not a multiple of h.dt = {dt} ms")
         self._every = every
+        self._dt = dt
         self._sdt = every * dt
         self._t0 = float(h.t)
         self._step_count = 0
         n = len(self.network)
-        self._imem_ptr = h.PtrVector(n)
-        for i, seg in enumerate(self.network.segments):
-            self._imem_ptr.pset(i, seg._ref_i_membrane_)
+        self._imem_ptr = None  # a rank without segments (MPI) samples nothing: PtrVector(0) fails
+        if n:
+            self._imem_ptr = h.PtrVector(n)
+            for i, seg in enumerate(self.network.segments):
+                self._imem_ptr.pset(i, seg._ref_i_membrane_)
         # The t = 0 sample is NEURON's i_membrane_ after finitialize, as Vector.record gives it
         # (zero: finitialize computes no membrane current). LFPy calls h.fcurrent() first, which
         # yields ionic currents without the capacitive part, i.e. currents that do not sum to 0.
-        self._imem_vec = h.Vector(n)
-        self._imem_view = self._imem_vec.as_numpy()  # once: as_numpy leaks per call in NEURON 9
+        self._imem_vec = h.Vector(max(n, 1))
+        self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
         self._imem_buf = np.empty((self.chunk_samples, n))
         self._groups = []  # (PtrVector, Vector, its numpy view, buffer); current-phase groups
         self._state_groups = []  # the same for state-phase groups (read one callback later)
@@ -340,8 +343,9 @@ class Session:
         (:meth:`_complete_pending`), when they hold this sample's values.
         """
         k = self._fill
-        self._imem_ptr.gather(self._imem_vec)
-        self._imem_buf[k] = self._imem_view
+        if self._imem_ptr is not None:
+            self._imem_ptr.gather(self._imem_vec)
+            self._imem_buf[k] = self._imem_view
         for ptr, vec, view, buf in self._groups:
             ptr.gather(vec)
             buf[k] = view
@@ -369,6 +373,11 @@ class Session:
         if self._state != "recording":
             return
         try:
+            if self._h.dt != self._dt:
+                if self._h.t < self._t0:
+                    return  # steady-state settling before the run (e.g. dt = 1e9 at t = -1e10)
+                raise RuntimeError(f"h.dt changed from {self._dt} to {self._h.dt} ms during the run; "
+                                   "samples lie on a fixed time grid: use one dt per run")
             self._complete_pending()
             self._step_count += 1
             if self._step_count % self._every == 0:
@@ -388,9 +397,14 @@ class Session:
         return [(next(state) if is_state else next(current))[3][:n].T
                 for _, _, is_state in self.ctx._pointer_groups]
 
-    def _flush(self) -> None:
+    def _flush(self, final: bool = False) -> None:
+        """Hand the buffered samples to the recorders, reduce, write.
+
+        ``final``: the last call of a run; it runs even without buffered samples, because
+        event recorders (spikes) may hold events detected after the last sample.
+        """
         n = self._fill
-        if n == 0:
+        if n == 0 and not final:
             return
         start = self._n_samples
         t = self._t0 + (start + np.arange(n)) * self._sdt
@@ -490,7 +504,7 @@ class Session:
         try:
             if error is None and self._state == "recording":
                 self._complete_pending()  # the last step has finished: its states are final
-                self._flush()
+                self._flush(final=True)
         except BaseException as err:
             error = err
             raise
@@ -632,9 +646,16 @@ def record(
     from neuron import h
 
     tstop = check_positive(tstop, "tstop (ms)")
+    if isinstance(v_init, bool) or not isinstance(v_init, int | float) or not np.isfinite(v_init):
+        raise ValueError(f"v_init must be a finite membrane potential (mV), got {v_init!r}")
+    h.load_file("stdrun.hoc")  # before setting dt: loading stdrun resets it
     if dt is not None:
-        h.load_file("stdrun.hoc")  # before setting dt: loading stdrun resets it
         h.dt = check_positive(dt, "dt (ms)")
+    record_dt = kwargs.get("record_dt")
+    if record_dt is not None:
+        every = check_positive(record_dt, "record_dt (ms)") / h.dt
+        if round(every) < 1 or abs(every - round(every)) > 1e-9:
+            raise ValueError(f"record_dt = {record_dt} ms is not a multiple of h.dt = {h.dt} ms")
     attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
     session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
     if session.comm.nhost > 1:

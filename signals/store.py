@@ -83,6 +83,9 @@ class RunWriter:
             raise ValueError(f"compression must be a zlib level 1-9 or None, got {compression!r}")
 
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise OSError(f"cannot write run file {str(self.path)!r}: the directory "
+                          f"{str(self.path.parent)!r} does not exist")
         try:
             self._nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
         except OSError as err:

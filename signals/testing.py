@@ -48,7 +48,8 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
     - every declared variable has a ``units`` string, a ``long_name``, a first dim ``time`` or
       ``spike`` and a ``reduce`` of ``sum`` or ``gather``;
     - ``on_chunk`` returns exactly the declared variables, with the declared number of dims,
-      ``n_samples`` rows along ``time``, and sizes matching the recorder's coordinates;
+      ``n_samples`` rows along ``time``, and sizes matching the recorder's coordinates; a chunk
+      of zero samples (the last call of a run) gives zero rows;
     - variables reduced by ``sum`` are linear in the membrane currents (as the MPI reduction
       assumes): ``f(a·I1 + b·I2) = a·f(I1) + b·f(I2)`` to 1e-9 relative.
 
@@ -88,6 +89,14 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
     def run(imem):
         pointers = [np.zeros((len(segs), n_samples)) for segs, _, _ in ctx._pointer_groups]
         return recorder.on_chunk(Chunk(imem=imem, t=t, start=0, pointers=pointers))
+
+    # the last call of a run may hold no samples (events after the last sample)
+    empty = recorder.on_chunk(Chunk(imem=np.zeros((len(table), 0)), t=np.zeros(0), start=0,
+                                    pointers=[np.zeros((len(segs), 0))
+                                              for segs, _, _ in ctx._pointer_groups]))
+    for name, spec in specs.items():
+        if spec.dims[0] == "time":
+            assert np.shape(empty[name])[0] == 0, f"{name}: rows for an empty chunk"
 
     i1, i2 = rng.normal(size=(2, len(table), n_samples))
     out1, out2 = run(i1), run(i2)

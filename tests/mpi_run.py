@@ -24,13 +24,14 @@ def main() -> None:
     parser.add_argument("--electrodes", type=int, default=10)
     parser.add_argument("--scale", type=float, default=0.5)
     parser.add_argument("--backend", default="auto")
+    parser.add_argument("--empty-rank", type=int, default=-1, help="this rank records no cells")
     args = parser.parse_args()
     nhost = init_mpi_if_launched()
     from neuron import h
 
     import signals
     from signals.demo import build_network
-    from signals.recorders import LFP, Connections, Spikes, Traces
+    from signals.recorders import LFP, Connections, Dipole, Spikes, Traces
 
     rank = int(h.ParallelContext().id())
 
@@ -47,11 +48,15 @@ def main() -> None:
 
     net = build_network(seed=3, scale=args.scale)
     cells = [c for members in net.populations.values() for c in members]
+    if rank == args.empty_rank:
+        cells = []
     table = signals.network.from_neuron(cells)
     probe = signals.electrodes.laminar(x=10.0, y=-20.0, z=np.linspace(-1000, 0, args.electrodes))
     # a gate of one cell: only the rank owning gid 0 has state-phase pointers
     recorders = [LFP(probe, per_population=True), Spikes(), Traces([0, 1, 5, 30]), Connections(),
                  Traces([0], variable="m_hh", units="1", name="m")]
+    if args.empty_rank >= 0:
+        recorders.append(Dipole(cells=[0, 1]))
     if args.fail_rank >= 0:
         recorders.append(FailOnRank())
     try:

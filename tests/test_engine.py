@@ -224,3 +224,56 @@ def test_state_and_current_variables_sit_at_their_stated_time(ball_and_stick, tm
         expected = np.array(vec)[::step]
         assert np.ptp(expected) > 0
         assert_array_equal(ds[var].isel({f"{var}_cell": 0}).values, expected)
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 14, 28])
+def test_spikes_after_the_last_sample_are_kept(ball_and_stick, tmp_path, chunk):
+    """A spike in the run's last steps is detected after the last sample: it must still land."""
+    from neuron import h
+
+    cell = ball_and_stick(start=1.0, weight=0.08)
+    tv = h.Vector()
+    nc = h.NetCon(cell.soma(0.5)._ref_v, None, sec=cell.soma)
+    nc.threshold = 10.0
+    nc.record(tv)
+    h.dt = 0.025
+    h.finitialize(-65)
+    h.continuerun(30)
+    first = float(tv[0])
+    table = signals.network.from_neuron([cell])
+    # stop right at the spike, sampling every 4th step: the last sample precedes the detection
+    signals.record(table, [Spikes(threshold=10.0)], tstop=first, path=tmp_path / "s.nc",
+                   progress=False, record_dt=0.1, chunk_samples=chunk)
+    ds = signals.open_run(tmp_path / "s.nc")
+    assert ds.sizes["spike"] == 1
+    assert ds["spike_time"].values[0] == pytest.approx(first, abs=1e-9)
+
+
+def test_dt_change_is_refused_and_settling_steps_are_ignored(ball_and_stick, tmp_path):
+    from neuron import h
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    v_ref = h.Vector().record(cell.soma(0.5)._ref_v)
+    with signals.attach(table, [Traces([0])], path=tmp_path / "a.nc"):
+        h.dt = 0.025
+        h.finitialize(-65)
+        h.t, h.dt = -1e10, 1e9  # the usual steady-state initialisation with huge steps
+        for _ in range(5):
+            h.fadvance()
+        h.t, h.dt = 0.0, 0.025
+        h.fcurrent()
+        h.frecord_init()
+        h.continuerun(5)
+    ds = signals.open_run(tmp_path / "a.nc")
+    assert ds.sizes["time"] == 201
+    assert_allclose(ds["time"].values, np.arange(201) * 0.025, atol=1e-9)
+    assert_array_equal(ds["v"].values[1:, 0], np.array(v_ref)[1:])
+
+    with pytest.raises(RuntimeError, match="h.dt changed"):
+        with signals.attach(table, [Traces([0])], path=tmp_path / "b.nc") as session:
+            h.dt = 0.025
+            session.initialize(-65)
+            h.continuerun(1)
+            h.dt = 0.05
+            h.continuerun(2)

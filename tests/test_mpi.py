@@ -114,3 +114,15 @@ def test_rank0_memory_does_not_grow_with_tstop(mpi_available, tmp_path):
         peaks.append(_json(res.stdout)["peak_rss_mb"])
     # holding every sample of the longer run would add 12,000 × 250 × 8 B × 2 ≈ 48 MB
     assert peaks[1] - peaks[0] < 15, peaks
+
+
+def test_a_rank_without_cells_records_the_others(mpi_available, tmp_path):
+    out = tmp_path / "half.nc"
+    res = _mpirun(2, out, "--empty-rank", "1", "--tstop", "20", timeout=180)
+    assert res.returncode == 0, res.stderr
+    ds = signals.open_run(out)
+    assert ds.attrs["run_status"] == "complete"
+    gids = set(ds["cell"].values.tolist())
+    assert gids and all(g % 2 == 0 for g in gids)  # round-robin: rank 0 owns the even gids
+    assert set(ds["spike_gid"].values.tolist()) <= gids
+    assert np.abs(ds["lfp"].values).max() > 0

@@ -80,8 +80,14 @@ def test_unknown_recorder_name(ball_and_stick, tmp_path):
 def test_unwritable_path(ball_and_stick, tmp_path):
     cell = ball_and_stick()
     table = signals.network.from_neuron([cell])
-    with pytest.raises(OSError, match="cannot write run file"):
+    with pytest.raises(OSError, match="cannot write run file.*directory .* does not exist"):
         signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "missing" / "r.nc")
+    (tmp_path / "locked").mkdir(mode=0o500)
+    import os
+
+    if os.geteuid() != 0:  # root may write anywhere
+        with pytest.raises(OSError, match="cannot write run file"):
+            signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "locked" / "r.nc")
 
 
 def test_bad_run_parameters(ball_and_stick, tmp_path):
@@ -91,6 +97,9 @@ def test_bad_run_parameters(ball_and_stick, tmp_path):
         signals.record(table, [LFP([[50, 0, 0]])], tstop=-5, path=tmp_path / "r.nc")
     with pytest.raises(ValueError, match="not a multiple of h.dt"):
         signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "r.nc", record_dt=0.03)
+    assert not (tmp_path / "r.nc").exists()  # refused before any file is written
+    with pytest.raises(ValueError, match="v_init"):
+        signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "r.nc", v_init="a")
     with pytest.raises(ValueError, match="chunk_samples"):
         signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "r.nc", chunk_samples=0)
     with pytest.raises(ValueError, match="gids not in the network"):
