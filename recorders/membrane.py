@@ -48,12 +48,12 @@ class MembraneCurrents(Recorder):
     equals the same model recorded live at that ``record_dt``. Spikes are recorded at full
     resolution whatever ``record_dt`` is.
 
-    Under MPI each rank writes its own segments at rows
-    ``ctx.segment_offset + arange(n_local)`` and zeros elsewhere (the ranks' sum is the whole
-    network); the geometry rows are concatenated in rank order, i.e. in the same order. Rows
-    are therefore in rank order (on one rank, the network's order): the same segments, currents
-    and geometry for any number of ranks, but in a rank-dependent order when cells are dealt
-    round-robin; sort by ``segment_gid`` (stable) for an order that does not depend on it.
+    Under MPI each rank sends only its own segments' currents (``reduce="concat"``: no rank
+    ever holds a whole-network array except rank 0, which writes it); currents and geometry
+    rows are joined in rank order, i.e. in the same order. Rows are therefore in rank order
+    (on one rank, the network's order): the same segments, currents and geometry for any
+    number of ranks, but in a rank-dependent order when cells are dealt round-robin; sort by
+    ``segment_gid`` (stable) for an order that does not depend on it.
     Recomputed signals do not depend on the row order.
     """
 
@@ -70,17 +70,12 @@ class MembraneCurrents(Recorder):
     def variables(self) -> dict[str, VariableSpec]:
         return {self.name: VariableSpec(
             ("time", "segment"), "nA", "membrane current of each segment", dtype=self.dtype,
+            reduce="concat",
             attrs={"comment": "NEURON i_membrane_ (capacitive + ionic, excludes electrode "
                               "current); segment geometry in the segment_* variables"})}
 
     def setup(self, ctx: Context) -> None:
-        self.n_local_ = len(ctx.segments)
-        # check_recorder and other serial callers may leave n_segments_total at 0
-        self.n_total_ = int(ctx.n_segments_total) or self.n_local_
-        self.offset_ = int(ctx.segment_offset)
-        if self.offset_ + self.n_local_ > self.n_total_:
-            raise ValueError(f"segment rows {self.offset_}..{self.offset_ + self.n_local_} exceed "
-                             f"the network's {self.n_total_} segments")
+        pass  # nothing to precompute: the currents are stored as they are
 
     def coords(self, ctx: Context) -> dict:
         n_total = int(ctx.n_segments_total) or len(ctx.segments)
@@ -119,11 +114,5 @@ class MembraneCurrents(Recorder):
         return out
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        n = chunk.t.size
-        if self.n_local_ == self.n_total_:
-            out = np.array(chunk.imem.T, dtype=self.dtype)  # a copy: the buffer is reused
-        else:
-            # zeros where other ranks own the segments: the sum over ranks is the whole network
-            out = np.zeros((n, self.n_total_), dtype=self.dtype)
-            out[:, self.offset_:self.offset_ + self.n_local_] = chunk.imem.T
-        return {self.name: out}
+        # this rank's columns only; a copy, as the session reuses its buffer
+        return {self.name: np.array(chunk.imem.T, dtype=self.dtype)}

@@ -120,8 +120,8 @@ class Comm:
     ) -> dict[str, np.ndarray] | None:
         """Combine per-rank partial outputs on rank 0 (None on other ranks).
 
-        Every rank must pass the same names (in any order); ``reduce_ops[name]`` is ``"sum"`` or
-        ``"gather"``.
+        Every rank must pass the same names (in any order); ``reduce_ops[name]`` is ``"sum"``,
+        ``"gather"`` or ``"concat"`` (see :class:`signals.VariableSpec`).
         """
         if self.nhost == 1:
             return dict(outputs)
@@ -135,9 +135,10 @@ class Comm:
                 else:
                     parts = self._pc.py_gather(arr, 0)
                     total = None if parts is None else np.sum(list(parts), axis=0)
-            else:
+            else:  # gather: along the first (event) dim; concat: along the per-rank dim
                 parts = self.gather_objects(arr)
-                total = None if parts is None else np.concatenate(parts, axis=0)
+                axis = 1 if reduce_ops[name] == "concat" else 0
+                total = None if parts is None else np.concatenate(parts, axis=axis)
             if self.rank == 0:
                 out[name] = total
         return out if self.rank == 0 else None

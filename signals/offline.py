@@ -278,7 +278,7 @@ def recompute(
         populations = (tuple(str(p) for p in ds["population"].values) if "population" in ds.variables
                        else table.populations)
         ctx = Context(segments=table, populations=populations, network_center=center,
-                      segment_offset=0, n_segments_total=len(table))
+                      n_segments_total=len(table))
         specs: dict[str, VariableSpec] = {}
         coords: dict[str, tuple] = {}
         for rec in recs:

@@ -30,9 +30,11 @@ class VariableSpec:
         UDUNITS unit string, e.g. ``"mV"``, ``"nA um"``, ``"ms"``.
     long_name : str
         CF long name.
-    reduce : {"sum", "gather"}
+    reduce : {"sum", "gather", "concat"}
         How partial results of MPI ranks combine: ``sum`` (linear in the currents; a rank that
-        does not own a row returns zeros there) or ``gather`` (concatenate along the first dim).
+        does not own a row returns zeros there), ``gather`` (events: concatenate along the first
+        dim, then sort) or ``concat`` (per-segment data: each rank returns only its own columns,
+        joined along the second dim in rank order).
     dtype : str
         netCDF/numpy dtype.
     attrs : dict
@@ -42,7 +44,7 @@ class VariableSpec:
     dims: tuple[str, ...]
     units: str
     long_name: str
-    reduce: Literal["sum", "gather"] = "sum"
+    reduce: Literal["sum", "gather", "concat"] = "sum"
     dtype: str = "f8"
     attrs: dict[str, Any] = field(default_factory=dict)
 
@@ -61,10 +63,9 @@ class Context:
         MPI rank and number of ranks (0 and 1 when serial).
     network_center : ndarray, shape (3,)
         Mean soma position of all cells on all ranks (µm).
-    segment_offset, n_segments_total : int
-        Index of this rank's first segment in the whole network (ranks in order) and the
-        number of segments on all ranks; a recorder that writes one value per segment puts
-        its rows at ``segment_offset + arange(len(segments))`` and zeros elsewhere.
+    n_segments_total : int
+        Number of segments on all ranks (the size of a per-segment dimension whose rows each
+        rank contributes with ``reduce="concat"``).
     """
 
     segments: SegmentTable
@@ -72,7 +73,6 @@ class Context:
     rank: int = 0
     nhost: int = 1
     network_center: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    segment_offset: int = 0
     n_segments_total: int = 0
     _pointer_groups: list[tuple[list, str, bool]] = field(default_factory=list, repr=False)
 

@@ -141,19 +141,18 @@ class Session:
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
         pos = self.network.cell_position
         totals = self.comm.gather_objects((pos.sum(axis=0), len(pos), len(self.network)))
-        center, offsets = None, None
+        center, n_segments = None, None
         if totals is not None:
             center = sum(t[0] for t in totals) / sum(t[1] for t in totals)
-            offsets = np.cumsum([0] + [t[2] for t in totals]).tolist()
-        center, offsets = self.comm.broadcast((center, offsets))
+            n_segments = sum(t[2] for t in totals)
+        center, n_segments = self.comm.broadcast((center, n_segments))
         self.ctx = Context(
             segments=self.network,
             populations=self.comm.union_in_order(self.network.populations),
             rank=self.comm.rank,
             nhost=self.comm.nhost,
             network_center=np.asarray(center, dtype=float),
-            segment_offset=int(offsets[self.comm.rank]),
-            n_segments_total=int(offsets[-1]),
+            n_segments_total=int(n_segments),
         )
         rec_coords, statics = self._agree(self._setup_recorders)
         # Rows with state-phase pointers are completed one callback later. Every rank must then

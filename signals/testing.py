@@ -50,8 +50,8 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
     - ``on_chunk`` returns exactly the declared variables, with the declared number of dims,
       ``n_samples`` rows along ``time``, and sizes matching the recorder's coordinates; a chunk
       of zero samples (the last call of a run) gives zero rows;
-    - variables reduced by ``sum`` are linear in the membrane currents (as the MPI reduction
-      assumes): ``f(a·I1 + b·I2) = a·f(I1) + b·f(I2)`` to 1e-9 relative.
+    - variables reduced by ``sum`` (or ``concat``) are linear in the membrane currents (as the
+      MPI reduction assumes): ``f(a·I1 + b·I2) = a·f(I1) + b·f(I2)`` to 1e-9 relative.
 
     Parameters
     ----------
@@ -72,7 +72,7 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
         assert isinstance(spec.units, str) and spec.units, f"{name}: no units"
         assert spec.long_name, f"{name}: no long_name"
         assert spec.dims and spec.dims[0] in ("time", "spike"), f"{name}: first dim {spec.dims}"
-        assert spec.reduce in ("sum", "gather"), f"{name}: reduce {spec.reduce!r}"
+        assert spec.reduce in ("sum", "gather", "concat"), f"{name}: reduce {spec.reduce!r}"
 
     cells = [_TestCell(0, 0.0), _TestCell(1, 60.0)]
     table = from_neuron(cells)
@@ -110,7 +110,7 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
         for dim, size in zip(spec.dims[1:], arr.shape[1:], strict=True):
             if dim in sizes:
                 assert size == sizes[dim], f"{name}: dim {dim!r} has {size}, coordinate {sizes[dim]}"
-        if spec.reduce == "sum":
+        if spec.reduce in ("sum", "concat"):
             expected = 2.0 * arr - 0.5 * np.asarray(out2[name])
             scale = max(np.abs(expected).max(), 1e-300)
             err = np.abs(np.asarray(out_mix[name]) - expected).max() / scale
