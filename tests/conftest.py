@@ -3,9 +3,44 @@
 from __future__ import annotations
 
 import gc
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+BIN = Path(sys.executable).parent
+MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
+LIBMPI = BIN.parent / "lib" / "libmpi.so.12"
+
+
+def mpi_env() -> dict:
+    """The environment for NEURON under mpiexec: the mpich wheel's real libmpi."""
+    env = dict(os.environ)
+    if LIBMPI.exists():
+        env["MPI_LIB_NRN_PATH"] = str(LIBMPI)
+    return env
+
+
+@pytest.fixture(scope="session")
+def mpi_available():
+    """Skip, with the reason, where mpiexec cannot start 2 NEURON ranks."""
+    if MPIEXEC is None:
+        pytest.skip("mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
+    code = ("from neuron import h; h.nrnmpi_init(); pc = h.ParallelContext(); "
+            "print(f'RANK {int(pc.id())} OF {int(pc.nhost())}', flush=True)")
+    for attempt in range(3):  # a busy machine can make a start fail; try again
+        probe = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", code],
+                               capture_output=True, text=True, timeout=120, env=mpi_env())
+        if probe.returncode == 0 and {"RANK 0 OF 2", "RANK 1 OF 2"} <= set(probe.stdout.splitlines()):
+            return
+        time.sleep(1.0 + attempt)
+    pytest.skip(f"mpiexec cannot start 2 NEURON ranks here (exit {probe.returncode}): "
+                f"{(probe.stdout + probe.stderr).strip()[-400:]}")
 
 
 @pytest.fixture(autouse=True)

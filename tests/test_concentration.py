@@ -9,21 +9,17 @@ would otherwise leak into the rest of the test suite.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MPIEXEC, mpi_env
 from numpy.testing import assert_allclose, assert_array_equal
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
-BIN = Path(sys.executable).parent
-MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
-LIBMPI = BIN.parent / "lib" / "libmpi.so.12"
 
 # The point-source diffusion scenario (µm, ms, mM).
 DIFF = {"dx": 10.0, "half": 175.0, "d": 10.0, "tortuosity": 2.0, "background": 3.0, "excess": 10.0,
@@ -257,18 +253,11 @@ def _main() -> None:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _env():
-    env = dict(os.environ)
-    if LIBMPI.exists():
-        env["MPI_LIB_NRN_PATH"] = str(LIBMPI)
-    return env
-
-
 def _run(scenario: str, out: Path, *, n: int = 1, timeout: float = 300) -> dict:
     cmd = [sys.executable, str(HERE), scenario, str(out)]
     if n > 1:
         cmd = [MPIEXEC, "-n", str(n), *cmd]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(), cwd=out.parent)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=mpi_env(), cwd=out.parent)
     assert res.returncode == 0, f"scenario {scenario} failed:\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"
     lines = [line for line in res.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, res.stdout[-2000:]
@@ -483,20 +472,6 @@ def test_bad_input_is_a_clear_error(tmp_path):
     assert res["no_ion"][0] == "KeyError" and "has no cai" in res["no_ion"][1]
     assert res["no_section"][0] == "KeyError" and "no section named 'axon'" in res["no_section"][1]
     assert res["no_gid"][0] == "ValueError" and "gids not in the network: [7]" in res["no_gid"][1]
-
-
-@pytest.fixture(scope="module")
-def mpi_available():
-    if MPIEXEC is None:
-        pytest.skip("mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
-    code = ("from neuron import h; h.nrnmpi_init(); pc = h.ParallelContext(); "
-            "print(f'RANK {int(pc.id())} OF {int(pc.nhost())}', flush=True)")
-    for _ in range(2):
-        probe = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", code],
-                               capture_output=True, text=True, timeout=120, env=_env())
-        if probe.returncode == 0 and {"RANK 0 OF 2", "RANK 1 OF 2"} <= set(probe.stdout.splitlines()):
-            return
-    pytest.skip(f"mpiexec cannot start 2 NEURON ranks here (exit {probe.returncode})")
 
 
 def test_two_ranks_equal_one_rank(mpi_available, tmp_path):

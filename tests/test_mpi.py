@@ -3,52 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MPIEXEC, mpi_env
 from numpy.testing import assert_array_equal
 
 import signals
 
 HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
-MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
-LIBMPI = BIN.parent / "lib" / "libmpi.so.12"
-
-
-def _env():
-    env = dict(os.environ)
-    if LIBMPI.exists():
-        env["MPI_LIB_NRN_PATH"] = str(LIBMPI)
-    return env
-
-
 def _mpirun(n, *args, timeout=300):
     cmd = [sys.executable, str(HERE / "mpi_run.py"), *map(str, args)]
     if n > 1:
         cmd = [MPIEXEC, "-n", str(n), *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(),
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=mpi_env(),
                           cwd=HERE)
-
-
-@pytest.fixture(scope="module")
-def mpi_available():
-    if MPIEXEC is None:
-        pytest.skip("mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
-    code = ("from neuron import h; h.nrnmpi_init(); pc = h.ParallelContext(); "
-            "print(f'RANK {int(pc.id())} OF {int(pc.nhost())}', flush=True)")
-    for _ in range(2):  # a busy machine can make one start fail; try once more
-        probe = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", code],
-                               capture_output=True, text=True, timeout=120, env=_env())
-        if probe.returncode == 0 and {"RANK 0 OF 2", "RANK 1 OF 2"} <= set(probe.stdout.splitlines()):
-            return
-    pytest.skip(f"mpiexec cannot start 2 NEURON ranks here (exit {probe.returncode}): "
-                f"{(probe.stdout + probe.stderr).strip()[-400:]}")
 
 
 def _json(stdout):

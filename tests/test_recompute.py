@@ -190,38 +190,22 @@ def test_recompute_bad_input(runs, ball_and_stick, tmp_path):
 # -- MPI: per-segment rows of each rank, geometry in rank order -----------------------------------
 
 
-def test_membrane_currents_two_ranks_equal_one_rank(tmp_path):
+def test_membrane_currents_two_ranks_equal_one_rank(mpi_available, tmp_path):
     """MembraneCurrents under 2 MPI ranks: the same currents and geometry as 1 rank, and the
     LFP recomputed from the 2-rank file equals the LFP recorded live on 1 rank."""
     import json
-    import os
-    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
-    bindir = Path(sys.executable).parent
-    mpiexec = shutil.which("mpiexec", path=str(bindir)) or shutil.which("mpiexec")
-    if mpiexec is None:
-        pytest.skip("mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
-    env = dict(os.environ)
-    libmpi = bindir.parent / "lib" / "libmpi.so.12"
-    if libmpi.exists():
-        env["MPI_LIB_NRN_PATH"] = str(libmpi)
+    from conftest import MPIEXEC, mpi_env
+
+    env = mpi_env()
     helper = Path(__file__).with_name("_mpi_membrane.py")
     one = subprocess.run([sys.executable, str(helper), str(tmp_path / "one.nc")],
                          capture_output=True, text=True, timeout=300, env=env)
     assert one.returncode == 0, one.stderr[-3000:]
-    probe_code = ("from neuron import h; h.nrnmpi_init(); pc = h.ParallelContext(); "
-                  "print(f'RANK {int(pc.id())} OF {int(pc.nhost())}', flush=True)")
-    for _ in range(2):  # a busy machine can make one MPI start fail; try once more
-        probe = subprocess.run([mpiexec, "-n", "2", sys.executable, "-c", probe_code],
-                               capture_output=True, text=True, timeout=120, env=env)
-        if probe.returncode == 0 and {"RANK 0 OF 2", "RANK 1 OF 2"} <= set(probe.stdout.splitlines()):
-            break
-    else:
-        pytest.skip(f"mpiexec cannot start 2 NEURON ranks here: {probe.stderr.strip()[-400:]}")
-    two = subprocess.run([mpiexec, "-n", "2", sys.executable, str(helper), str(tmp_path / "two.nc")],
+    two = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(helper), str(tmp_path / "two.nc")],
                          capture_output=True, text=True, timeout=300, env=env)
     assert two.returncode == 0, two.stderr[-3000:]
     assert json.loads([s for s in two.stdout.splitlines() if s.startswith("{")][-1])["nhost"] == 2
