@@ -26,7 +26,7 @@ from neuron import h, rxd
 import signals
 from signals._parallel import init_mpi_if_launched
 from signals.recorders import LFP, Spikes
-from signals.recorders.concentration import Concentration, IntracellularConcentration, grid_snapshot
+from signals.recorders.concentration import Concentration, IntracellularConcentration
 
 #: Hodgkin-Huxley's K+ concentrations (mM), NEURON's defaults for ``hh``.
 K_IN, K_OUT = 54.4, 2.5
@@ -98,38 +98,25 @@ def main(argv=None):
     cells, rxd_objects = build(rank, nhost)  # noqa: F841  (keep the rxd objects alive)
     net = signals.network.from_neuron(cells)
     probe = signals.electrodes.laminar(x=0.0, y=0.0, z=np.arange(-50.0, 301.0, 50.0))  # µm
-    recorders = [LFP(probe, sigma=0.3), Concentration(probe, species="k"),
+    recorders = [LFP(probe, sigma=0.3),
+                 Concentration(probe, species="k", snapshot_every=args.snapshot_every),
                  IntracellularConcentration([0, 5, 10, 15], ion="k"), Spikes()]
-    h.dt = 0.025
-    if nhost > 1:
-        pc.set_maxstep(10)
-    attrs = {"model": "16 ball-and-sticks with extracellular K+ (neuron.rxd)", "tstop": args.tstop}
-    snapshots = []
-    with signals.attach(net, recorders, path=args.out, attrs=attrs) as session:
-        session.initialize(-65.0)
-        snapshots.append(grid_snapshot("k"))
-        for t in np.arange(args.snapshot_every, args.tstop + 1e-9, args.snapshot_every):
-            session.run(float(t), progress=False)
-            snapshots.append(grid_snapshot("k"))
-        if h.t < args.tstop - 0.5 * h.dt:
-            session.run(args.tstop, progress=False)
-            snapshots.append(grid_snapshot("k"))
-
+    attrs = {"model": "16 ball-and-sticks with extracellular K+ (neuron.rxd)"}
+    # chunks of one snapshot interval: a grid snapshot at every chunk end (ms: 9.975, 19.975, ...)
+    signals.record(net, recorders, tstop=args.tstop, dt=0.025, path=args.out, attrs=attrs,
+                   progress=False, chunk_samples=round(args.snapshot_every / 0.025))
     if rank == 0:
-        save_figures(args.out, snapshots)
+        save_figures(args.out)
     pc.barrier()  # no rank may leave before rank 0 is done: NEURON would end the whole MPI job
 
 
-def save_figures(out, snapshots):
-    """Add the K+ grid snapshots to the run file, then draw the three figures from the file."""
+def save_figures(out):
+    """Draw the three figures from the run file."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import xarray as xr
 
     from signals.rxdplots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
-
-    xr.concat(snapshots, dim="snapshot_time").to_dataset(name="ko_grid").to_netcdf(out, mode="a")
 
     ds = signals.open_run(out)
     ko = ds["ko"]
@@ -137,7 +124,7 @@ def save_figures(out, snapshots):
     contact = str(ds["electrode"].values[int(np.argmax(rise))])
     print(f"{ds.sizes['spike']} spikes in {float(ds['time'][-1]):g} ms; extracellular K+ rose by up to "
           f"{rise.max():.3f} mM at the probe (contact {contact}) and "
-          f"{float(ds['ko_grid'].isel(snapshot_time=-1).max()) - 2.5:.3f} mM in the grid")
+          f"{float(ds['ko_grid'].isel(ko_snapshot=-1).max()) - 2.5:.3f} mM in the grid")
     stem = Path(out).with_suffix("")
     figs = {"ko": plot_concentration(ds),
             "ko_slice": plot_concentration_slice(ds, view="xy"),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signals._validation import check_option
+from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 
@@ -285,6 +285,13 @@ class Concentration(Recorder):
         Electrode dimension. With the default ``"electrode"`` the variable shares the LFP's
         electrode coordinate (``electrode``, ``electrode_x/y/z``) when both record the same
         probe; give another name (e.g. ``"k_electrode"``) for a different set of contacts.
+    snapshot_every : float > 0, optional
+        Also store the whole grid, for slices and movies, about every ``snapshot_every`` ms:
+        ``<name>_grid`` (``<name>_snapshot``, x, y, z) with the snapshot times (ms) as the
+        ``<name>_snapshot`` coordinate and voxel centres (µm) as ``x``, ``y``, ``z``. A
+        snapshot is taken at the end of the first chunk that reaches each multiple of
+        ``snapshot_every`` (chunks are ``chunk_samples`` samples long), and its stated time is
+        exact.
 
     Notes
     -----
@@ -305,7 +312,7 @@ class Concentration(Recorder):
 
     def __init__(self, electrodes: Electrodes | np.ndarray, *, species: str = "k",
                  interpolation: str = "trilinear", name: str | None = None,
-                 dim: str = "electrode") -> None:
+                 dim: str = "electrode", snapshot_every: float | None = None) -> None:
         self.electrodes = electrodes if isinstance(electrodes, Electrodes) else points(electrodes)
         if not isinstance(species, str) or not species.isidentifier():
             raise ValueError(f"species must be the name of an rxd species (e.g. 'k'), got {species!r}")
@@ -315,16 +322,26 @@ class Concentration(Recorder):
         if not isinstance(dim, str) or not dim.isidentifier():
             raise ValueError(f"dim must be a dimension name, got {dim!r}")
         self.dim = dim
+        self.snapshot_every = (None if snapshot_every is None
+                               else check_positive(snapshot_every, "snapshot_every (ms)"))
 
     def __repr__(self) -> str:
         return (f"Concentration(n_electrodes={len(self.electrodes)}, species={self.species!r}, "
                 f"interpolation={self.interpolation!r})")
 
     def variables(self) -> dict[str, VariableSpec]:
-        return {self.name: VariableSpec(
-            ("time", self.dim), "mM", f"extracellular {self.species} concentration",
+        long_name = f"extracellular {self.species} concentration"
+        out = {self.name: VariableSpec(
+            ("time", self.dim), "mM", long_name,
             attrs={"species": self.species, "interpolation": self.interpolation,
                    "source": "neuron.rxd.Extracellular"})}
+        if self.snapshot_every is not None:
+            snap = f"{self.name}_snapshot"
+            out[snap] = VariableSpec((snap,), "ms", "time of the grid snapshot")
+            out[f"{self.name}_grid"] = VariableSpec(
+                (snap, "x", "y", "z"), "mM", long_name,
+                attrs={"species": self.species, "snapshot_every_ms": self.snapshot_every})
+        return out
 
     def coords(self, ctx: Context) -> dict:
         el, d = self.electrodes, self.dim
@@ -332,6 +349,10 @@ class Concentration(Recorder):
         for k, axis in enumerate("xyz"):
             out[f"{d}_{axis}"] = ((d,), el.positions[:, k],
                                   {"units": "um", "long_name": f"electrode {axis} position"})
+        if self.snapshot_every is not None:
+            for a, axis in enumerate("xyz"):
+                out[axis] = ((axis,), self.grid_.centres(a),
+                             {"units": "um", "long_name": f"voxel centre {axis}"})
         return out
 
     def setup(self, ctx: Context) -> None:
@@ -348,6 +369,8 @@ class Concentration(Recorder):
                 from None
         # Every rank holds the same grid: rank 0 reports it, the others add zeros.
         self.group_ = None
+        self.inst_ = inst if ctx.rank == 0 else None
+        self.next_snapshot_ = 0.0
         if ctx.rank == 0:
             states = inst._states
             self.group_ = ctx.add_pointers([_Voxel(states, i) for i in self.voxels_], "concentration",
@@ -355,8 +378,29 @@ class Concentration(Recorder):
 
     def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
         if self.group_ is None:
-            return {self.name: np.zeros((chunk.t.size, len(self.electrodes)))}
-        return {self.name: (self.weights_ @ chunk.pointers[self.group_]).T}
+            out = {self.name: np.zeros((chunk.t.size, len(self.electrodes)))}
+        else:
+            out = {self.name: (self.weights_ @ chunk.pointers[self.group_]).T}
+        if self.snapshot_every is not None:
+            out.update(self._snapshot(chunk))
+        return out
+
+    def _snapshot(self, chunk: Chunk) -> dict[str, np.ndarray]:
+        """The grid now (one snapshot) if this chunk reached the next snapshot time, else none.
+
+        The session hands a chunk over once the states of its last sample are final, so the
+        grid is exactly the state at ``chunk.t[-1]``. Every rank decides alike from the chunk's
+        times; rank 0 reports the grid, the others zeros.
+        """
+        snap = f"{self.name}_snapshot"
+        if chunk.t.size == 0 or chunk.t[-1] < self.next_snapshot_ - 1e-9:
+            return {snap: np.zeros(0), f"{self.name}_grid": np.zeros((0, *self.grid_.shape))}
+        t = float(chunk.t[-1])
+        self.next_snapshot_ = (np.floor(t / self.snapshot_every + 1e-9) + 1) * self.snapshot_every
+        grid = np.zeros((1, *self.grid_.shape))
+        if self.inst_ is not None:
+            grid[0] = np.array(self.inst_.states, dtype=float).reshape(self.grid_.shape)
+        return {snap: np.array([t if self.inst_ is not None else 0.0]), f"{self.name}_grid": grid}
 
 
 class IntracellularConcentration(Recorder):

@@ -134,7 +134,7 @@ def _grid_at(grid, time: float | None):
     """The (x, y, z) grid at the snapshot nearest ``time`` (ms), and that snapshot's time."""
     tdim = [d for d in grid.dims if d not in ("x", "y", "z")]
     if set(grid.dims) - set(tdim) != {"x", "y", "z"} or len(tdim) > 1:
-        raise ValueError(f"expected a grid with dims (x, y, z) or (snapshot_time, x, y, z), got {grid.dims}")
+        raise ValueError(f"expected a grid with dims (x, y, z) or (<snapshot>, x, y, z), got {grid.dims}")
     if not tdim:
         t = grid.coords.get("snapshot_time")
         return grid, None if t is None else float(t)
@@ -157,10 +157,10 @@ def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | N
     Parameters
     ----------
     grid : xarray.Dataset or xarray.DataArray
-        A run holding ``variable`` with dims (snapshot_time, x, y, z), or a DataArray with dims
-        (x, y, z) (e.g. from :func:`signals.recorders.concentration.grid_snapshot`) or
-        (snapshot_time, x, y, z); ``x``, ``y``, ``z`` are voxel centres (µm) and
-        ``snapshot_time`` in ms.
+        A run holding ``variable`` with dims (``<name>_snapshot``, x, y, z) (from
+        ``Concentration(..., snapshot_every=...)``), or a DataArray with dims (x, y, z) (e.g.
+        from :func:`signals.recorders.concentration.grid_snapshot`) or (snapshot_time, x, y, z);
+        ``x``, ``y``, ``z`` are voxel centres (µm) and snapshot times in ms.
     variable : str
         Name of the grid variable in a run (mM).
     time : float, optional

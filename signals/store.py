@@ -55,7 +55,8 @@ class RunWriter:
     coords : mapping
         name → (dims, values, attrs); fixes the size of every non-growing dimension.
     variables : mapping of str to VariableSpec
-        Data variables; their first dim (``time`` or ``spike``) grows.
+        Data variables; their first dim grows: ``time``, ``spike``, or a dim of the recorder's
+        own (e.g. ``ko_snapshot``) that no coordinate sizes.
     attrs : mapping
         Global attributes.
     chunk_len : int
@@ -91,9 +92,18 @@ class RunWriter:
         except OSError as err:
             raise OSError(f"cannot write run file {str(self.path)!r}: {err.strerror or err}") from None
         nc = self._nc
-        self._count = dict.fromkeys(UNLIMITED, 0)
-        for dim in UNLIMITED:
+        # Growing dims: time, spike, and the first dim of any variable that no coordinate sizes
+        # (e.g. a recorder's snapshot dim).
+        fixed = {d for dims, _, _ in coords.values() for d in dims}
+        growing = list(UNLIMITED) + [spec.dims[0] for spec in variables.values()
+                                     if spec.dims[0] not in UNLIMITED]
+        self._count = {}
+        for dim in dict.fromkeys(growing):
+            if dim in fixed:
+                raise ValueError(f"dimension {dim!r} both grows (a variable's first dim) and has a "
+                                 "fixed size (a coordinate)")
             nc.createDimension(dim, None)
+            self._count[dim] = 0
         for name, (dims, values, _) in coords.items():
             if len(dims) != np.ndim(values):
                 raise ValueError(f"coordinate {name!r}: dims {dims} do not match its shape")
@@ -119,13 +129,12 @@ class RunWriter:
             var.setncatts(_clean_attrs(vattrs))
         self._specs = dict(variables)
         for name, spec in self._specs.items():
-            if spec.dims[0] not in UNLIMITED:
-                raise ValueError(f"variable {name!r}: first dim must be one of {UNLIMITED}")
             missing = [d for d in spec.dims[1:] if d not in nc.dimensions]
             if missing:
                 raise ValueError(f"variable {name!r}: no coordinate gives the size of {missing}")
             shape = [len(nc.dimensions[d]) for d in spec.dims[1:]]
-            first = max(chunk_len, 1) if spec.dims[0] == "time" else 4096
+            # time: one chunk per write; spike: events are small; snapshots: one per write
+            first = {"time": max(chunk_len, 1), "spike": 4096}.get(spec.dims[0], 1)
             chunks = (first, *[max(s, 1) for s in shape])
             var = nc.createVariable(name, spec.dtype, spec.dims, zlib=compression is not None,
                                     complevel=compression or 4, shuffle=compression is not None,

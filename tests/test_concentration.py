@@ -511,8 +511,10 @@ def test_example_records_lfp_and_concentration_on_one_probe(example_run):
     ds = _open(example_run)
     assert ds.attrs["run_status"] == "complete"
     assert ds["ko"].dims == ds["lfp"].dims == ("time", "electrode")
-    assert_allclose(ds["snapshot_time"].values, np.arange(0, 61, 10), atol=1e-9)
-    assert ds["ko_grid"].dims == ("snapshot_time", "x", "y", "z") and ds["ko_grid"].attrs["units"] == "mM"
+    # one grid snapshot at each 10 ms chunk end (the last sample of each chunk), and the end
+    assert_allclose(ds["ko_snapshot"].values, [*(np.arange(1, 7) * 10 - 0.025), 60.0], atol=1e-9)
+    assert ds["ko_grid"].dims == ("ko_snapshot", "x", "y", "z") and ds["ko_grid"].attrs["units"] == "mM"
+    assert ds["ko_snapshot"].attrs["units"] == "ms"
     assert ds["ko"].values.max() > 2.5 + 0.01  # K+ accumulates around the firing somata
     assert np.all(ds["ki"].values[-1] < 54.4)  # and leaves them
 
@@ -533,12 +535,15 @@ def test_concentration_figures(example_run):
     fig = plot_concentration(ds, variable="ki")
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][0] == "cell 0"
 
-    # the slice shows the stored grid: the voxel layer containing y = 5 µm, at t = 30 ms
+    # the slice shows the stored grid: the voxel layer containing y = 5 µm, at the snapshot
+    # nearest t = 31 ms (the example takes one at each 10 ms chunk end: 29.975 ms)
     fig = plot_concentration_slice(ds, view="xz", position=5.0, time=31.0)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "x (µm)" and ax.get_ylabel() == "z (µm)"
-    assert "t = 30 ms" in ax.get_title() and "y = 12.5 µm" in ax.get_title()
-    expected = ds["ko_grid"].sel(snapshot_time=30.0).sel(y=12.5).transpose("z", "x").values
+    t_snap = float(ds["ko_snapshot"].sel(ko_snapshot=31.0, method="nearest"))
+    assert abs(t_snap - 29.975) < 1e-9
+    assert f"t = {t_snap:g} ms" in ax.get_title() and "y = 12.5 µm" in ax.get_title()
+    expected = ds["ko_grid"].sel(ko_snapshot=t_snap).sel(y=12.5).transpose("z", "x").values
     assert_array_equal(np.asarray(ax.collections[0].get_array()).reshape(expected.shape), expected)
     assert "(mM)" in fig.axes[1].get_ylabel()  # colour bar
     _, own = plt.subplots()

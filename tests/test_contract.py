@@ -30,7 +30,8 @@ FACTORIES = {
 # rxd species live in NEURON's global state (and deleting one after a run crashes NEURON
 # 9.0.2), so the concentration recorders are checked in a fresh process each
 RXD_FACTORIES = {
-    "concentration": "Concentration(points([[30.0, 0.0, 100.0], [0.0, 10.0, 0.0]]), species='k')",
+    "concentration": "Concentration(points([[30.0, 0.0, 100.0], [0.0, 10.0, 0.0]]), species='k', "
+                     "snapshot_every=1.0)",
     "intracellular_concentration": "IntracellularConcentration([0, 1], ion='k')",
 }
 RXD_SCRIPT = """
