@@ -33,8 +33,13 @@ DT = 0.025  # ms
 TSTOP = 100.0  # ms
 
 
-def _patch_netpyne():
-    from netpyne import sim
+def patch_ptrvector_callback(names=("setupRecordLFP",)) -> None:
+    """Let NetPyNE 1.1.1's LFP/dipole setup run on NEURON 9 (tests only).
+
+    NetPyNE calls ``PtrVector.ptr_update_callback``, removed in NEURON 9; while the named setup
+    functions run, ``h.PtrVector`` gets a no-op in its place. NetPyNE re-sets its pointers at
+    every sample, so its results are unaffected.
+    """
     from netpyne.sim import setup
     from neuron import h
 
@@ -56,17 +61,24 @@ def _patch_netpyne():
         def __getattr__(self, name):
             return getattr(h, name)
 
-    original_setup = setup.setupRecordLFP
+    def without_callback(original):
+        def wrapped():
+            setup.h = _H()
+            try:
+                return original()
+            finally:
+                setup.h = h
+        return wrapped
 
-    def setup_record_lfp():
-        setup.h = _H()
-        try:
-            return original_setup()
-        finally:
-            setup.h = h
+    for name in names:  # setupRecording looks them up in the module
+        setattr(setup, name, without_callback(getattr(setup, name)))
 
-    setup.setupRecordLFP = setup_record_lfp  # setupRecording looks it up in the module
 
+def _patch_netpyne():
+    from netpyne import sim
+    from neuron import h
+
+    patch_ptrvector_callback()
     call_times: list[float] = []
     original_calc = sim.calculateLFP
 

@@ -21,43 +21,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _netpyne_run import DT, NETPYNE_ELECTRODES, _net_params
+from _netpyne_run import DT, NETPYNE_ELECTRODES, _net_params, patch_ptrvector_callback
 
 TSTOP = 40.0  # ms
 
 
 def _patch_netpyne() -> dict[str, list[float]]:
     from netpyne import sim
-    from netpyne.sim import setup
     from neuron import h
 
-    class _PtrVector:
-        def __init__(self, n):
-            self._ptr = h.PtrVector(n)
-
-        def ptr_update_callback(self, *args):
-            pass
-
-        def __getattr__(self, name):
-            return getattr(self._ptr, name)
-
-    class _H:
-        PtrVector = _PtrVector
-
-        def __getattr__(self, name):
-            return getattr(h, name)
-
-    def without_callback(original):
-        def wrapped():
-            setup.h = _H()
-            try:
-                return original()
-            finally:
-                setup.h = h
-        return wrapped
-
-    setup.setupRecordLFP = without_callback(setup.setupRecordLFP)
-    setup.setupRecordDipole = without_callback(setup.setupRecordDipole)
+    patch_ptrvector_callback(("setupRecordLFP", "setupRecordDipole"))
 
     calls: dict[str, list[float]] = {"lfp": [], "dipole": []}
     for key, name in (("lfp", "calculateLFP"), ("dipole", "calculateDipole")):
