@@ -11,6 +11,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from signals import electrodes, network
+from signals._parallel import init_mpi_if_launched
 from signals.offline import recompute
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.session import Session, attach, record
@@ -29,6 +30,7 @@ __all__ = [
     "VariableSpec",
     "attach",
     "electrodes",
+    "init_mpi_if_launched",
     "network",
     "open_run",
     "recompute",
