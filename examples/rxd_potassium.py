@@ -24,7 +24,7 @@ import numpy as np
 from neuron import h, rxd
 
 import signals
-from signals._parallel import init_mpi_if_launched
+from signals import init_mpi_if_launched
 from signals.recorders import LFP, Spikes
 from signals.recorders.concentration import Concentration, IntracellularConcentration
 

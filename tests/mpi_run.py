@@ -13,7 +13,7 @@ import resource
 
 import numpy as np
 
-from signals._parallel import init_mpi_if_launched
+from signals import init_mpi_if_launched
 
 
 def main() -> None:
