@@ -148,8 +148,13 @@ def _cell_sections(cell: Any) -> list:
 
 def _build_table(
     cells: Sequence[tuple[int, str, list]],
+    population_names: Sequence[str] = (),
 ) -> SegmentTable:
-    """Assemble a SegmentTable from (gid, population, sections) triples."""
+    """Assemble a SegmentTable from (gid, population, sections) triples.
+
+    ``population_names`` fixes the order of the populations and keeps declared ones that have
+    no cells here (their per-population outputs are then zero, not missing).
+    """
     from neuron import h
 
     if not cells and int(h.ParallelContext().nhost()) == 1:
@@ -162,7 +167,8 @@ def _build_table(
         empty = np.zeros(0)
         return SegmentTable(
             gid=np.zeros(0, dtype=np.int64), population=np.zeros(0, dtype=np.int64),
-            populations=(), section=np.zeros(0, dtype=object), x=np.zeros((0, 2)),
+            populations=tuple(str(p) for p in population_names),
+            section=np.zeros(0, dtype=object), x=np.zeros((0, 2)),
             y=np.zeros((0, 2)), z=np.zeros((0, 2)), diam=empty, area=empty,
             root=np.zeros(0, dtype=bool),
             cell_gid=np.zeros(0, dtype=np.int64), cell_population=np.zeros(0, dtype=np.int64),
@@ -182,7 +188,7 @@ def _build_table(
         )
         h.define_shape()
 
-    populations: list[str] = []
+    populations: list[str] = [str(p) for p in population_names]
     rows: dict[str, list] = {k: [] for k in ("gid", "pop", "sec", "start", "end", "diam", "area",
                                              "root")}
     segments: list = []
@@ -247,6 +253,7 @@ def from_neuron(
         exists is taken, one cell per section tree, gids 0, 1, ... in creation order.
     populations : mapping of str to iterable, optional
         ``{name: cells}``; an alternative to ``cells`` that names the population of each cell.
+        Every named population is kept, in this order, even one without cells here.
 
     Returns
     -------
@@ -270,7 +277,8 @@ def from_neuron(
             for cell in members:
                 triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))
                 i += 1
-    elif cells is not None:
+        return _build_table(triples, population_names=list(populations))
+    if cells is not None:
         cells = list(cells)
         if int(h.ParallelContext().nhost()) > 1 and not all(hasattr(c, "gid") for c in cells):
             raise ValueError("under MPI every cell needs a global `gid` attribute")

@@ -650,11 +650,16 @@ def record(
     h.load_file("stdrun.hoc")  # before setting dt: loading stdrun resets it
     if dt is not None:
         h.dt = check_positive(dt, "dt (ms)")
+    if tstop < h.dt:
+        raise ValueError(f"tstop = {tstop} ms is shorter than one time step (h.dt = {h.dt} ms)")
     record_dt = kwargs.get("record_dt")
     if record_dt is not None:
         every = check_positive(record_dt, "record_dt (ms)") / h.dt
         if round(every) < 1 or abs(every - round(every)) > 1e-9:
             raise ValueError(f"record_dt = {record_dt} ms is not a multiple of h.dt = {h.dt} ms")
+        if record_dt > tstop:
+            raise ValueError(f"record_dt = {record_dt} ms exceeds tstop = {tstop} ms: the run "
+                             "would hold only the sample at t = 0")
     attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
     session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
     if session.comm.nhost > 1:

@@ -277,3 +277,15 @@ def test_dt_change_is_refused_and_settling_steps_are_ignored(ball_and_stick, tmp
             h.continuerun(1)
             h.dt = 0.05
             h.continuerun(2)
+
+
+def test_declared_empty_population_is_kept(ball_and_stick, tmp_path):
+    cells = [ball_and_stick(i, origin=(60.0 * i, 0, 0)) for i in range(2)]
+    table = signals.network.from_neuron(populations={"E": cells, "I": []})
+    assert table.populations == ("E", "I")
+    signals.record(table, [LFP(PROBE, per_population=True)], tstop=10, path=tmp_path / "p.nc",
+                   progress=False)
+    ds = signals.open_run(tmp_path / "p.nc")
+    assert list(ds["population"].values) == ["E", "I"]
+    assert np.abs(ds["lfp_population"].sel(population="E").values).max() > 0
+    assert np.all(ds["lfp_population"].sel(population="I").values == 0)

@@ -98,6 +98,10 @@ def test_bad_run_parameters(ball_and_stick, tmp_path):
     with pytest.raises(ValueError, match="not a multiple of h.dt"):
         signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "r.nc", record_dt=0.03)
     assert not (tmp_path / "r.nc").exists()  # refused before any file is written
+    with pytest.raises(ValueError, match="shorter than one time step"):
+        signals.record(table, [LFP([[50, 0, 0]])], tstop=0.01, path=tmp_path / "r.nc")
+    with pytest.raises(ValueError, match="exceeds tstop"):
+        signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "r.nc", record_dt=2.0)
     with pytest.raises(ValueError, match="v_init"):
         signals.record(table, [LFP([[50, 0, 0]])], tstop=1, path=tmp_path / "r.nc", v_init="a")
     with pytest.raises(ValueError, match="chunk_samples"):
