@@ -482,11 +482,7 @@ class IntracellularConcentration(Recorder):
         return matches[0](self.loc)
 
     def setup(self, ctx: Context) -> None:
-        local = dict(zip(ctx.segments.cell_gid.tolist(), ctx.segments.roots, strict=True))
-        self.cols_ = np.flatnonzero(np.isin(self.gids, list(local)))
-        if ctx.nhost == 1 and self.cols_.size != self.gids.size:
-            missing = sorted(set(self.gids.tolist()) - set(local))[:5]
-            raise ValueError(f"gids not in the network: {missing}")
+        self.cols_, local = ctx.segments.local_roots(self.gids, require_all=ctx.nhost == 1)
         variable = f"{self.ion}i"
         segs = []
         for gid in self.gids[self.cols_]:

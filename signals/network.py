@@ -84,6 +84,19 @@ class SegmentTable:
         idx = slice(None) if index is None else index
         return CellGeometry(x=self.x[idx], y=self.y[idx], z=self.z[idx], d=self.diam[idx])
 
+    def local_roots(self, gids: np.ndarray, *, require_all: bool) -> tuple[np.ndarray, dict]:
+        """Which of ``gids`` are cells of this table, and their root sections.
+
+        Returns the positions in ``gids`` of the local cells and ``{gid: root Section}``.
+        ``require_all`` (serial runs): a gid that is not in the table is an error.
+        """
+        local = dict(zip(self.cell_gid.tolist(), self.roots, strict=True))
+        cols = np.flatnonzero(np.isin(gids, list(local)))
+        if require_all and cols.size != len(gids):
+            missing = sorted(set(np.asarray(gids).tolist()) - set(local))[:5]
+            raise ValueError(f"gids not in the network: {missing}")
+        return cols, local
+
     def population_rows(self, populations: Sequence[str]) -> list[slice | np.ndarray]:
         """Rows of each named population: a slice where contiguous (a view), else indices.
 
