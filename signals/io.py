@@ -608,6 +608,17 @@ def _netpyne_connections(cells: Sequence[Mapping], cfg: Mapping, syn_params: Map
     })
 
 
+def _per_population(saved: Mapping, populations: Sequence[str], n_time: int, width: int) -> np.ndarray:
+    """NetPyNE's per-population series as (time, population, width); NetPyNE starts at
+    t = recordStep, so row 0 (t = 0) and populations it did not save stay 0."""
+    out = np.zeros((n_time, len(populations), width))
+    for k, p in enumerate(populations):
+        if p in saved:
+            rows = _rows(saved[p])
+            out[1:rows.shape[0] + 1, k] = rows
+    return out
+
+
 def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
                  out: str | os.PathLike | None = None):
     """A run saved by NetPyNE (``sim.saveData()``) as a signals run.
@@ -756,11 +767,7 @@ def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
         run.series["lfp"] = (VariableSpec(("time", "electrode"), "mV", "extracellular potential",
                                           attrs=lfp_attrs), from_t1(lfp))
         if sd.get("LFPPops"):
-            per_pop = np.zeros((n_time, len(populations), lfp.shape[1]))
-            for k, p in enumerate(populations):
-                if p in sd["LFPPops"]:
-                    rows = _rows(sd["LFPPops"][p])
-                    per_pop[1:rows.shape[0] + 1, k] = rows
+            per_pop = _per_population(sd["LFPPops"], populations, n_time, lfp.shape[1])
             run.series["lfp_population"] = (VariableSpec(
                 ("time", "population", "electrode"), "mV", "extracellular potential per population",
                 attrs={**lfp_attrs, "comment": zero_first + "; populations NetPyNE did not save "
@@ -783,11 +790,7 @@ def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
         run.series["dipole"] = (VariableSpec(("time", "component"), "nA um", "current dipole moment",
                                              attrs=dip_attrs), from_t1(dipole))
         if sd.get("dipolePops"):
-            per_pop = np.zeros((n_time, len(populations), 3))
-            for k, p in enumerate(populations):
-                if p in sd["dipolePops"]:
-                    rows = _rows(sd["dipolePops"][p])
-                    per_pop[1:rows.shape[0] + 1, k] = rows
+            per_pop = _per_population(sd["dipolePops"], populations, n_time, 3)
             run.series["dipole_population"] = (VariableSpec(
                 ("time", "population", "component"), "nA um", "current dipole moment per population",
                 attrs=dip_attrs), per_pop)
