@@ -12,19 +12,21 @@ __all__ = ["Spikes"]
 class Spikes(Recorder):
     """Spike times (ms) and gids as ragged arrays ``spike_time(spike)``, ``spike_gid(spike)``.
 
-    Each cell gets an ``APCount`` at the middle of its root (soma) section, recording upward
-    threshold crossings at the time step where they happen: the same step as a ``NetCon``
-    watching that voltage, whose ``record`` (and ``pc.spike_record``, NetPyNE's ``spkt``) adds
-    NEURON's event offset of 1e-10 ms to the step time. NEURON keeps a single record vector
-    per spike source, so recording through ``NetCon.record`` or ``pc.spike_record`` would
-    silently take over the user's (or NetPyNE's) own spike recording; an ``APCount`` leaves
-    those intact.
+    Spikes are detected where the model detects them: a cell registered with
+    ``ParallelContext`` (``pc.cell(gid, netcon)``: NetPyNE, LFPy's ``Network``, plain parallel
+    NEURON models) at its detector's source segment (often on the axon) with its threshold,
+    ``pc.threshold(gid)`` (see :func:`signals.network.spike_detector`); any other cell at the
+    middle of its root (soma) section with ``threshold``. An ``APCount`` there records upward
+    threshold crossings at the time step where they happen: the same step as the model's
+    ``NetCon``, whose ``record`` (and ``pc.spike_record``, NetPyNE's ``spkt``) adds NEURON's
+    event offset of 1e-10 ms to the step time. NEURON keeps a single record vector per spike
+    source, so recording through ``NetCon.record`` or ``pc.spike_record`` would silently take
+    over the user's (or NetPyNE's) own spike recording; an ``APCount`` leaves those intact.
 
     Parameters
     ----------
     threshold : float
-        Spike threshold (mV). Cells registered with ``ParallelContext`` (NetPyNE, ``pc.cell``)
-        use their own threshold, ``pc.threshold(gid)``, instead.
+        Spike threshold (mV) of cells without a registered detector.
     """
 
     name = "spikes"
@@ -49,11 +51,16 @@ class Spikes(Recorder):
     def setup(self, ctx: Context) -> None:
         from neuron import h
 
-        pc = h.ParallelContext()
+        from signals.network import spike_detector
+
         self.tvecs_, self.counters_ = [], []
         for gid, root in zip(ctx.segments.cell_gid, ctx.segments.roots, strict=True):
-            ap = h.APCount(root(0.5))
-            ap.thresh = pc.threshold(int(gid)) if pc.gid_exists(int(gid)) else self.threshold
+            detector = spike_detector(int(gid))
+            if detector is not None and h.SectionRef(sec=detector[0].sec).root != root:
+                detector = None  # the gid's detector watches another cell (not this one's gid)
+            seg, thresh = detector or (root(0.5), self.threshold)
+            ap = h.APCount(seg)
+            ap.thresh = thresh
             tvec = h.Vector()
             ap.record(tvec)
             self.counters_.append(ap)

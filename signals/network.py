@@ -2,18 +2,30 @@
 
 Coordinates are NEURON's own 3-D coordinates in µm, with no axis flips (NetPyNE's LFP code
 negates electrode ``y`` because it treats ``y`` as cortical depth; signals does not).
+
+Geometry is read after NEURON's own placement, ``h.define_shape()``, as NEURON's shape plots,
+NetPyNE's LFP setup and LFPy use it: it gives 3-D points to sections that have none (laid out
+from their parent), and it *moves* every child section whose first 3-D point is not at its
+parent's connection point (e.g. a dendrite of an imported morphology attached at
+``soma(0.5)``) so that it starts there, keeping its shape. Reading the points before that step
+gives positions tens of µm off for such sections.
+
+A cell's gid is the model's own: its ``gid`` attribute, else the gid it is registered under
+with ``ParallelContext`` (``pc.set_gid2node(gid, rank)`` and ``pc.cell(gid, netcon)``; the
+spike-detector ``NetCon``'s source section identifies the cell), else (serial runs only) its
+position. Cells are told apart by section identity, never by section name.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SegmentTable", "from_neuron", "from_netpyne", "from_lfpy"]
+__all__ = ["SegmentTable", "from_neuron", "from_netpyne", "from_lfpy", "spike_detector"]
 
 logger = logging.getLogger("signals")
 
@@ -46,6 +58,9 @@ class SegmentTable:
         Population index of each cell.
     cell_position : ndarray, shape (n_cell, 3)
         Midpoint of each cell's root (soma) section (µm).
+    run_note : str
+        Empty, or why :func:`signals.record` cannot run these cells itself and how to record
+        them instead (e.g. LFPy cells whose input events only LFPy's ``simulate`` loads).
     """
 
     gid: np.ndarray
@@ -63,9 +78,19 @@ class SegmentTable:
     cell_position: np.ndarray
     segments: list = field(repr=False, default_factory=list)  # nrn.Segment per row (live only)
     roots: list = field(repr=False, default_factory=list)  # root nrn.Section per cell (live only)
+    run_note: str = ""
 
     def __len__(self) -> int:
         return int(self.gid.size)
+
+    def __repr__(self) -> str:
+        if not len(self):
+            return f"<SegmentTable: no segments, populations {list(self.populations)}>"
+        lo = [float(a.min()) for a in (self.x, self.y, self.z)]
+        hi = [float(a.max()) for a in (self.x, self.y, self.z)]
+        box = ", ".join(f"{k} {a:.0f}..{b:.0f}" for k, a, b in zip("xyz", lo, hi, strict=True))
+        return (f"<SegmentTable: {len(self)} segments, {self.n_cells} cells, populations "
+                f"{list(self.populations)}, extent (µm) {box}>")
 
     @property
     def n_cells(self) -> int:
@@ -159,14 +184,147 @@ def _cell_sections(cell: Any) -> list:
     )
 
 
+def _root(sec):
+    from neuron import h
+
+    return h.SectionRef(sec=sec).root
+
+
+def _registered_gids() -> dict:
+    """``{root Section: gid}`` of the cells this rank registered with ``pc.cell(gid, netcon)``.
+
+    NEURON offers no list of registered gids; the spike-detector ``NetCon`` handed to
+    ``pc.cell`` (kept alive by the model, as in NEURON's parallel ring tutorial) and every
+    ``pc.gid_connect`` onto a local source have ``srcgid()`` and, for a voltage source,
+    ``preseg()`` on the cell.
+    """
+    from neuron import h
+
+    pc = h.ParallelContext()
+    out: dict = {}
+    for nc in h.List("NetCon"):
+        gid = int(nc.srcgid())
+        if gid < 0 or pc.gid_exists(gid) < 2:  # 2, 3: the gid's cell lives on this rank
+            continue
+        seg = nc.preseg()
+        if seg is not None:
+            out.setdefault(_root(seg.sec), gid)
+    return out
+
+
+def spike_detector(gid: int) -> tuple[Any, float] | None:
+    """The spike detector a model registered for ``gid`` with ``ParallelContext``.
+
+    Parameters
+    ----------
+    gid : int
+        Global id of a cell owned by this rank.
+
+    Returns
+    -------
+    (nrn.Segment, float) or None
+        The segment whose membrane potential the detector watches and its threshold (mV,
+        ``pc.threshold(gid)``); ``None`` if ``gid`` is not registered here or its source is not
+        a membrane potential (an artificial cell).
+
+    Notes
+    -----
+    ``pc.cell(gid, netcon)`` keeps the detector even after the model dropped its ``NetCon``;
+    a temporary ``pc.gid_connect`` onto a throw-away target reads its source segment.
+    """
+    from neuron import h
+
+    pc = h.ParallelContext()
+    gid = int(gid)
+    if pc.gid_exists(gid) < 2:
+        return None
+    target = h.NetStim()
+    probe = pc.gid_connect(gid, target)
+    try:
+        seg = probe.preseg()
+    finally:
+        del probe, target  # the temporary connection disappears with its NetCon
+    return None if seg is None else (seg, float(pc.threshold(gid)))
+
+
+def _cell_label(secs: list) -> str:
+    return f"the cell of section {secs[0].name()!r}"
+
+
+def _assign_gids(cells: list[tuple[Any, str, list]]) -> list[tuple[int, str, list]]:
+    """(gid, population, sections) for (explicit gid or None, population, sections).
+
+    Cells without a ``gid`` attribute take their ``ParallelContext`` registration; serially,
+    cells registered nowhere are numbered in order after the registered ones.
+    """
+    from neuron import h
+
+    registered = _registered_gids() if any(g is None for g, _, _ in cells) else {}
+    resolved = [(g if g is not None else registered.get(_root(secs[0])), pop, secs)
+                for g, pop, secs in cells]
+    unknown = [secs for g, _, secs in resolved if g is None]
+    if unknown and int(h.ParallelContext().nhost()) > 1:
+        raise ValueError(
+            f"{len(unknown)} cell(s) have no gid under MPI, e.g. {_cell_label(unknown[0])}: give "
+            "each cell a global `gid` attribute, or register it with ParallelContext "
+            "(pc.set_gid2node(gid, rank) and pc.cell(gid, netcon), keeping the NetCon)")
+    taken = {g for g, _, _ in resolved if g is not None}
+    next_free = (max(taken) + 1) if taken and unknown else 0
+    out = []
+    for g, pop, secs in resolved:
+        if g is None:
+            while next_free in taken:
+                next_free += 1
+            g = next_free
+            taken.add(g)
+        out.append((int(g), pop, secs))
+    if unknown and len(unknown) < len(resolved):
+        logger.info("%d cell(s) registered with no ParallelContext gid got gids after the "
+                    "registered ones", len(unknown))
+    return out
+
+
+def _place_sections(sections: Sequence) -> None:
+    """NEURON's own placement, before any 3-D point is read (see the module docstring)."""
+    from neuron import h
+
+    missing = [sec for sec in sections if sec.n3d() < 2]
+    if missing:
+        logger.warning(
+            "%d section(s) have no 3-D points (e.g. %s); placed by h.define_shape() "
+            "as NEURON does for its shape plots",
+            len(missing),
+            missing[0].name(),
+        )
+    h.define_shape()
+
+
+def _empty_table(population_names: Sequence[str]) -> SegmentTable:
+    empty = np.zeros(0)
+    return SegmentTable(
+        gid=np.zeros(0, dtype=np.int64), population=np.zeros(0, dtype=np.int64),
+        populations=tuple(str(p) for p in population_names),
+        section=np.zeros(0, dtype=object), x=np.zeros((0, 2)),
+        y=np.zeros((0, 2)), z=np.zeros((0, 2)), diam=empty, area=empty,
+        root=np.zeros(0, dtype=bool),
+        cell_gid=np.zeros(0, dtype=np.int64), cell_population=np.zeros(0, dtype=np.int64),
+        cell_position=np.zeros((0, 3)))
+
+
 def _build_table(
     cells: Sequence[tuple[int, str, list]],
     population_names: Sequence[str] = (),
+    *,
+    geometry: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    run_note: str = "",
 ) -> SegmentTable:
     """Assemble a SegmentTable from (gid, population, sections) triples.
 
     ``population_names`` fixes the order of the populations and keeps declared ones that have
-    no cells here (their per-population outputs are then zero, not missing).
+    no cells here (their per-population outputs are then zero, not missing). ``geometry``
+    gives each cell's segment ``(x, y, z, d)`` (µm; x, y, z of shape (n_seg, 2)) in the order
+    of its sections' segments, for tools that keep a geometry of their own (LFPy); by default
+    the geometry is NEURON's 3-D points after ``h.define_shape()``.
     """
     from neuron import h
 
@@ -177,57 +335,60 @@ def _build_table(
             "section exists, or none was given)"
         )
     if not cells:
-        empty = np.zeros(0)
-        return SegmentTable(
-            gid=np.zeros(0, dtype=np.int64), population=np.zeros(0, dtype=np.int64),
-            populations=tuple(str(p) for p in population_names),
-            section=np.zeros(0, dtype=object), x=np.zeros((0, 2)),
-            y=np.zeros((0, 2)), z=np.zeros((0, 2)), diam=empty, area=empty,
-            root=np.zeros(0, dtype=bool),
-            cell_gid=np.zeros(0, dtype=np.int64), cell_population=np.zeros(0, dtype=np.int64),
-            cell_position=np.zeros((0, 3)))
+        return replace(_empty_table(population_names), run_note=run_note)
     gids = [c[0] for c in cells]
     if len(set(gids)) != len(gids):
         dup = sorted({g for g in gids if gids.count(g) > 1})[:5]
         raise ValueError(f"cell gids must be unique; repeated: {dup}")
+    owner: dict = {}
+    for _, _, secs in cells:
+        for sec in secs:
+            if owner.setdefault(sec, secs) is not secs:
+                raise ValueError(f"section {sec.name()!r} is given in two cells")
 
-    missing = [sec for _, _, secs in cells for sec in secs if sec.n3d() < 2]
-    if missing:
-        logger.warning(
-            "%d section(s) have no 3-D points (e.g. %s); placed by h.define_shape() "
-            "as NEURON does for its shape plots",
-            len(missing),
-            missing[0].name(),
-        )
-        h.define_shape()
-
+    if geometry is None:
+        _place_sections([sec for _, _, secs in cells for sec in secs])
     populations: list[str] = [str(p) for p in population_names]
     rows: dict[str, list] = {k: [] for k in ("gid", "pop", "sec", "start", "end", "diam", "area",
                                              "root")}
     segments: list = []
     roots: list = []
     cell_gid, cell_pop, cell_pos = [], [], []
-    for gid, pop, secs in cells:
+    for icell, (gid, pop, secs) in enumerate(cells):
         if pop not in populations:
             populations.append(pop)
         ipop = populations.index(pop)
-        root = h.SectionRef(sec=secs[0]).root
+        root = _root(secs[0])
         roots.append(root)
         cell_gid.append(gid)
         cell_pop.append(ipop)
-        cell_pos.append(_interp3d(root, np.array([0.5]))[0])
+        n_before = len(segments)
         for sec in secs:
-            start, end = _section_geometry(sec)
             for seg in sec:
                 segments.append(seg)
-                rows["diam"].append(seg.diam)
                 rows["area"].append(seg.area())
-            rows["start"].append(start)
-            rows["end"].append(end)
             rows["gid"].extend([gid] * sec.nseg)
             rows["pop"].extend([ipop] * sec.nseg)
             rows["sec"].extend([sec.name()] * sec.nseg)
             rows["root"].extend([sec == root] * sec.nseg)
+            if geometry is None:
+                start, end = _section_geometry(sec)
+                rows["start"].append(start)
+                rows["end"].append(end)
+                rows["diam"].extend(seg.diam for seg in sec)
+        if geometry is None:
+            cell_pos.append(_interp3d(root, np.array([0.5]))[0])
+            continue
+        x, y, z, d = (np.asarray(a, dtype=float) for a in geometry[icell])
+        n_seg = len(segments) - n_before
+        if x.shape != (n_seg, 2) or y.shape != x.shape or z.shape != x.shape or d.shape != (n_seg,):
+            raise ValueError(f"geometry of {_cell_label(secs)} has {x.shape[0]} rows for {n_seg} "
+                             "segments")
+        rows["start"].append(np.column_stack([x[:, 0], y[:, 0], z[:, 0]]))
+        rows["end"].append(np.column_stack([x[:, 1], y[:, 1], z[:, 1]]))
+        rows["diam"].extend(d.tolist())
+        cell_pos.append(_root_midpoint(rows["start"][-1], rows["end"][-1],
+                                       np.asarray(rows["root"][n_before:])))
     start = np.concatenate(rows["start"])
     end = np.concatenate(rows["end"])
     return SegmentTable(
@@ -246,7 +407,16 @@ def _build_table(
         cell_position=np.asarray(cell_pos, dtype=float).reshape(-1, 3),
         segments=segments,
         roots=roots,
+        run_note=run_note,
     )
+
+
+def _root_midpoint(start: np.ndarray, end: np.ndarray, is_root: np.ndarray) -> np.ndarray:
+    """Arc midpoint (µm) of a root section from its segments' end points (equal arc lengths)."""
+    rows = np.flatnonzero(is_root)
+    bounds = np.vstack([start[rows[0]], end[rows]])  # nseg + 1 boundary points
+    return np.array([np.interp(rows.size / 2, np.arange(rows.size + 1), bounds[:, k])
+                     for k in range(3)])
 
 
 def from_neuron(
@@ -260,50 +430,62 @@ def from_neuron(
     ----------
     cells : iterable, optional
         The cells to record. Each is a root ``Section`` (its whole tree is one cell), an object
-        with an ``all`` SectionList (the usual cell template), or a list of Sections. A cell's gid
-        is its ``gid`` attribute if it has one, else its position in ``cells``; its population is
-        its ``population`` (or ``pop``) attribute, else ``"all"``. By default every section that
-        exists is taken, one cell per section tree, gids 0, 1, ... in creation order.
+        with an ``all`` SectionList (the usual cell template), or a list of Sections. Its
+        population is its ``population`` (or ``pop``) attribute, else ``"all"``. By default
+        every section that exists is taken, one cell per section tree (told apart by section
+        identity, so cells whose sections share a name stay separate cells).
     populations : mapping of str to iterable, optional
-        ``{name: cells}``; an alternative to ``cells`` that names the population of each cell.
-        Every named population is kept, in this order, even one without cells here.
+        ``{name: cells}``, each cell in any form ``cells`` accepts, e.g.
+        ``{"E": [pyr0, pyr1], "I": [bas0]}`` with cell-template objects; an alternative to
+        ``cells`` that names the population of each cell. Every named population is kept, in
+        this order, even one without cells here.
 
     Returns
     -------
     SegmentTable
-        Geometry in µm, from the sections' 3-D points. Sections without 3-D points are placed by
-        ``h.define_shape()`` (logged as a warning), never silently at the origin.
+        Geometry in µm, from the sections' 3-D points after ``h.define_shape()`` (NEURON's
+        placement: sections without 3-D points get them, logged as a warning, and child
+        sections not starting at their parent's connection point are moved there).
 
     Raises
     ------
     ValueError
-        If no section exists, or gids repeat.
-    """
-    from neuron import h
+        If no section exists, gids repeat, a section is given in two cells, or under MPI a
+        cell has neither a ``gid`` attribute nor a ``ParallelContext`` registration.
 
-    triples: list[tuple[int, str, list]] = []
+    Notes
+    -----
+    A cell's gid is its ``gid`` attribute, else the gid it is registered under with
+    ``pc.set_gid2node`` / ``pc.cell(gid, netcon)`` (found through the spike-detector
+    ``NetCon``, which the model must keep), else (serial runs only) its position in
+    ``cells`` (or, by default, in creation order), numbered after the registered gids.
+    """
+    triples: list[tuple[Any, str, list]] = []
+    names: list[str] = []
     if populations is not None:
         if cells is not None:
             raise ValueError("give either `cells` or `populations`, not both")
-        i = 0
         for pop, members in populations.items():
             for cell in members:
-                triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))
-                i += 1
-        return _build_table(triples, population_names=list(populations))
-    if cells is not None:
-        cells = list(cells)
-        if int(h.ParallelContext().nhost()) > 1 and not all(hasattr(c, "gid") for c in cells):
-            raise ValueError("under MPI every cell needs a global `gid` attribute")
-        for i, cell in enumerate(cells):
+                triples.append((getattr(cell, "gid", None), str(pop), _cell_sections(cell)))
+        names = [str(p) for p in populations]
+    elif cells is not None:
+        for cell in cells:
             pop = getattr(cell, "population", None) or getattr(cell, "pop", None) or "all"
-            triples.append((int(getattr(cell, "gid", i)), str(pop), _cell_sections(cell)))
+            triples.append((getattr(cell, "gid", None), str(pop), _cell_sections(cell)))
     else:
-        by_root: dict[str, list] = {}
-        for sec in h.allsec():
-            by_root.setdefault(h.SectionRef(sec=sec).root.name(), []).append(sec)
-        triples = [(i, "all", secs) for i, secs in enumerate(by_root.values())]
-    return _build_table(triples)
+        triples = [(None, "all", secs) for secs in _section_trees()]
+    return _build_table(_assign_gids(triples), population_names=names)
+
+
+def _section_trees() -> list[list]:
+    """Every section that exists, grouped by the identity of its root section."""
+    from neuron import h
+
+    by_root: dict = {}
+    for sec in h.allsec():
+        by_root.setdefault(_root(sec), []).append(sec)
+    return list(by_root.values())
 
 
 def _netpyne_needs_shapes(cells: Iterable[Any]) -> bool:
@@ -325,15 +507,17 @@ def from_netpyne(sim: Any) -> SegmentTable:
     Parameters
     ----------
     sim : module
-        ``netpyne.sim`` after ``sim.net.createCells()`` (or ``sim.create()``). Point-process
-        cells (no sections, e.g. NetStim populations) are skipped.
+        ``netpyne.sim`` after ``sim.net.createCells()`` (or ``sim.create()``), before or after
+        NetPyNE's own recording set-up. Point-process cells (no sections, e.g. NetStim
+        populations) are skipped.
 
     Returns
     -------
     SegmentTable
         One row per segment, in NetPyNE's order (cells as in ``sim.net.cells``, sections as in
         ``cell.secs``), with start/end points, diameters (µm) and areas (µm²) from each
-        section's 3-D points in NEURON's coordinates (µm), with no axis flips.
+        section's 3-D points in NEURON's coordinates (µm), with no axis flips; gids are
+        NetPyNE's ``cell.gid``, populations its ``pop`` tags.
 
     Raises
     ------
@@ -342,33 +526,41 @@ def from_netpyne(sim: Any) -> SegmentTable:
 
     Notes
     -----
-    Where NetPyNE puts the cells (NetPyNE 1.1.1): the NEURON 3-D points already contain each
-    cell's position. Cells with ``pt3d`` in their ``geom`` get the points
-    ``(x + px, -y + py, z + pz)`` from the cell tags ``x, y, z`` (µm), the ``y`` of the
+    The geometry is the one NetPyNE's own LFP and dipole set-up computes (``cell._segCoords``):
+    NetPyNE's shape step ``sim.net.defineCellShapes()`` runs first if some section still waits
+    for it, then NEURON's ``h.define_shape()``. This matters for models whose sections are
+    partly given by ``L``/``diam`` only (e.g. the axon stubs of BBP cells):
+    ``defineCellShapes`` runs ``h.define_shape()`` and then NetPyNE's ``updateShape``, which
+    gives those sections 3-D points with NEURON's ``x`` and ``y`` swapped and the cell position
+    added (so they end up ~1 mm from a soma that already had 3-D points at that position);
+    NetPyNE's LFP set-up runs ``defineCellShapes`` again, whose ``h.define_shape()`` moves them
+    back to their parent's connection point. Reading the points in between (e.g. right after
+    ``sim.net.createCells()`` with ``netParams.defineCellShapes = True``) gives that wrong
+    geometry; this function always places the sections as NetPyNE's LFP would, whatever the
+    call order (running the steps again changes nothing).
+
+    Where NetPyNE puts the cells (NetPyNE 1.1.1): cells with ``pt3d`` in their ``geom`` get the
+    points ``(x + px, -y + py, z + pz)`` from the cell tags ``x, y, z`` (µm), the ``y`` of the
     *position* negated because ``cfg.invertedYCoord`` is on by default (``(x + px, y + py,
     z + pz)`` without it; the bare ``pt3d`` with ``cfg.pt3dRelativeToCellLocation = False``).
-    Sections given by ``L``/``diam`` only are placed by NetPyNE's ``sim.net.defineCellShapes()``:
-    ``h.define_shape()``, then NEURON's ``x`` and ``y`` swapped (the cell lies along ``y``),
-    ``z`` dropped and the cell moved to ``(x, -y, z)`` whatever ``cfg.invertedYCoord`` says.
-    NetPyNE runs it only when it sets up its own LFP, dipoles, extracellular stimulation or
-    shape plots, so this function runs it if some section is still unplaced, as NetPyNE's LFP
-    setup would (doing it twice changes nothing). Otherwise NEURON's points are used as
-    they are.
+    Sections given by ``L``/``diam`` only are laid along ``+y`` from ``(x, -y, z)`` by
+    ``updateShape``, whatever ``cfg.invertedYCoord`` says.
 
-    NetPyNE's ``recordLFP`` adds nothing to these points: it takes the segments of *one* cell
-    per population (on each rank) relative to its soma and moves them to each cell's soma.
-    That equals each cell's own geometry, which is what is used here, when all cells of a
-    population share one morphology and orientation (NEURON stores 3-D points in single
-    precision, so the two differ by its round-off, ~1e-5 µm for positions of ~100 µm). With
-    ``netParams.rotateCellsRandomly`` or per-cell morphologies NetPyNE's LFP uses that one
-    cell's shape for all of them; signals uses each cell's own.
+    NetPyNE's ``recordLFP`` takes the segments of *one* cell per population (on each rank)
+    relative to its soma and moves them to each cell's soma. That equals each cell's own
+    geometry, which is what is used here, when all cells of a population share one morphology
+    and orientation (NEURON stores 3-D points in single precision, so the two differ by its
+    round-off, ~1e-5 µm for positions of ~100 µm). With ``netParams.rotateCellsRandomly`` or
+    per-cell morphologies NetPyNE's LFP uses that one cell's shape for all of them; signals
+    uses each cell's own.
 
     Conventions differ for electrodes: NetPyNE's line source (Allen Institute/BMTK formula,
     ``RecXElectrode``) negates the ``y`` of every ``cfg.recordLFP`` contact ("y is cortical
     depth"), fixes the conductivity at 0.3 S/m and returns mV. signals keeps NEURON's
     coordinates, so a NetPyNE contact ``[x, y, z]`` is the signals electrode ``(x, -y, z)``
     (µm), and ``LFP(..., method="linesource", sigma=0.3)`` reproduces NetPyNE's ``LFP``
-    (mV), away from the membrane (signals floors distances at the segment radius).
+    (mV), away from the membrane (signals floors distances at the segment radius). Spikes are
+    detected where NetPyNE's ``pc.cell`` detectors are (its ``spikeGenLoc``, ``threshold``).
     """
     net = getattr(sim, "net", None)
     cells = getattr(net, "cells", None)
@@ -376,30 +568,67 @@ def from_netpyne(sim: Any) -> SegmentTable:
         raise ValueError("sim.net.cells not found: call sim.net.createCells() first")
     if _netpyne_needs_shapes(cells):
         # NetPyNE's own placement of L/diam sections (what its LFP setup calls); without it
-        # _build_table would fall back to h.define_shape(), which ignores the cell positions.
+        # _build_table's h.define_shape() would ignore the cell positions.
         net.defineCellShapes()
     triples = []
     for cell in cells:
         secs = [s["hObj"] for s in getattr(cell, "secs", {}).values() if s.get("hObj") is not None]
         if secs:
             triples.append((int(cell.gid), str(cell.tags.get("pop", "all")), secs))
-    return _build_table(triples)
+    pops = getattr(net, "pops", None) or {}
+    compart = [name for name, pop in pops.items()
+               if getattr(pop, "cellModelClass", None) is getattr(sim, "CompartCell", object())]
+    return _build_table(triples, population_names=compart)
 
 
-def from_lfpy(cells: Any | Iterable[Any]) -> SegmentTable:
-    """SegmentTable of one or more ``LFPy.Cell`` objects.
+_LFPY_RUN_NOTE = (
+    "these LFPy cells receive input events (Synapse.set_spike_times) that LFPy loads only "
+    "inside cell.simulate(); record LFPy's own run instead:\n"
+    "    with signals.attach(net, recorders, path='run.nc'):\n"
+    "        cell.simulate()        # or network.simulate()")
+
+
+def from_lfpy(cells: Any) -> SegmentTable:
+    """SegmentTable of ``LFPy.Cell`` objects, or of the cells of an ``LFPy.Network``.
 
     Parameters
     ----------
-    cells : LFPy.Cell or iterable of LFPy.Cell
+    cells : LFPy.Cell, iterable of LFPy.Cell, or LFPy.Network
         Cells; gid is the ``gid`` attribute (LFPy's ``NetworkCell``) or the position, the
-        population the ``population`` attribute or ``"all"``. Segment order and geometry are
-        NEURON's, which is LFPy's own order (``cell.allseclist``).
+        population the ``population`` attribute or ``"all"``. An ``LFPy.Network`` gives this
+        rank's cells of every population, named as in ``network.populations``, with their
+        gids.
+
+    Returns
+    -------
+    SegmentTable
+        LFPy's own geometry: ``cell.x``, ``cell.y``, ``cell.z`` (segment start and end, µm)
+        and ``cell.d`` (µm), i.e. after any ``set_pos`` / ``set_rotation`` — which, with LFPy's
+        default ``pt3d=False``, change only those arrays, not NEURON's 3-D points — in LFPy's
+        segment order (``cell.allseclist``), as LFPy's ``RecExtElectrode`` and
+        ``CurrentDipoleMoment`` use it.
+
+    Notes
+    -----
+    LFPy loads the spike times given by ``Synapse.set_spike_times`` only inside its own
+    ``cell.simulate()`` / ``network.simulate()``. Record such a run with
+    ``with signals.attach(table, recorders, path=...): cell.simulate()``;
+    :func:`signals.record`, which runs NEURON itself, refuses these cells with that advice.
     """
-    if hasattr(cells, "allseclist"):
-        cells = [cells]
-    triples = []
-    for i, cell in enumerate(cells):
-        pop = getattr(cell, "population", None) or "all"
+    if hasattr(cells, "populations") and hasattr(cells, "create_population"):
+        members = [(name, cell) for name, pop in cells.populations.items() for cell in pop.cells]
+        names = list(cells.populations)
+    else:
+        members = [(None, c) for c in ([cells] if hasattr(cells, "allseclist") else cells)]
+        names = []
+    triples, geometry, pending = [], [], False
+    for i, (pop, cell) in enumerate(members):
+        if not hasattr(cell, "allseclist") or getattr(cell, "x", None) is None:
+            raise TypeError(f"not an LFPy.Cell: {cell!r}")
+        pop = pop or getattr(cell, "population", None) or "all"
         triples.append((int(getattr(cell, "gid", i)), str(pop), list(cell.allseclist)))
-    return _build_table(triples)
+        geometry.append((cell.x, cell.y, cell.z, cell.d))
+        # LFPy 2.x keeps set_spike_times' events in this list until simulate() loads them
+        pending = pending or any(len(t) for t in getattr(cell, "_sptimeslist", ()))
+    return _build_table(triples, population_names=names, geometry=geometry,
+                        run_note=_LFPY_RUN_NOTE if pending else "")

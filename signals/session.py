@@ -204,10 +204,7 @@ class Session:
     def _local_inputs(self, network, recorders):
         recs = _resolve_recorders(recorders)
         if network is None:
-            if self.comm.nhost > 1:
-                raise ValueError("under MPI give the network explicitly (cells with global `gid` "
-                                 "attributes, or from_netpyne(sim)); default gids are per rank")
-            network = from_neuron()
+            network = from_neuron()  # under MPI every cell needs a registered gid
         if not isinstance(network, SegmentTable):
             raise TypeError(f"network must be a SegmentTable (signals.network), got {network!r}")
         specs: dict[str, VariableSpec] = {}
@@ -660,6 +657,8 @@ def record(
         if record_dt > tstop:
             raise ValueError(f"record_dt = {record_dt} ms exceeds tstop = {tstop} ms: the run "
                              "would hold only the sample at t = 0")
+    if network is not None and getattr(network, "run_note", ""):
+        raise ValueError(f"signals.record cannot run this network itself: {network.run_note}")
     attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
     session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
     if session.comm.nhost > 1:
