@@ -315,16 +315,18 @@ def _build_table(
     cells: Sequence[tuple[int, str, list]],
     population_names: Sequence[str] = (),
     *,
-    geometry: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    geometry: Sequence[tuple[np.ndarray, ...]] | None = None,
     run_note: str = "",
 ) -> SegmentTable:
     """Assemble a SegmentTable from (gid, population, sections) triples.
 
     ``population_names`` fixes the order of the populations and keeps declared ones that have
     no cells here (their per-population outputs are then zero, not missing). ``geometry``
-    gives each cell's segment ``(x, y, z, d)`` (µm; x, y, z of shape (n_seg, 2)) in the order
-    of its sections' segments, for tools that keep a geometry of their own (LFPy); by default
-    the geometry is NEURON's 3-D points after ``h.define_shape()``.
+    gives, per cell, ``(x, y, z, d, root, position)`` for tools that keep a geometry of their
+    own (LFPy): segment start/end (µm, (n_seg, 2) each) and diameters in the order of its
+    sections' segments, which segments are the root (point sources of ``root_as_point``) and
+    the cell position (µm); by default the geometry is NEURON's 3-D points after
+    ``h.define_shape()`` and the root is the cell's root section.
     """
     from neuron import h
 
@@ -370,8 +372,8 @@ def _build_table(
             rows["gid"].extend([gid] * sec.nseg)
             rows["pop"].extend([ipop] * sec.nseg)
             rows["sec"].extend([sec.name()] * sec.nseg)
-            rows["root"].extend([sec == root] * sec.nseg)
             if geometry is None:
+                rows["root"].extend([sec == root] * sec.nseg)
                 start, end = _section_geometry(sec)
                 rows["start"].append(start)
                 rows["end"].append(end)
@@ -379,7 +381,8 @@ def _build_table(
         if geometry is None:
             cell_pos.append(_interp3d(root, np.array([0.5]))[0])
             continue
-        x, y, z, d = (np.asarray(a, dtype=float) for a in geometry[icell])
+        x, y, z, d = (np.asarray(a, dtype=float) for a in geometry[icell][:4])
+        is_root, position = geometry[icell][4:]
         n_seg = len(segments) - n_before
         if x.shape != (n_seg, 2) or y.shape != x.shape or z.shape != x.shape or d.shape != (n_seg,):
             raise ValueError(f"geometry of {_cell_label(secs)} has {x.shape[0]} rows for {n_seg} "
@@ -387,8 +390,8 @@ def _build_table(
         rows["start"].append(np.column_stack([x[:, 0], y[:, 0], z[:, 0]]))
         rows["end"].append(np.column_stack([x[:, 1], y[:, 1], z[:, 1]]))
         rows["diam"].extend(d.tolist())
-        cell_pos.append(_root_midpoint(rows["start"][-1], rows["end"][-1],
-                                       np.asarray(rows["root"][n_before:])))
+        rows["root"].extend(np.asarray(is_root, dtype=bool).tolist())
+        cell_pos.append(np.asarray(position, dtype=float))
     start = np.concatenate(rows["start"])
     end = np.concatenate(rows["end"])
     return SegmentTable(
@@ -409,14 +412,6 @@ def _build_table(
         roots=roots,
         run_note=run_note,
     )
-
-
-def _root_midpoint(start: np.ndarray, end: np.ndarray, is_root: np.ndarray) -> np.ndarray:
-    """Arc midpoint (µm) of a root section from its segments' end points (equal arc lengths)."""
-    rows = np.flatnonzero(is_root)
-    bounds = np.vstack([start[rows[0]], end[rows]])  # nseg + 1 boundary points
-    return np.array([np.interp(rows.size / 2, np.arange(rows.size + 1), bounds[:, k])
-                     for k in range(3)])
 
 
 def from_neuron(
@@ -606,7 +601,8 @@ def from_lfpy(cells: Any) -> SegmentTable:
         and ``cell.d`` (µm), i.e. after any ``set_pos`` / ``set_rotation`` — which, with LFPy's
         default ``pt3d=False``, change only those arrays, not NEURON's 3-D points — in LFPy's
         segment order (``cell.allseclist``), as LFPy's ``RecExtElectrode`` and
-        ``CurrentDipoleMoment`` use it.
+        ``CurrentDipoleMoment`` use it. The root segments (point sources of ``root_as_point``)
+        are LFPy's ``cell.somaidx`` and the cell position is LFPy's ``cell.somapos``.
 
     Notes
     -----
@@ -627,7 +623,9 @@ def from_lfpy(cells: Any) -> SegmentTable:
             raise TypeError(f"not an LFPy.Cell: {cell!r}")
         pop = pop or getattr(cell, "population", None) or "all"
         triples.append((int(getattr(cell, "gid", i)), str(pop), list(cell.allseclist)))
-        geometry.append((cell.x, cell.y, cell.z, cell.d))
+        is_root = np.zeros(cell.totnsegs, dtype=bool)
+        is_root[np.asarray(cell.somaidx, dtype=int)] = True  # LFPy's root: its soma segments
+        geometry.append((cell.x, cell.y, cell.z, cell.d, is_root, cell.somapos))
         # LFPy 2.x keeps set_spike_times' events in this list until simulate() loads them
         pending = pending or any(len(t) for t in getattr(cell, "_sptimeslist", ()))
     return _build_table(triples, population_names=names, geometry=geometry,

@@ -53,6 +53,7 @@ def _clean_neuron():
     h.cvode.active(0)
     h.dt = 0.025
     yield
+    h.ParallelContext().gid_clear()  # gids registered by one test must not reach the next
     gc.collect()
 
 
@@ -97,13 +98,49 @@ def ball_and_stick():
     return BallAndStick
 
 
-def record_imem(table):
-    """Independent reference: ``Vector.record`` of every segment's ``i_membrane_`` (nA).
+def user_segments(cells) -> list:
+    """The segments of the user's own cells, through the user's own section handles."""
+    return [seg for cell in cells for sec in getattr(cell, "all", cell) for seg in sec]
+
+
+def neuron_geometry(cells):
+    """Independent reference geometry: LFPykit ``CellGeometry`` from NEURON's own 3-D points.
+
+    Reads the user's sections after ``h.define_shape()`` (NEURON's placement) and interpolates
+    the points at the segment boundaries along NEURON's ``arc3d``, as LFPy does; never uses
+    signals' segment table.
+    """
+    import lfpykit
+    from neuron import h
+
+    h.define_shape()
+    xs, ys, zs, ds = [], [], [], []
+    for cell in cells:
+        for sec in getattr(cell, "all", cell):
+            n = int(sec.n3d())
+            arc = np.array([sec.arc3d(i) for i in range(n)])
+            pts = np.array([[sec.x3d(i), sec.y3d(i), sec.z3d(i)] for i in range(n)])
+            f = np.linspace(0, 1, sec.nseg + 1) * arc[-1]
+            b = np.column_stack([np.interp(f, arc, pts[:, k]) for k in range(3)])
+            xs.append(np.column_stack([b[:-1, 0], b[1:, 0]]))
+            ys.append(np.column_stack([b[:-1, 1], b[1:, 1]]))
+            zs.append(np.column_stack([b[:-1, 2], b[1:, 2]]))
+            ds.extend(seg.diam for seg in sec)
+    return lfpykit.CellGeometry(x=np.concatenate(xs), y=np.concatenate(ys), z=np.concatenate(zs),
+                                d=np.asarray(ds))
+
+
+def record_imem(segments):
+    """Independent reference: ``Vector.record`` of each segment's ``i_membrane_`` (nA).
+
+    ``segments``: a list of ``nrn.Segment`` (preferably :func:`user_segments` of the user's
+    cells), or a SegmentTable (its own segment handles).
     """
     from neuron import h
 
     h.cvode.use_fast_imem(1)
-    vecs = [h.Vector().record(seg._ref_i_membrane_) for seg in table.segments]
+    segments = getattr(segments, "segments", segments)
+    vecs = [h.Vector().record(seg._ref_i_membrane_) for seg in segments]
     tvec = h.Vector().record(h._ref_t)
 
     def result():

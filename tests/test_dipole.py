@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import record_imem
+from conftest import neuron_geometry, record_imem, user_segments
 from numpy.testing import assert_allclose
 
 import signals
@@ -29,16 +29,18 @@ def test_per_cell_dipole_equals_lfpykit(ball_and_stick, tmp_path):
     cells = [ball_and_stick(i, origin=(70.0 * i, 30.0 * i, -20.0 * i), direction=(i, 1, 2),
                             start=1.0 + i) for i in range(3)]
     table = signals.network.from_neuron(cells)
-    ref = record_imem(table)
+    ref = record_imem(user_segments(cells))
     signals.record(table, [Dipole(cells=[0, 1, 2])], tstop=30, path=tmp_path / "d.nc",
                    progress=False, chunk_samples=111)
     imem, _ = ref()
     ds = signals.open_run(tmp_path / "d.nc")
     assert ds["dipole"].attrs["units"] == "nA um"
     assert list(ds["component"].values) == ["x", "y", "z"]
-    for k, sl in enumerate(table.cell_slices()):
-        M = lfpykit.CurrentDipoleMoment(table.cell_geometry(sl)).get_transformation_matrix()
-        expected = (M @ imem[sl]).T
+    stops = np.cumsum([len(user_segments([c])) for c in cells])
+    for k, cell in enumerate(cells):
+        rows = slice(stops[k] - len(user_segments([cell])), stops[k])
+        M = lfpykit.CurrentDipoleMoment(neuron_geometry([cell])).get_transformation_matrix()
+        expected = (M @ imem[rows]).T
         assert np.abs(expected).max() > 1.0  # nA µm: the cell is active
         got = ds["dipole_per_cell"].sel(dipole_cell=k).values
         assert np.abs(got - expected).max() < 1e-10 * np.abs(expected).max()
@@ -52,21 +54,22 @@ def test_per_population_dipoles_and_total_equal_lfpykit(ball_and_stick, tmp_path
     cells = [ball_and_stick(i, origin=(50.0 * i, 0, 0), population="AB"[i % 2], start=1.0 + i)
              for i in range(4)]
     table = signals.network.from_neuron(cells)
-    ref = record_imem(table)
+    ref = record_imem(user_segments(cells))
     signals.record(table, [Dipole()], tstop=20, path=tmp_path / "d.nc", progress=False)
     imem, _ = ref()
     ds = signals.open_run(tmp_path / "d.nc")
+    seg_pop = np.array([c.population for c in cells for _ in user_segments([c])])
 
-    def lfpykit_dipole(rows):
-        M = lfpykit.CurrentDipoleMoment(table.cell_geometry(rows)).get_transformation_matrix()
-        return (M @ imem[rows]).T
+    def lfpykit_dipole(members):
+        M = lfpykit.CurrentDipoleMoment(neuron_geometry(members)).get_transformation_matrix()
+        return (M @ imem[np.isin(seg_pop, [c.population for c in members])]).T
 
     for p in "AB":
-        expected = lfpykit_dipole(table.population == table.populations.index(p))
+        expected = lfpykit_dipole([c for c in cells if c.population == p])
         assert np.abs(expected).max() > 1.0  # nA µm
         assert_allclose(ds["dipole_population"].sel(population=p).values, expected, rtol=1e-10,
                         atol=1e-10 * np.abs(expected).max())
-    expected = lfpykit_dipole(slice(None))
+    expected = lfpykit_dipole(cells)
     assert_allclose(ds["dipole"].values, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import record_imem
+from conftest import neuron_geometry, record_imem, user_segments
 from numpy.testing import assert_allclose
 
 import signals
@@ -13,8 +13,10 @@ from signals.recorders import LFP
 PROBE = signals.electrodes.laminar(x=[30, 60, -40, 25], y=[0, 10, 5, -20], z=[-50, 100, 250, 500])
 
 
-def _run(table, recorders, path, tstop=30.0, **kw):
-    ref = record_imem(table)
+def _run(cells, recorders, path, tstop=30.0, **kw):
+    """Record ``cells`` with signals and, independently, every segment's current (nA)."""
+    table = signals.network.from_neuron(cells)
+    ref = record_imem(user_segments(cells))
     signals.record(table, recorders, tstop=tstop, path=path, progress=False, **kw)
     imem, t = ref()
     return signals.open_run(path), imem, t
@@ -25,10 +27,9 @@ def test_lfp_equals_lfpykit_on_recorded_currents(ball_and_stick, tmp_path, metho
     import lfpykit
 
     cell = ball_and_stick()
-    table = signals.network.from_neuron([cell])
-    ds, imem, t = _run(table, [LFP(PROBE, method=method, sigma=0.3)], tmp_path / "run.nc",
+    ds, imem, t = _run([cell], [LFP(PROBE, method=method, sigma=0.3)], tmp_path / "run.nc",
                        chunk_samples=97)
-    geometry = table.cell_geometry()
+    geometry = neuron_geometry([cell])
     if method == "root_as_point":  # LFPykit's own default: the first segment (soma) is the root
         model = lfpykit.RecExtElectrode(geometry, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3,
                                         method="root_as_point")
@@ -47,10 +48,11 @@ def test_lfp_equals_lfpykit_on_recorded_currents(ball_and_stick, tmp_path, metho
 def test_point_source_closed_form(ball_and_stick, tmp_path):
     """phi = I / (4 pi sigma r): with nA, µm and S/m the result is in mV."""
     cell = ball_and_stick()
-    table = signals.network.from_neuron([cell])
     sigma = 0.33
-    ds, imem, _ = _run(table, [LFP(PROBE, method="pointsource", sigma=sigma)], tmp_path / "r.nc")
-    r = np.linalg.norm(PROBE.positions[:, None, :] - table.midpoints[None, :, :], axis=2)
+    ds, imem, _ = _run([cell], [LFP(PROBE, method="pointsource", sigma=sigma)], tmp_path / "r.nc")
+    geometry = neuron_geometry([cell])
+    mid = np.column_stack([geometry.x.mean(1), geometry.y.mean(1), geometry.z.mean(1)])
+    r = np.linalg.norm(PROBE.positions[:, None, :] - mid[None, :, :], axis=2)
     expected = imem.T @ (1.0 / (4 * np.pi * sigma * r)).T
     assert_allclose(ds["lfp"].values, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
 
@@ -83,34 +85,34 @@ def test_per_population_contributions_and_total_equal_lfpykit(ball_and_stick, tm
 
     cells = [ball_and_stick(i, origin=(60.0 * i, 20.0 * i, 0), population=("A", "B", "C")[i % 3],
                             start=1.0 + i) for i in range(6)]
-    table = signals.network.from_neuron(cells)
-    ds, imem, _ = _run(table, [LFP(PROBE, per_population=True)], tmp_path / "r.nc")
+    ds, imem, _ = _run(cells, [LFP(PROBE, per_population=True)], tmp_path / "r.nc")
     per_pop = ds["lfp_population"]
     assert list(per_pop["population"].values) == ["A", "B", "C"]
+    seg_pop = np.array([c.population for c in cells for _ in user_segments([c])])
 
-    def lfpykit_lfp(rows):
-        M = lfpykit.LineSourcePotential(table.cell_geometry(rows), x=PROBE.x, y=PROBE.y, z=PROBE.z,
+    def lfpykit_lfp(members):
+        M = lfpykit.LineSourcePotential(neuron_geometry(members), x=PROBE.x, y=PROBE.y, z=PROBE.z,
                                         sigma=0.3).get_transformation_matrix()
+        rows = np.isin(seg_pop, [c.population for c in members])
         return (M @ imem[rows]).T
 
     for p in "ABC":
-        expected = lfpykit_lfp(table.population == table.populations.index(p))
+        expected = lfpykit_lfp([c for c in cells if c.population == p])
         assert np.abs(expected).max() > 1e-5  # every population contributes
         assert_allclose(per_pop.sel(population=p).values, expected, rtol=1e-10,
                         atol=1e-12 * np.abs(expected).max())
-    expected = lfpykit_lfp(slice(None))
+    expected = lfpykit_lfp(cells)
     assert_allclose(ds["lfp"].values, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
 
 
 def test_disc_electrode_averages_points(ball_and_stick, tmp_path):
     """A contact disc averages the point potential over its surface; tiny discs → point."""
     cell = ball_and_stick()
-    table = signals.network.from_neuron([cell])
     pos = [[40.0, 0, 100], [40.0, 0, 300]]
     tiny = signals.electrodes.points(pos, radius=1e-6, normal=(1, 0, 0))
     point = signals.electrodes.points(pos)
     big = signals.electrodes.points(pos, radius=20.0, normal=(1, 0, 0), n_points=200)
-    ds, _, _ = _run(table, [LFP(tiny, name="tiny"), LFP(point, name="point"),
+    ds, _, _ = _run([cell], [LFP(tiny, name="tiny"), LFP(point, name="point"),
                             LFP(big, name="big")], tmp_path / "r.nc")
     assert_allclose(ds["tiny"].values, ds["point"].values, rtol=1e-6,
                     atol=1e-9 * np.abs(ds["point"].values).max())

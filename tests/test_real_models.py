@@ -1,0 +1,327 @@
+"""Models signals did not write, in the order their own tools' examples use them.
+
+Morphologies shipped inside the installed LFPy wheel (``LFPy/test/*.hoc``), LFPy cells moved
+with ``set_pos``/``set_rotation`` (``pt3d`` False and True) against LFPy's own
+``RecExtElectrode`` and ``CurrentDipoleMoment`` on the same run, plain NEURON models written
+the usual ways (detached children, cells whose sections share names, ParallelContext cells
+without ``gid`` attributes and with an axonal spike detector) against NEURON's own placement
+and ``pc.spike_record``. References never come from signals' segment table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import neuron_geometry, record_imem, user_segments
+from numpy.testing import assert_allclose, assert_array_equal
+
+import signals
+from signals.recorders import LFP, Connections, Dipole, Spikes
+
+LFPy = pytest.importorskip("LFPy")
+LFPY_TEST = Path(LFPy.__file__).parent / "test"
+PROBE = signals.electrodes.points([[40.0, 10, 60], [-60, 30, 150], [25, -40, 300], [80, 0, -40]])
+
+
+@pytest.fixture
+def no_sections():
+    """Deletes every section afterwards (hoc morphology files create top-level sections)."""
+    from neuron import h
+
+    yield
+    for sec in list(h.allsec()):
+        h.delete_section(sec=sec)
+
+
+# -- NEURON's own placement ---------------------------------------------------------------------
+
+
+def test_detached_child_is_placed_as_neuron_places_it():
+    """A dendrite on soma(0.5) whose 3-D points start elsewhere: NEURON moves it (the issue's case)."""
+    from neuron import h
+
+    s = h.Section(name="s")
+    d = h.Section(name="d")
+    d.connect(s(0.5))
+    s.pt3dadd(0, 0, 0, 10)
+    s.pt3dadd(0, 10, 0, 10)
+    d.pt3dadd(50, 50, 0, 1)
+    d.pt3dadd(50, 150, 0, 1)
+    table = signals.network.from_neuron()
+    assert_allclose(table.x[1], [0, 0], atol=1e-9)  # moved to s(0.5) = (0, 5, 0) ...
+    assert_allclose(table.y[1], [5, 105], atol=1e-5)  # ... keeping its shape
+    reference = neuron_geometry([[s, d]])  # NEURON's 3-D points after h.define_shape()
+    for ours, theirs in ((table.x, reference.x), (table.y, reference.y), (table.z, reference.z)):
+        assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+def test_cells_whose_sections_share_names_stay_separate(tmp_path):
+    """Three cells built with h.Section(name="soma") (no cell owner): three cells, three gids."""
+    from neuron import h
+
+    somas, dends, stims = [], [], []
+    for i in range(3):
+        soma, dend = h.Section(name="soma"), h.Section(name="dend")
+        dend.connect(soma(1))
+        soma.pt3dadd(100.0 * i, 0, 0, 20)
+        soma.pt3dadd(100.0 * i, 0, 20, 20)
+        dend.pt3dadd(100.0 * i, 0, 20, 2)
+        dend.pt3dadd(100.0 * i, 0, 300, 2)
+        dend.nseg = 5
+        soma.insert("hh")
+        dend.insert("pas")
+        stim = h.IClamp(soma(0.5))
+        stim.delay, stim.dur, stim.amp = 2.0 + 3 * i, 2.0, 1.0
+        somas.append(soma)
+        dends.append(dend)
+        stims.append(stim)
+    table = signals.network.from_neuron()
+    assert table.n_cells == 3
+    assert_array_equal(table.cell_gid, [0, 1, 2])
+    assert_allclose(table.cell_position, [[100.0 * i, 0, 10] for i in range(3)], atol=1e-6)
+    signals.record(table, [Spikes(), Dipole(cells=[0, 1, 2])], tstop=15, path=tmp_path / "r.nc",
+                   progress=False)
+    ds = signals.open_run(tmp_path / "r.nc")
+    # one spike per cell, in the order the clamps fire
+    assert_array_equal(ds["spike_gid"].values, [0, 1, 2])
+    assert np.all(np.diff(ds["spike_time"].values) > 2.5)
+    assert np.abs(ds["dipole_per_cell"].values).max(axis=(0, 2)).min() > 1.0  # nA µm each
+
+
+# -- LFPy cells, LFPy's own geometry ----------------------------------------------------------
+
+MORPHOLOGIES = ["stick.hoc", "ball_and_sticks.hoc", "sticks_not_connected_head_to_toe.hoc",
+                "L23E_p23.hoc"]
+
+
+def _lfpy_cell(morphology: str, pt3d: bool, moved: bool):
+    cell = LFPy.Cell(morphology=str(LFPY_TEST / morphology), pt3d=pt3d, passive=True,
+                     nsegs_method="lambda_f", lambda_f=500, dt=2**-4, tstart=0, tstop=25,
+                     v_init=-65, delete_sections=True)
+    if moved:
+        cell.set_rotation(x=0.4, y=-0.7, z=1.1)
+        cell.set_pos(120.0, -80.0, 45.0)
+    idx = cell.get_closest_idx(*(cell.somapos + [0, 0, 150]))
+    syn = LFPy.Synapse(cell, idx=int(idx), syntype="ExpSyn", weight=0.02, tau=2,
+                       record_current=False)
+    syn.set_spike_times(np.array([2.0, 7.5, 14.0]))
+    return cell, syn
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["in-place", "moved"])
+@pytest.mark.parametrize("pt3d", [False, True], ids=["pt3d=False", "pt3d=True"])
+@pytest.mark.parametrize("morphology", MORPHOLOGIES)
+def test_lfpy_cell_equals_lfpy(morphology, pt3d, moved, tmp_path, no_sections):
+    """LFP (three methods) and dipole of LFPy's own run, attached as LFPy's examples run it."""
+    from lfpykit import CurrentDipoleMoment
+
+    cell, syn = _lfpy_cell(morphology, pt3d, moved)
+    table = signals.network.from_lfpy(cell)
+    for ours, theirs in ((table.x, cell.x), (table.y, cell.y), (table.z, cell.z)):
+        assert_allclose(ours, theirs, rtol=0, atol=1e-9)  # µm
+    assert_allclose(table.diam, cell.d, rtol=1e-12)
+    has_soma = cell.somaidx.size > 0
+    methods = ["linesource", "pointsource"] + (["root_as_point"] if has_soma else [])
+    electrodes = {m: LFPy.RecExtElectrode(cell, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3,
+                                          method=m) for m in methods}
+    cdm = CurrentDipoleMoment(cell)
+    recs = [LFP(PROBE, method=m, sigma=0.3, name=f"lfp_{m}") for m in methods]
+    with signals.attach(table, [*recs, Dipole(per_population=False)], path=tmp_path / "r.nc"):
+        cell.simulate(probes=[*electrodes.values(), cdm])
+    ds = signals.open_run(tmp_path / "r.nc")
+    n = cell.tvec.size
+    assert ds.sizes["time"] in (n, n + 1)  # LFPy stops one round-off step early at times
+    assert_allclose(ds["time"].values[:n], cell.tvec, rtol=0, atol=1e-9)
+    # From the first step on (at t = 0 LFPy reports h.fcurrent()'s ionic currents).
+    for m, electrode in electrodes.items():
+        theirs = electrode.data.T[1:]
+        peak = np.abs(theirs).max()
+        assert peak > 1e-5  # mV: the synapse drives the cell
+        err = np.abs(ds[f"lfp_{m}"].values[1:n] - theirs).max() / peak
+        assert err < 1e-6, f"{m}: {err:.2e} of the peak"
+    theirs = cdm.data.T[1:]
+    err = np.abs(ds["dipole"].values[1:n] - theirs).max() / np.abs(theirs).max()
+    assert err < 1e-6
+
+
+def test_record_refuses_lfpy_cells_with_pending_inputs(tmp_path, no_sections):
+    cell, _ = _lfpy_cell("ball_and_sticks.hoc", pt3d=False, moved=False)
+    with pytest.raises(ValueError, match=r"attach\(.*\n.*cell.simulate\(\)"):
+        signals.record(signals.network.from_lfpy(cell), [LFP(PROBE)], tstop=5,
+                       path=tmp_path / "r.nc", progress=False)
+    assert not (tmp_path / "r.nc").exists()
+
+
+def test_lfpy_network_populations_gids_spikes_and_lfp(tmp_path, no_sections):
+    """An LFPy.Network as LFPy's own examples build it: populations, gids, spikes, LFP."""
+    from neuron import h
+
+    cell_args = dict(morphology=str(LFPY_TEST / "ball_and_sticks_w_lists.hoc"),
+                     templatefile=str(LFPY_TEST / "ball_and_stick_template.hoc"),
+                     templatename="ball_and_stick_template", templateargs=None, passive=False,
+                     dt=2**-4, tstop=60, delete_sections=False)
+    network = LFPy.Network(dt=2**-4, tstop=60, v_init=-65, celsius=6.3, OUTPUTPATH=str(tmp_path))
+    for name, size in (("E", 4), ("I", 2)):
+        network.create_population(name=name, POP_SIZE=size, Cell=LFPy.NetworkCell,
+                                  cell_args=cell_args,
+                                  pop_args=dict(radius=100, loc=0.0, scale=20.0),
+                                  rotation_args=dict(x=0, y=0))
+    for cell in network.populations["E"].cells + network.populations["I"].cells:
+        for sec in cell.somalist:
+            sec.insert("hh")
+        syn = LFPy.Synapse(cell, idx=0, syntype="Exp2Syn", weight=0.02, tau1=0.5, tau2=2, e=0)
+        syn.set_spike_times(np.array([5.0, 20.0 + cell.gid, 40.0]))
+    connectivity = network.get_connectivity_rand(pre="E", post="I", connprob=1.0)
+    network.connect(pre="E", post="I", connectivity=connectivity, syntype=h.ExpSyn,
+                    synparams=dict(tau=2, e=0), weightargs=dict(loc=0.01, scale=0.0),
+                    delayargs=dict(a=0.3, b=np.inf, loc=2, scale=1e-9),
+                    multapseargs=dict(a=-0.5, b=0.5, loc=1, scale=1e-9))
+    table = signals.network.from_lfpy(network)
+    assert table.populations == ("E", "I")
+    assert_array_equal(table.cell_gid, [0, 1, 2, 3, 4, 5])
+    assert_array_equal([table.populations[p] for p in table.cell_population], list("EEEEII"))
+    electrode = LFPy.RecExtElectrode(cell=None, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3)
+    with signals.attach(table, [LFP(PROBE, sigma=0.3), Spikes(), Connections()],
+                        path=tmp_path / "r.nc"):
+        spikes = network.simulate(probes=[electrode])
+    ds = signals.open_run(tmp_path / "r.nc")
+    # spikes: LFPy's own detectors (the NetCons it registered with pc.cell)
+    lfpy_spikes = sorted((round(float(t), 6), int(gid))
+                         for pop_times, pop_gids in zip(spikes["times"], spikes["gids"], strict=True)
+                         for times, gid in zip(pop_times, pop_gids, strict=True) for t in times)
+    ours = sorted(zip(np.round(ds["spike_time"].values, 6).tolist(),
+                      ds["spike_gid"].values.tolist(), strict=True))
+    assert len(ours) >= 6
+    assert ours == lfpy_spikes
+    assert set(ds["connection_pre"].values) <= {-1, 0, 1, 2, 3}
+    assert set(ds["connection_post"].values) == {0, 1, 2, 3, 4, 5}
+    theirs = electrode.data["imem"].T[1:]  # LFPy's network sums every cell's part (mV)
+    n = theirs.shape[0] + 1
+    err = np.abs(ds["lfp"].values[1:n] - theirs).max() / np.abs(theirs).max()
+    assert err < 1e-6
+
+
+# -- plain NEURON ParallelContext models ----------------------------------------------------------
+
+
+class RingCell:
+    """A cell in the style of NEURON's parallel ring tutorial: no ``gid`` attribute anywhere."""
+
+    def __init__(self, x: float, threshold: float) -> None:
+        from neuron import h
+
+        self.soma = h.Section(name="soma", cell=self)
+        self.axon = h.Section(name="axon", cell=self)
+        self.dend = h.Section(name="dend", cell=self)
+        self.axon.connect(self.soma(0))
+        self.dend.connect(self.soma(1))
+        for sec, pts, diam in ((self.soma, [(x, 0, 0), (x, 0, 20)], 20),
+                               (self.axon, [(x, 0, 0), (x, 0, -400)], 1),
+                               (self.dend, [(x, 0, 20), (x + 30, 0, 320)], 2)):
+            for p in pts:
+                sec.pt3dadd(*p, diam)
+        self.axon.nseg, self.dend.nseg = 21, 9
+        for sec in (self.soma, self.axon):
+            sec.insert("hh")
+        self.dend.insert("pas")
+        self.all = [self.soma, self.axon, self.dend]
+        self.syn = h.ExpSyn(self.dend(0.5))
+        self.syn.tau = 2
+        # the detector at the far end of the axon, with a threshold of its own
+        self._spike_detector = h.NetCon(self.axon(0.95)._ref_v, None, sec=self.axon)
+        self._spike_detector.threshold = threshold
+
+
+def test_parallelcontext_gids_detector_and_connections(tmp_path):
+    """gids from pc.cell, spikes at the axonal detector as pc.spike_record has them."""
+    from neuron import h
+
+    pc = h.ParallelContext()
+    gids = [100, 101, 102]
+    cells = [RingCell(200.0 * i, threshold=-20.0 + 5 * i) for i in range(3)]
+    for gid, cell in zip(gids, cells, strict=True):
+        pc.set_gid2node(gid, 0)
+        pc.cell(gid, cell._spike_detector)
+    ncs = [pc.gid_connect(gids[i], cells[(i + 1) % 3].syn) for i in range(3)]
+    for nc in ncs:
+        nc.weight[0], nc.delay = 0.05, 1.0
+    stim = h.NetStim()
+    stim.number, stim.start = 1, 1.0
+    kick = h.NetCon(stim, cells[0].syn)
+    kick.weight[0] = 0.05
+    tvec, idvec = h.Vector(), h.Vector()
+    pc.spike_record(-1, tvec, idvec)
+    table = signals.network.from_neuron()  # every section, gids from the ParallelContext
+    assert_array_equal(table.cell_gid, gids)
+    signals.record(table, [Spikes(), Connections()], tstop=40, path=tmp_path / "r.nc",
+                   progress=False)
+    ds = signals.open_run(tmp_path / "r.nc")
+    assert tvec.size() >= 3  # the ring goes round
+    assert_array_equal(ds["spike_gid"].values, np.array(idvec, dtype=int))
+    # NetCon records add NEURON's event offset (1e-10 ms) to the step time
+    assert_allclose(ds["spike_time"].values, np.array(tvec), rtol=0, atol=1e-9)
+    assert_array_equal(ds["cell"].values, gids)
+    pairs = sorted(zip(ds["connection_pre"].values.tolist(), ds["connection_post"].values.tolist(),
+                       strict=True))
+    assert pairs == [(-1, 100), (100, 101), (101, 102), (102, 100)]
+
+
+def test_soma_detector_would_be_early(tmp_path):
+    """The same ring with signals' own soma detector would be wrong: the check can fail."""
+    from neuron import h
+
+    pc = h.ParallelContext()
+    cell = RingCell(0.0, threshold=-20.0)
+    pc.set_gid2node(7, 0)
+    pc.cell(7, cell._spike_detector)
+    stim = h.IClamp(cell.soma(0.5))
+    stim.delay, stim.dur, stim.amp = 1.0, 1.0, 2.0
+    tvec, idvec = h.Vector(), h.Vector()
+    pc.spike_record(7, tvec, idvec)
+    signals.record(signals.network.from_neuron([cell]), [Spikes()], tstop=10,
+                   path=tmp_path / "r.nc", progress=False)
+    ds = signals.open_run(tmp_path / "r.nc")
+    soma_only = signals.network.spike_detector(7)
+    assert soma_only is not None and soma_only[0].sec == cell.axon and soma_only[1] == -20.0
+    assert ds["spike_time"].size == tvec.size() == 1
+    assert_allclose(ds["spike_time"].values, np.array(tvec), atol=1e-9)
+    assert ds["spike_gid"].values.tolist() == [7]
+    # the axonal spike arrives later than the somatic crossing by the conduction time
+    assert tvec[0] > 2.0
+
+
+def test_root_as_point_with_multisegment_somata_not_first(tmp_path):
+    """root_as_point: each cell's soma (3 segments, listed after its dendrite) is a point source."""
+    import lfpykit
+    from neuron import h
+
+    cells = []
+    for i in range(3):
+        dend, soma = h.Section(name="dend"), h.Section(name="soma")
+        dend.connect(soma(1))
+        soma.pt3dadd(60.0 * i, 10, 0, 15)
+        soma.pt3dadd(60.0 * i, 10, 30, 15)
+        dend.pt3dadd(60.0 * i, 10, 30, 2)
+        dend.pt3dadd(60.0 * i + 20, 10, 330, 2)
+        soma.nseg, dend.nseg = 3, 7
+        soma.insert("hh")
+        dend.insert("pas")
+        stim = h.IClamp(dend(0.9))
+        stim.delay, stim.dur, stim.amp = 1.0 + i, 3.0, 0.4
+        cells.append(([dend, soma], stim))
+    secs = [c[0] for c in cells]
+    table = signals.network.from_neuron(secs)
+    ref = record_imem(user_segments(secs))
+    signals.record(table, [LFP(PROBE, method="root_as_point")], tstop=10, path=tmp_path / "r.nc",
+                   progress=False)
+    imem, _ = ref()
+    geometry = neuron_geometry(secs)
+    rootinds = np.concatenate([7 + 10 * i + np.arange(3) for i in range(3)])  # soma after dend
+    M = lfpykit.RecExtElectrode(geometry, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3,
+                                method="root_as_point", rootinds=rootinds).get_transformation_matrix()
+    expected = (M @ imem).T
+    got = signals.open_run(tmp_path / "r.nc")["lfp"].values
+    assert np.abs(expected).max() > 1e-4
+    assert np.abs(got - expected).max() < 1e-10 * np.abs(expected).max()
