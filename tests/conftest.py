@@ -147,3 +147,20 @@ def record_imem(segments):
         return np.array([v.as_numpy() for v in vecs]), np.array(tvec.as_numpy())
 
     return result
+
+
+def netpyne_rows(call_times, record_step, n_rows, samples, t):
+    """signals samples filed the way NetPyNE files them into ``simData['LFP']``.
+
+    NetPyNE computes an LFP sample in a ``cvode.event`` at each ``h.t`` it was called at and adds it
+    to row ``floor(h.t / recordStep) - 1`` (``sim/run.py`` ``calculateLFP``). With h.t's
+    round-off that row is sometimes one too low, so some rows hold two samples summed and some
+    none: NetPyNE's LFP time axis is wrong, its values are not. We use the logged call times,
+    take the signals sample at that time and add it to NetPyNE's row for that time.
+    """
+    k = np.round(call_times / (t[1] - t[0])).astype(int)
+    assert np.all(np.abs(t[k] - call_times) < 1e-9)  # each NetPyNE sample has its signals twin
+    rows = np.floor(call_times / record_step).astype(int) - 1
+    out = np.zeros((n_rows, samples.shape[1]))
+    np.add.at(out, rows, samples[k])
+    return out, rows, k

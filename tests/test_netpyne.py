@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import netpyne_rows
 from numpy.testing import assert_allclose, assert_array_equal
 
 pytest.importorskip("netpyne")
@@ -54,23 +55,6 @@ def test_geometry_equals_netpyne_lfp_segment_coordinates(netpyne_run):
     assert_allclose(res["table_cell_position"], expected, rtol=0, atol=1e-9)
 
 
-def _netpyne_rows(call_times, record_step, n_rows, samples, t):
-    """signals samples filed the way NetPyNE files them into ``simData['LFP']``.
-
-    NetPyNE computes an LFP sample in a ``cvode.event`` at each ``h.t`` it was called at and adds it
-    to row ``floor(h.t / recordStep) - 1`` (``sim/run.py`` ``calculateLFP``). With h.t's
-    round-off that row is sometimes one too low, so some rows hold two samples summed and some
-    none: NetPyNE's LFP time axis is wrong, its values are not. We use the logged call times,
-    take the signals sample at that time and add it to NetPyNE's row for that time.
-    """
-    k = np.round(call_times / (t[1] - t[0])).astype(int)
-    assert np.all(np.abs(t[k] - call_times) < 1e-9)  # each NetPyNE sample has its signals twin
-    rows = np.floor(call_times / record_step).astype(int) - 1
-    out = np.zeros((n_rows, samples.shape[1]))
-    np.add.at(out, rows, samples[k])
-    return out, rows, k
-
-
 def test_lfp_equals_netpyne_recordlfp(netpyne_run):
     """signals' line source at (x, -y, z), sigma 0.3 S/m equals NetPyNE's recordLFP (mV)."""
     res, ds = netpyne_run
@@ -84,7 +68,7 @@ def test_lfp_equals_netpyne_recordlfp(netpyne_run):
     calls = res["lfp_call_times"]
     assert calls.size == ref.shape[0]  # one NetPyNE sample per step, t = dt ... tstop
 
-    expected, rows, k = _netpyne_rows(calls, res["record_step"], ref.shape[0], lfp, t)
+    expected, rows, k = netpyne_rows(calls, res["record_step"], ref.shape[0], lfp, t)
     # NetPyNE's time-axis bug is present (else this comparison would not need the call times).
     assert np.unique(rows - k).size == 2
 
@@ -101,7 +85,7 @@ def test_lfp_equals_netpyne_recordlfp(netpyne_run):
     assert err <= 1e-11 * scale, f"max |signals - NetPyNE| = {err:.3g} mV, peak {scale:.3g} mV"
 
     # The comparison can fail: the same samples filed one step later do not match.
-    shifted, *_ = _netpyne_rows(calls + res["dt"], res["record_step"], ref.shape[0] + 1,
+    shifted, *_ = netpyne_rows(calls + res["dt"], res["record_step"], ref.shape[0] + 1,
                                 np.vstack([lfp, lfp[-1:]]), np.r_[t, t[-1] + res["dt"]])
     assert np.abs(shifted[: ref.shape[0]] - ref).max() > 1e-2 * scale
     # ... and neither does NetPyNE's geometry seen with electrodes not flipped in y.

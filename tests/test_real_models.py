@@ -325,3 +325,96 @@ def test_root_as_point_with_multisegment_somata_not_first(tmp_path):
     got = signals.open_run(tmp_path / "r.nc")["lfp"].values
     assert np.abs(expected).max() > 1e-4
     assert np.abs(got - expected).max() < 1e-10 * np.abs(expected).max()
+
+
+@pytest.fixture(scope="module")
+def ring_runs(mpi_available, tmp_path_factory):
+    """The ParallelContext ring serially and on 2 ranks (if mpiexec can start them)."""
+    import subprocess
+    import sys
+
+    from conftest import MPIEXEC, mpi_env
+
+    tmp = tmp_path_factory.mktemp("ring")
+    script = Path(__file__).with_name("_mpi_ring.py")
+    runs = {}
+    for n in (1, 2):
+        cmd = [sys.executable, str(script), str(tmp / f"ring{n}.nc")]
+        if n > 1:
+            cmd = [MPIEXEC, "-n", str(n), *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=mpi_env())
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with np.load(tmp / f"ring{n}.npz") as npz:
+            runs[n] = (signals.open_run(tmp / f"ring{n}.nc"), npz["t"], npz["gid"])
+    return runs
+
+
+def test_parallelcontext_ring_records_serially_and_on_two_ranks(ring_runs):
+    for ds, t, gid in ring_runs.values():
+        assert t.size >= 6  # the ring goes round
+        assert_array_equal(ds["spike_gid"].values, gid)
+        assert_allclose(ds["spike_time"].values, t, rtol=0, atol=1e-9)  # ms
+        assert_array_equal(ds["cell"].values, np.arange(6))
+        pairs = set(zip(ds["connection_pre"].values.tolist(), ds["connection_post"].values.tolist(),
+                        strict=True))
+        assert pairs == {(-1, 0)} | {((g - 1) % 6, g) for g in range(6)}
+    one, two = ring_runs[1][0], ring_runs[2][0]
+    assert two.attrs["mpi_ranks"] == 2
+    for name in ("lfp", "dipole"):
+        ref = one[name].values
+        assert np.ptp(ref) > 0
+        assert np.abs(two[name].values - ref).max() <= 1e-12 * np.ptp(ref)
+    assert_array_equal(two["spike_time"].values, one["spike_time"].values)
+
+
+# -- NetPyNE with imported morphologies -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def netpyne_imported(tmp_path_factory):
+    import subprocess
+    import sys
+
+    pytest.importorskip("netpyne")
+    out = tmp_path_factory.mktemp("netpyne_imported")
+    script = Path(__file__).with_name("_netpyne_imported.py")
+    proc = subprocess.run([sys.executable, str(script), str(out)], cwd=out, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, f"NetPyNE run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    with np.load(out / "netpyne.npz", allow_pickle=True) as npz:
+        res = {k: npz[k] for k in npz.files}
+    yield res, signals.open_run(out / "run.nc")
+
+
+def test_netpyne_imported_geometry_equals_segcoords_in_either_order(netpyne_imported):
+    """Table built right after createCells, or after setupRecording: NetPyNE's _segCoords."""
+    res, _ = netpyne_imported
+    assert any(s.endswith(".axon") for s in res["table_section"].tolist())  # the L/diam stub
+    for when in ("early", "table"):
+        start = np.column_stack([res[f"{when}_{k}"][:, 0] for k in "xyz"])
+        end = np.column_stack([res[f"{when}_{k}"][:, 1] for k in "xyz"])
+        # NetPyNE moves one float32 morphology per population to each soma: ~1e-5 µm apart
+        assert_allclose(start, res["p0"], rtol=0, atol=1e-4)
+        assert_allclose(end, res["p1"], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("variable", ["lfp", "dipole"])
+def test_netpyne_imported_lfp_and_dipole_equal_netpyne(netpyne_imported, variable):
+    from conftest import netpyne_rows
+
+    res, ds = netpyne_imported
+    ref = res[variable]
+    expected, _, _ = netpyne_rows(res[f"{variable}_calls"], res["record_step"], ref.shape[0],
+                                  ds[variable].values, ds["time"].values)
+    peak = np.abs(ref).max()
+    assert peak > {"lfp": 1e-3, "dipole": 10.0}[variable]  # mV, nA µm: the cells fire
+    # float32 3-D points moved by NetPyNE (1e-5 µm, test above) bound the agreement
+    assert np.abs(expected - ref).max() <= 1e-6 * peak
+
+
+def test_netpyne_imported_spikes_at_the_axonal_detector(netpyne_imported):
+    res, ds = netpyne_imported
+    order = np.lexsort([res["spkid"], res["spkt"]])
+    assert order.size >= 5
+    assert_array_equal(ds["spike_gid"].values, res["spkid"][order].astype(int))
+    assert_allclose(ds["spike_time"].values + 1e-10, res["spkt"][order], rtol=0, atol=1e-12)
