@@ -89,11 +89,34 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"  {name:<18} ({dims}) [{var.attrs.get('units', '')}] {var.attrs.get('long_name', '')}")
     if "population" in ds.coords:
         print(f"  populations: {', '.join(map(str, ds['population'].values))}")
+    _print_extent(ds)
     for key in ("signals_version", "neuron_version", "model", "tstop"):
         if key in ds.attrs:
             print(f"  {key}: {ds.attrs[key]}")
     ds.close()
     return 0
+
+
+def _print_extent(ds) -> None:
+    """The network's bounding box and where the probe lies relative to it."""
+    import numpy as np
+
+    from signals.sanity import electrode_offsets
+
+    if "network_extent_min" not in ds.attrs:
+        return
+    lo = np.asarray(ds.attrs["network_extent_min"], dtype=float)
+    hi = np.asarray(ds.attrs["network_extent_max"], dtype=float)
+    box = ", ".join(f"{k} {a:.0f}..{b:.0f}" for k, a, b in zip("xyz", lo, hi, strict=True))
+    print(f"  network extent (µm): {box}")
+    if "electrode_x" in ds.coords:
+        el = np.column_stack([ds[f"electrode_{k}"].values for k in "xyz"])
+        span = ", ".join(f"{k} {a:.0f}..{b:.0f}" for k, a, b in
+                         zip("xyz", el.min(0), el.max(0), strict=True))
+        dist = electrode_offsets(el, lo, hi)
+        inside = int(np.count_nonzero(dist == 0))
+        print(f"  electrodes (µm): {span}; {inside} of {len(el)} inside the network's box, "
+              f"farthest {dist.max():.0f} µm outside")
 
 
 PLOT_EPILOG = """kinds (variables each needs):

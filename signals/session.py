@@ -161,6 +161,7 @@ class Session:
         flags = self.comm.gather_objects(any(g[2] for g in self.ctx._pointer_groups))
         self._defer_rows = bool(self.comm.broadcast(None if flags is None else any(flags)))
         coords = self._network_coords()
+        extent = self._network_extent()
         statics = self.comm.gather_objects(statics)
         self._writer: RunWriter | None = None
 
@@ -173,7 +174,10 @@ class Session:
                     raise ValueError(f"cell gids repeat across ranks: {repeated}")
                 merged = _merge_coords(_merge_coords(coords, rec_coords),
                                        _concat_statics(statics))
-                global_attrs = {**_provenance(), "mpi_ranks": self.comm.nhost, **dict(attrs or {})}
+                _warn_geometry(merged, *extent)
+                global_attrs = {**_provenance(), "mpi_ranks": self.comm.nhost,
+                                "network_extent_min": extent[0], "network_extent_max": extent[1],
+                                "network_extent_units": "um", **dict(attrs or {})}
                 for rec in self.recorders:
                     global_attrs[f"recorder_{rec.name}"] = repr(rec)
                 self._writer = RunWriter(self.path, coords=merged, variables=self._specs,
@@ -246,6 +250,20 @@ class Session:
             "cell_y": (("cell",), pos[order, 1], {**um, "long_name": "soma y position"}),
             "cell_z": (("cell",), pos[order, 2], {**um, "long_name": "soma z position"}),
         }
+
+    def _network_extent(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounding box (µm) of every segment on every rank: (min xyz, max xyz)."""
+        net = self.network
+        local = None
+        if len(net):
+            local = (np.array([net.x.min(), net.y.min(), net.z.min()]),
+                     np.array([net.x.max(), net.y.max(), net.z.max()]))
+        parts = self.comm.gather_objects(local)
+        box = None
+        if parts is not None:
+            parts = [p for p in parts if p is not None]
+            box = (np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0))
+        return self.comm.broadcast(box)
 
     # -- NEURON hooks -------------------------------------------------------------------------
 
@@ -534,6 +552,20 @@ def _merge_coords(coords: dict, extra: Mapping, owner: str = "a recorder") -> di
                              "recorder; give it another name")
         out[name] = coord
     return out
+
+
+def _warn_geometry(coords: Mapping[str, tuple], lo: np.ndarray, hi: np.ndarray) -> None:
+    """Warn, once per run, about a degenerate network or a probe far from it (rank 0)."""
+    import warnings
+
+    from signals.sanity import geometry_warnings
+
+    electrodes = None
+    if "electrode_x" in coords:
+        electrodes = np.column_stack([coords[f"electrode_{k}"][1] for k in "xyz"])
+    pos = np.column_stack([coords[f"cell_{k}"][1] for k in "xyz"])
+    for message in geometry_warnings(coords["cell"][1], pos, lo, hi, electrodes):
+        warnings.warn(f"network geometry: {message}", stacklevel=4)
 
 
 def _concat_statics(parts: list[dict[str, tuple]]) -> dict[str, tuple]:

@@ -418,3 +418,59 @@ def test_netpyne_imported_spikes_at_the_axonal_detector(netpyne_imported):
     assert order.size >= 5
     assert_array_equal(ds["spike_gid"].values, res["spkid"][order].astype(int))
     assert_allclose(ds["spike_time"].values + 1e-10, res["spkt"][order], rtol=0, atol=1e-12)
+
+
+# -- geometry sanity report -------------------------------------------------------------------
+
+
+def _cells_at(positions):
+    from neuron import h
+
+    cells = []
+    for p in positions:
+        soma = h.Section(name="soma")
+        soma.pt3dadd(*p, 10)
+        soma.pt3dadd(p[0], p[1], p[2] + 10, 10)
+        cells.append(soma)
+    return cells
+
+
+@pytest.mark.parametrize(("positions", "probe", "message"), [
+    ([(0, 0, 0)] * 4, [[0, 0, 50]], "all 4 somata are at one point"),
+    ([(0, 0, 0), (0, 0, 0), (50, 0, 0)], [[0, 0, 50]], "2 of 3 cells share their soma position"),
+    ([(0, 0, 0), (50, 0, 0)], [[0, 0, 1e4], [0, 0, 2e4]], "every electrode is more than 3 mm"),
+])
+def test_degenerate_geometry_warns_with_numbers(positions, probe, message, tmp_path):
+    cells = _cells_at(positions)
+    with pytest.warns(UserWarning, match=message):
+        signals.record(signals.network.from_neuron(cells), [LFP(probe)], tstop=1,
+                       path=tmp_path / "r.nc", progress=False)
+    ds = signals.open_run(tmp_path / "r.nc")
+    assert_allclose(ds.attrs["network_extent_min"], np.min(positions, axis=0), atol=1e-5)
+    assert_allclose(ds.attrs["network_extent_max"], np.max(positions, axis=0) + [0, 0, 10],
+                    atol=1e-5)
+
+
+def test_sound_geometry_does_not_warn(tmp_path):
+    import warnings
+
+    cells = _cells_at([(0, 0, 0), (50, 0, 0), (0, 60, 0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        signals.record(signals.network.from_neuron(cells), [LFP([[20, 20, 30]])], tstop=1,
+                       path=tmp_path / "r.nc", progress=False)
+
+
+def test_info_shows_network_extent_and_probe(tmp_path):
+    import subprocess
+    import sys
+
+    cells = _cells_at([(0, 0, 0), (100, 0, 0)])
+    signals.record(signals.network.from_neuron(cells),
+                   [LFP(signals.electrodes.laminar(x=50, y=0, z=[-100, 0, 100]))], tstop=1,
+                   path=tmp_path / "r.nc", progress=False)
+    out = subprocess.run([sys.executable, "-m", "signals.cli", "info", str(tmp_path / "r.nc")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "network extent (µm): x 0..100, y 0..0, z 0..10" in out
+    assert "electrodes (µm): x 50..50, y 0..0, z -100..100; 1 of 3 inside the network's box, " \
+           "farthest 100 µm outside" in out
