@@ -181,3 +181,61 @@ def test_head_plots_render_with_units(ball_and_stick, tmp_path):
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
     with pytest.raises(KeyError, match="MEG|EEG"):
         plot_sensors(ds, variable="meg")
+
+
+def _cz_direction():
+    """Cz's direction in MNE's own 10-20 montage (independent of signals' placement code)."""
+    import mne
+
+    kind = "colin27_1020" if "colin27_1020" in mne.channels.get_builtin_montages() else "standard_1020"
+    cz = np.asarray(mne.channels.make_standard_montage(kind).get_positions()["ch_pos"]["Cz"])
+    return cz / np.linalg.norm(cz)
+
+
+def test_distal_epsp_dipole_points_down_and_cz_goes_negative(ball_and_stick, tmp_path):
+    """Known sign: an EPSP at the apical tip is a sink above a source, so p points from the tip
+    to the soma (-z). Under Cz, with the cell's +z radial, the scalp above it goes negative."""
+    cell = ball_and_stick(weight=0.004)  # subthreshold: EPSPs only
+    eeg = EEG(FourSphere())
+    assert_allclose(eeg.placement.rotation @ [0, 0, 1], _cz_direction(), atol=1e-12)
+    signals.record(signals.network.from_neuron([cell]), [eeg, Dipole(per_population=False)],
+                   tstop=15, path=tmp_path / "e.nc", progress=False)
+    ds = signals.open_run(tmp_path / "e.nc")
+    k = int(np.argmax(np.abs(ds["dipole"].sel(component="z").values)))
+    assert ds["dipole"].sel(component="z").values[k] < -1.0  # nA µm
+    eeg_k = ds["eeg"].values[k]
+    assert eeg_k[list(eeg.sensor_names).index("Cz")] < 0
+    assert eeg.sensor_names[int(np.argmin(eeg_k))] == "Cz"  # the most negative sensor
+
+
+def _sarvas(sensors, r_q, q):
+    """Sarvas (1987) field (T) of a current dipole q (A m) at r_q (m) in a spherical conductor."""
+    out = []
+    for r in sensors:
+        a_vec = r - r_q
+        a, rn = np.linalg.norm(a_vec), np.linalg.norm(r)
+        F = a * (rn * a + rn**2 - r_q @ r)
+        grad = (a**2 / rn + a_vec @ r / a + 2 * a + 2 * rn) * r - (a + 2 * rn + a_vec @ r / a) * r_q
+        qxr = np.cross(q, r_q)
+        out.append(4e-7 * np.pi / (4 * np.pi * F**2) * (F * qxr - (qxr @ r) * grad))
+    return np.array(out)
+
+
+def test_sphere_meg_equals_sarvas_closed_form(ball_and_stick, tmp_path):
+    """Cells under Cz, one lying tangentially: the sphere model equals Sarvas' formula."""
+    cells = [ball_and_stick(0, direction=(1, 0, 0.2)), ball_and_stick(1, origin=(0, 300, 0))]
+    sensors = _cz_direction() * 110000.0 + np.array([[0, 0, 0], [20000, 0, 0], [0, -25000, 0]])
+    meg = MEG(sensors, model="sphere", depth=1500.0)
+    signals.record(signals.network.from_neuron(cells),
+                   [meg, Dipole(per_population=False)], tstop=20,
+                   path=tmp_path / "m.nc", progress=False)
+    ds = signals.open_run(tmp_path / "m.nc")
+    # location and frame from MNE's Cz and the head's brain radius, not from signals' placement
+    r_q = _cz_direction() * (FourSphere().brain_radius - 1500.0) * 1e-6  # m
+    rotation = meg.placement.rotation
+    assert_allclose(rotation @ [0, 0, 1], _cz_direction(), atol=1e-12)
+    assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)
+    p = ds["dipole"].values  # nA µm about the network centre, network frame
+    expected = np.stack([_sarvas(sensors * 1e-6, r_q, rotation @ pk * 1e-15) for pk in p]) * 1e15
+    assert np.abs(expected).max() > 1e-3  # fT
+    assert_allclose(ds["meg"].values, expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
