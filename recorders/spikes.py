@@ -15,7 +15,7 @@ class Spikes(Recorder):
     Spikes are detected where the model detects them: a cell registered with
     ``ParallelContext`` (``pc.cell(gid, netcon)``: NetPyNE, LFPy's ``Network``, plain parallel
     NEURON models) at its detector's source segment (often on the axon) with its threshold,
-    ``pc.threshold(gid)`` (see :func:`signals.network.spike_detector`); any other cell at the
+    ``pc.threshold(gid)`` (see :func:`signals.network.spike_detectors`); any other cell at the
     middle of its root (soma) section with ``threshold``. An ``APCount`` there records upward
     threshold crossings at the time step where they happen: the same step as the model's
     ``NetCon``, whose ``record`` (and ``pc.spike_record``, NetPyNE's ``spkt``) adds NEURON's
@@ -51,11 +51,12 @@ class Spikes(Recorder):
     def setup(self, ctx: Context) -> None:
         from neuron import h
 
-        from signals.network import spike_detector
+        from signals.network import spike_detectors
 
+        detectors = spike_detectors(ctx.segments.cell_gid)
         self.tvecs_, self.counters_ = [], []
         for gid, root in zip(ctx.segments.cell_gid, ctx.segments.roots, strict=True):
-            detector = spike_detector(int(gid))
+            detector = detectors.get(int(gid))
             if detector is not None and h.SectionRef(sec=detector[0].sec).root != root:
                 detector = None  # the gid's detector watches another cell (not this one's gid)
             seg, thresh = detector or (root(0.5), self.threshold)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SegmentTable", "from_neuron", "from_netpyne", "from_lfpy", "spike_detector"]
+__all__ = ["SegmentTable", "from_neuron", "from_netpyne", "from_lfpy", "spike_detectors"]
 
 logger = logging.getLogger("signals")
 
@@ -212,20 +212,20 @@ def _registered_gids() -> dict:
     return out
 
 
-def spike_detector(gid: int) -> tuple[Any, float] | None:
-    """The spike detector a model registered for ``gid`` with ``ParallelContext``.
+def spike_detectors(gids: Iterable[int]) -> dict[int, tuple[Any, float]]:
+    """The spike detectors a model registered with ``ParallelContext``, by gid.
 
     Parameters
     ----------
-    gid : int
-        Global id of a cell owned by this rank.
+    gids : iterable of int
+        Global ids of cells on this rank.
 
     Returns
     -------
-    (nrn.Segment, float) or None
-        The segment whose membrane potential the detector watches and its threshold (mV,
-        ``pc.threshold(gid)``); ``None`` if ``gid`` is not registered here or its source is not
-        a membrane potential (an artificial cell).
+    dict of int to (nrn.Segment, float)
+        For each registered gid whose detector watches a membrane potential: the segment it
+        watches and its threshold (mV, ``pc.threshold(gid)``). gids not registered on this
+        rank, and artificial cells, are left out.
 
     Notes
     -----
@@ -235,16 +235,18 @@ def spike_detector(gid: int) -> tuple[Any, float] | None:
     from neuron import h
 
     pc = h.ParallelContext()
-    gid = int(gid)
-    if pc.gid_exists(gid) < 2:
-        return None
-    target = h.NetStim()
-    probe = pc.gid_connect(gid, target)
-    try:
+    out: dict[int, tuple[Any, float]] = {}
+    target = None
+    for gid in (int(g) for g in gids):
+        if pc.gid_exists(gid) < 2:  # 2, 3: the gid's cell lives on this rank
+            continue
+        target = target or h.NetStim()
+        probe = pc.gid_connect(gid, target)
         seg = probe.preseg()
-    finally:
-        del probe, target  # the temporary connection disappears with its NetCon
-    return None if seg is None else (seg, float(pc.threshold(gid)))
+        del probe  # the temporary connection disappears with its NetCon
+        if seg is not None:
+            out[gid] = (seg, float(pc.threshold(gid)))
+    return out
 
 
 def _cell_label(secs: list) -> str:
