@@ -20,30 +20,33 @@ from signals import init_mpi_if_launched
 N_CELLS = 6
 
 
-class Cell:
-    def __init__(self, i: int) -> None:
+class RingCell:
+    """Soma, axon and dendrite at (x, y) µm, no ``gid`` attribute; the spike detector sits near
+    the far end of the axon with its own ``threshold`` (mV), as NEURON's ring tutorial keeps it
+    (``self._spike_detector``, handed to ``pc.cell``)."""
+
+    def __init__(self, x: float, y: float = 0.0, threshold: float = -15.0) -> None:
         from neuron import h
 
-        angle = 2 * np.pi * i / N_CELLS
-        x, y = 200 * np.cos(angle), 200 * np.sin(angle)
         self.soma = h.Section(name="soma", cell=self)
         self.axon = h.Section(name="axon", cell=self)
         self.dend = h.Section(name="dend", cell=self)
         self.axon.connect(self.soma(0))
         self.dend.connect(self.soma(1))
         for sec, pts, diam in ((self.soma, [(x, y, 0), (x, y, 20)], 20),
-                               (self.axon, [(x, y, 0), (x, y, -300)], 1),
-                               (self.dend, [(x, y, 20), (x + 40, y, 400)], 2)):
+                               (self.axon, [(x, y, 0), (x, y, -400)], 1),
+                               (self.dend, [(x, y, 20), (x + 30, y, 320)], 2)):
             for p in pts:
                 sec.pt3dadd(*p, diam)
-        self.axon.nseg, self.dend.nseg = 15, 11
+        self.axon.nseg, self.dend.nseg = 21, 9
         for sec in (self.soma, self.axon):
             sec.insert("hh")
         self.dend.insert("pas")
-        self.syn = h.ExpSyn(self.dend(0.6))
+        self.all = [self.soma, self.axon, self.dend]
+        self.syn = h.ExpSyn(self.dend(0.5))
         self.syn.tau = 2
-        self._spike_detector = h.NetCon(self.axon(0.9)._ref_v, None, sec=self.axon)
-        self._spike_detector.threshold = -15.0
+        self._spike_detector = h.NetCon(self.axon(0.95)._ref_v, None, sec=self.axon)
+        self._spike_detector.threshold = threshold
 
 
 def main() -> None:
@@ -58,7 +61,8 @@ def main() -> None:
     rank, nhost = int(pc.id()), int(pc.nhost())
     cells = {}
     for gid in range(rank, N_CELLS, nhost):
-        cells[gid] = Cell(gid)
+        angle = 2 * np.pi * gid / N_CELLS
+        cells[gid] = RingCell(200 * np.cos(angle), 200 * np.sin(angle))
         pc.set_gid2node(gid, rank)
         pc.cell(gid, cells[gid]._spike_detector)
     netcons = []

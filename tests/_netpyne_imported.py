@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _netpyne_run import patch_ptrvector_callback  # noqa: E402
+from _netpyne_run import log_netpyne_calls, sim_config  # noqa: E402
 
-DT = 0.025  # ms
 TSTOP = 60.0  # ms
 NETPYNE_ELECTRODES = [[50, 100, 20], [-80, 250, 0], [120, -50, -30], [0, 400, 60]]
 
@@ -63,25 +62,6 @@ def _net_params():
     return net
 
 
-def _sim_config():
-    from netpyne import specs
-
-    cfg = specs.SimConfig()
-    cfg.duration = TSTOP
-    cfg.dt = DT
-    cfg.recordStep = DT
-    cfg.recordLFP = NETPYNE_ELECTRODES
-    cfg.recordDipole = True
-    cfg.use_fast_imem = True
-    cfg.recordTraces = {}
-    cfg.analysis = {}
-    cfg.verbose = False
-    cfg.printRunTime = False
-    cfg.printPopAvgRates = False
-    cfg.saveJson = cfg.savePickle = False
-    return cfg
-
-
 def _seg_coords(sim):
     cells = sim.net.compartCells
     return (np.concatenate([c._segCoords["p0"].T for c in cells]),
@@ -95,19 +75,9 @@ def main(outdir: Path) -> None:
     import signals
     from signals.recorders import LFP, Dipole, Spikes
 
-    patch_ptrvector_callback(("setupRecordLFP", "setupRecordDipole"))
-    calls = {"lfp": [], "dipole": []}
-    for key, name in (("lfp", "calculateLFP"), ("dipole", "calculateDipole")):
-        original = getattr(sim, name)
-
-        def logged(original=original, key=key):
-            calls[key].append(float(h.t))
-            original()
-
-        setattr(sim, name, logged)  # NetPyNE's handlers look the functions up on `sim`
-
+    calls = log_netpyne_calls()
     # sim.create(netParams, cfg), step by step
-    sim.initialize(_net_params(), _sim_config())
+    sim.initialize(_net_params(), sim_config(TSTOP, NETPYNE_ELECTRODES, dipole=True))
     sim.net.createPops()
     sim.net.createCells()
     early = signals.network.from_netpyne(sim)

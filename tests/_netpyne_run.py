@@ -74,20 +74,22 @@ def patch_ptrvector_callback(names=("setupRecordLFP",)) -> None:
         setattr(setup, name, without_callback(getattr(setup, name)))
 
 
-def _patch_netpyne():
+def log_netpyne_calls() -> dict[str, list[float]]:
+    """Patch NetPyNE for NEURON 9 and log ``h.t`` at each of its LFP and dipole samples."""
     from netpyne import sim
     from neuron import h
 
-    patch_ptrvector_callback()
-    call_times: list[float] = []
-    original_calc = sim.calculateLFP
+    patch_ptrvector_callback(("setupRecordLFP", "setupRecordDipole"))
+    calls: dict[str, list[float]] = {"lfp": [], "dipole": []}
+    for key, name in (("lfp", "calculateLFP"), ("dipole", "calculateDipole")):
+        original = getattr(sim, name)
 
-    def calculate_lfp():
-        call_times.append(float(h.t))
-        original_calc()
+        def logged(original=original, key=key):
+            calls[key].append(float(h.t))
+            original()
 
-    sim.calculateLFP = calculate_lfp  # recordLFPHandler looks up sim.calculateLFP at each event
-    return call_times
+        setattr(sim, name, logged)  # the record handlers look sim.<name> up at each event
+    return calls
 
 
 def _net_params():
@@ -122,14 +124,16 @@ def _net_params():
     return net
 
 
-def _sim_config():
+def sim_config(duration: float = TSTOP, electrodes=NETPYNE_ELECTRODES, *, dipole: bool = False):
+    """NetPyNE config of the comparisons: recordLFP (and recordDipole) every step, quiet."""
     from netpyne import specs
 
     cfg = specs.SimConfig()
-    cfg.duration = TSTOP
+    cfg.duration = duration
     cfg.dt = DT
     cfg.recordStep = DT  # one NetPyNE LFP row per time step: every signals sample is compared
-    cfg.recordLFP = NETPYNE_ELECTRODES
+    cfg.recordLFP = electrodes
+    cfg.recordDipole = dipole
     cfg.use_fast_imem = True
     cfg.recordTraces = {}
     cfg.analysis = {}
@@ -147,8 +151,8 @@ def main(outdir: Path) -> None:
     import signals
     from signals.recorders import LFP, Spikes
 
-    call_times = _patch_netpyne()
-    sim.initialize(_net_params(), _sim_config())
+    call_times = log_netpyne_calls()["lfp"]
+    sim.initialize(_net_params(), sim_config())
     sim.net.createPops()
     sim.net.createCells()
     # The adapter runs before NetPyNE's own LFP setup: it must place the stylized cells exactly

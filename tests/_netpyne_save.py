@@ -21,27 +21,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _netpyne_run import DT, NETPYNE_ELECTRODES, _net_params, patch_ptrvector_callback
+from _netpyne_run import DT, NETPYNE_ELECTRODES, _net_params, log_netpyne_calls
 
 TSTOP = 40.0  # ms
-
-
-def _patch_netpyne() -> dict[str, list[float]]:
-    from netpyne import sim
-    from neuron import h
-
-    patch_ptrvector_callback(("setupRecordLFP", "setupRecordDipole"))
-
-    calls: dict[str, list[float]] = {"lfp": [], "dipole": []}
-    for key, name in (("lfp", "calculateLFP"), ("dipole", "calculateDipole")):
-        original = getattr(sim, name)
-
-        def logged(original=original, key=key):
-            calls[key].append(float(h.t))
-            original()
-
-        setattr(sim, name, logged)  # the record handlers look sim.<name> up at each event
-    return calls
 
 
 def _sim_config(outdir: Path):
@@ -76,7 +58,7 @@ def main(outdir: Path) -> None:
     import signals
     from signals.recorders import LFP, Dipole, Spikes
 
-    calls = _patch_netpyne()
+    calls = log_netpyne_calls()
     sim.initialize(_net_params(), _sim_config(outdir))
     sim.net.createPops()
     sim.net.createCells()

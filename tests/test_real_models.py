@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _mpi_ring import RingCell
 from conftest import neuron_geometry, record_imem, user_segments
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -204,34 +205,6 @@ def test_lfpy_network_populations_gids_spikes_and_lfp(tmp_path, no_sections):
 
 
 # -- plain NEURON ParallelContext models ----------------------------------------------------------
-
-
-class RingCell:
-    """A cell in the style of NEURON's parallel ring tutorial: no ``gid`` attribute anywhere."""
-
-    def __init__(self, x: float, threshold: float) -> None:
-        from neuron import h
-
-        self.soma = h.Section(name="soma", cell=self)
-        self.axon = h.Section(name="axon", cell=self)
-        self.dend = h.Section(name="dend", cell=self)
-        self.axon.connect(self.soma(0))
-        self.dend.connect(self.soma(1))
-        for sec, pts, diam in ((self.soma, [(x, 0, 0), (x, 0, 20)], 20),
-                               (self.axon, [(x, 0, 0), (x, 0, -400)], 1),
-                               (self.dend, [(x, 0, 20), (x + 30, 0, 320)], 2)):
-            for p in pts:
-                sec.pt3dadd(*p, diam)
-        self.axon.nseg, self.dend.nseg = 21, 9
-        for sec in (self.soma, self.axon):
-            sec.insert("hh")
-        self.dend.insert("pas")
-        self.all = [self.soma, self.axon, self.dend]
-        self.syn = h.ExpSyn(self.dend(0.5))
-        self.syn.tau = 2
-        # the detector at the far end of the axon, with a threshold of its own
-        self._spike_detector = h.NetCon(self.axon(0.95)._ref_v, None, sec=self.axon)
-        self._spike_detector.threshold = threshold
 
 
 def test_parallelcontext_gids_detector_and_connections(tmp_path):
@@ -478,3 +451,28 @@ def test_info_shows_network_extent_and_probe(tmp_path):
     assert "network extent (µm): x 0..100, y 0..0, z 0..10" in out
     assert "electrodes (µm): x 50..50, y 0..0, z -100..100; 1 of 3 inside the network's box, " \
            "farthest 100 µm outside" in out
+
+
+def test_unregistered_cell_under_mpi_is_named(mpi_available, tmp_path):
+    """Under MPI a cell with neither a gid attribute nor a pc.cell registration: a clear error."""
+    import subprocess
+    import sys
+
+    from conftest import MPIEXEC, mpi_env
+
+    code = (
+        "from neuron import h\n"
+        "h.nrnmpi_init()\n"
+        "import signals\n"
+        "soma = h.Section(name='lonely_soma')\n"
+        "try:\n"
+        "    signals.network.from_neuron()\n"
+        "except ValueError as err:\n"
+        "    print('ERROR', err, flush=True)\n"
+    )
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120, env=mpi_env(), cwd=tmp_path)
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 2, proc.stdout + proc.stderr  # every rank
+    assert "lonely_soma" in errors[0]
+    assert "`gid` attribute" in errors[0] and "pc.cell(gid, netcon)" in errors[0]
