@@ -465,14 +465,15 @@ def test_unregistered_cell_under_mpi_is_named(mpi_available, tmp_path):
         "h.nrnmpi_init()\n"
         "import signals\n"
         "soma = h.Section(name='lonely_soma')\n"
+        "rank = int(h.ParallelContext().id())\n"
         "try:\n"
         "    signals.network.from_neuron()\n"
         "except ValueError as err:\n"
-        "    print('ERROR', err, flush=True)\n"
+        "    open(f'error{rank}.txt', 'w').write(str(err))\n"  # ranks' prints can interleave
     )
     proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", code], capture_output=True,
                           text=True, timeout=120, env=mpi_env(), cwd=tmp_path)
-    errors = [line for line in proc.stdout.splitlines() if line.startswith("ERROR")]
+    errors = [p.read_text() for p in sorted(tmp_path.glob("error*.txt"))]
     assert len(errors) == 2, proc.stdout + proc.stderr  # every rank
     assert "lonely_soma" in errors[0]
     assert "`gid` attribute" in errors[0] and "pc.cell(gid, netcon)" in errors[0]
