@@ -240,7 +240,8 @@ def spike_detectors(gids: Iterable[int]) -> dict[int, tuple[Any, float]]:
     for gid in (int(g) for g in gids):
         if pc.gid_exists(gid) < 2:  # 2, 3: the gid's cell lives on this rank
             continue
-        target = target or h.NetStim()
+        if target is None:
+            target = h.NetStim()
         probe = pc.gid_connect(gid, target)
         seg = probe.preseg()
         del probe  # the temporary connection disappears with its NetCon
