@@ -251,19 +251,18 @@ class Session:
             "cell_z": (("cell",), pos[order, 2], {**um, "long_name": "soma z position"}),
         }
 
-    def _network_extent(self) -> tuple[np.ndarray, np.ndarray]:
-        """Bounding box (µm) of every segment on every rank: (min xyz, max xyz)."""
+    def _network_extent(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Bounding box (µm) of every segment on every rank, (min xyz, max xyz), on rank 0."""
         net = self.network
         local = None
         if len(net):
             local = (np.array([net.x.min(), net.y.min(), net.z.min()]),
                      np.array([net.x.max(), net.y.max(), net.z.max()]))
         parts = self.comm.gather_objects(local)
-        box = None
-        if parts is not None:
-            parts = [p for p in parts if p is not None]
-            box = (np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0))
-        return self.comm.broadcast(box)
+        if parts is None:
+            return None
+        parts = [p for p in parts if p is not None]
+        return np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0)
 
     # -- NEURON hooks -------------------------------------------------------------------------
 
