@@ -11,17 +11,20 @@ import signals
 from signals.head import FourSphere, InfiniteHead, NYHead, placement, sensors_1020
 from signals.recorders import EEG, MEG, Dipole
 
+ORIGINS = np.array([(40.0 * i, -30.0 * i, -300.0) for i in range(4)])  # soma midpoints (µm)
+CENTER = ORIGINS.mean(axis=0)  # the network centre EEG/MEG place under the sensor
+
 
 def _network(ball_and_stick):
-    cells = [ball_and_stick(i, origin=(40.0 * i, -30.0 * i, -300.0), population="EI"[i % 2],
-                            start=1.0 + i) for i in range(4)]
+    cells = [ball_and_stick(i, origin=ORIGINS[i], population="EI"[i % 2], start=1.0 + i)
+             for i in range(4)]
     return cells, signals.network.from_neuron(cells)
 
 
 def test_eeg_is_head_model_times_recorded_dipole(ball_and_stick, tmp_path):
     """EEG = T(head) · R · p, with p the dipole about the network centre (same run)."""
     cells, table = _network(ball_and_stick)
-    center = table.cell_position.mean(axis=0)
+    center = CENTER
     head = FourSphere()
     eeg = EEG(head, per_population=True)
     signals.record(table, [eeg, Dipole(origin=center, per_population=False)], tstop=25,
@@ -107,7 +110,7 @@ def test_four_sphere_is_rotation_invariant():
 def test_meg_matches_biot_savart_closed_form(ball_and_stick, tmp_path):
     """Infinite medium: B = µ0/(4π) p × R / R³, checked in fT against the recorded dipole."""
     cells, table = _network(ball_and_stick)
-    center = table.cell_position.mean(axis=0)
+    center = CENTER
     sensors = np.array([[0, 0, 100000.0], [30000, 0, 95000], [0, -40000, 90000]])
     meg = MEG(sensors, model="infinite")
     sphere = MEG(sensors, model="sphere", name="meg_sphere")
