@@ -83,8 +83,8 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
     return M
 
 
-def _inside_segments(segments, electrodes: Electrodes) -> dict[str, int]:
-    """Electrodes closer to a segment's axis than its radius: name → number of segments."""
+def _inside_segments(segments, electrodes: Electrodes) -> dict[str, str]:
+    """Electrodes closer to a segment's axis than its radius: name → how many, and where."""
     from lfpykit.lfpcalc import return_dist_from_segments
 
     out = {}
@@ -93,9 +93,11 @@ def _inside_segments(segments, electrodes: Electrodes) -> dict[str, int]:
     z0, z1 = segments.z.T
     for name, pos in zip(electrodes.names, electrodes.positions, strict=True):
         dist, _ = return_dist_from_segments(x0, y0, z0, x1, y1, z1, pos)
-        n = int(np.count_nonzero(dist < segments.diam / 2))
+        inside = dist < segments.diam / 2
+        n = int(np.count_nonzero(inside))
         if n:
-            out[name] = n
+            in_soma = int(np.count_nonzero(inside & segments.root))
+            out[name] = f"{n} segment(s)" + (f", {in_soma} of them in a soma" if in_soma else "")
     return out
 
 
