@@ -190,25 +190,34 @@ def _root(sec):
     return h.SectionRef(sec=sec).root
 
 
-def _registered_gids() -> dict:
-    """``{root Section: gid}`` of the cells this rank registered with ``pc.cell(gid, netcon)``.
+def _registered_gids(roots: Sequence, gid_hint: int) -> dict:
+    """``{root Section: gid}`` for those of ``roots`` registered with ``pc.cell(gid, netcon)``.
 
-    NEURON offers no list of registered gids; the spike-detector ``NetCon`` handed to
-    ``pc.cell`` (kept alive by the model, as in NEURON's parallel ring tutorial) and every
-    ``pc.gid_connect`` onto a local source have ``srcgid()`` and, for a voltage source,
-    ``preseg()`` on the cell.
+    NEURON offers no list of registered gids. First, every ``NetCon`` whose ``srcgid()`` is a
+    gid of this rank: the detector handed to ``pc.cell`` when the model keeps it (NEURON's
+    Python ring tutorial) and each ``pc.gid_connect`` from a local cell. Cells still unknown
+    (hoc models often drop the detector ``NetCon`` after ``pc.cell``; NEURON keeps the
+    detector) are looked for among gids ``0 .. gid_hint`` with :func:`spike_detectors`.
     """
     from neuron import h
 
     pc = h.ParallelContext()
+    wanted = set(roots)
     out: dict = {}
     for nc in h.List("NetCon"):
         gid = int(nc.srcgid())
         if gid < 0 or pc.gid_exists(gid) < 2:  # 2, 3: the gid's cell lives on this rank
             continue
         seg = nc.preseg()
-        if seg is not None:
+        if seg is not None and _root(seg.sec) in wanted:
             out.setdefault(_root(seg.sec), gid)
+    if len(out) < len(wanted):
+        known = set(out.values())
+        candidates = (g for g in range(gid_hint) if g not in known)
+        for gid, (seg, _) in spike_detectors(candidates).items():
+            root = _root(seg.sec)
+            if root in wanted:
+                out.setdefault(root, gid)
     return out
 
 
@@ -262,11 +271,17 @@ def _assign_gids(cells: list[tuple[Any, str, list]]) -> list[tuple[int, str, lis
     """
     from neuron import h
 
-    registered = _registered_gids() if any(g is None for g, _, _ in cells) else {}
+    pc = h.ParallelContext()
+    unknown_roots = [_root(secs[0]) for g, _, secs in cells if g is None]
+    registered = {}
+    if unknown_roots:
+        # dense gids are below (cells per rank) x (ranks), up to twice that
+        hint = 2 * len(cells) * int(pc.nhost()) + 1000
+        registered = _registered_gids(unknown_roots, hint)
     resolved = [(g if g is not None else registered.get(_root(secs[0])), pop, secs)
                 for g, pop, secs in cells]
     unknown = [secs for g, _, secs in resolved if g is None]
-    if unknown and int(h.ParallelContext().nhost()) > 1:
+    if unknown and int(pc.nhost()) > 1:
         raise ValueError(
             f"{len(unknown)} cell(s) have no gid under MPI, e.g. {_cell_label(unknown[0])}: give "
             "each cell a global `gid` attribute, or register it with ParallelContext "
@@ -455,8 +470,9 @@ def from_neuron(
     -----
     A cell's gid is its ``gid`` attribute, else the gid it is registered under with
     ``pc.set_gid2node`` / ``pc.cell(gid, netcon)`` (found through the spike-detector
-    ``NetCon``, which the model must keep), else (serial runs only) its position in
-    ``cells`` (or, by default, in creation order), numbered after the registered gids.
+    ``NetCon`` if the model keeps it, else among the gids below twice the number of cells on
+    all ranks), else (serial runs only) its position in ``cells`` (or, by default, in creation
+    order), numbered after the registered gids.
     """
     triples: list[tuple[Any, str, list]] = []
     names: list[str] = []

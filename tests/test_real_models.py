@@ -477,3 +477,27 @@ def test_unregistered_cell_under_mpi_is_named(mpi_available, tmp_path):
     assert len(errors) == 2, proc.stdout + proc.stderr  # every rank
     assert "lonely_soma" in errors[0]
     assert "`gid` attribute" in errors[0] and "pc.cell(gid, netcon)" in errors[0]
+
+
+def test_gids_found_when_the_model_drops_its_detector_netcons(tmp_path):
+    """hoc style: ``nc = cell.connect2target(nil); pc.cell(gid, nc)`` in a loop keeps no NetCon."""
+    from neuron import h
+
+    pc = h.ParallelContext()
+    cells = [RingCell(100.0 * i) for i in range(4)]
+    gids = [3, 0, 2, 1]  # registered out of creation order
+    for gid, cell in zip(gids, cells, strict=True):
+        pc.set_gid2node(gid, 0)
+        pc.cell(gid, cell._spike_detector)
+        cell._spike_detector = None  # the NetCon is gone; NEURON keeps the detector
+    assert len(h.List("NetCon")) == 0
+    table = signals.network.from_neuron(cells)
+    assert_array_equal(table.cell_gid, gids)
+    stim = h.IClamp(cells[2].soma(0.5))
+    stim.delay, stim.dur, stim.amp = 1.0, 1.0, 2.0
+    tvec, idvec = h.Vector(), h.Vector()
+    pc.spike_record(-1, tvec, idvec)
+    signals.record(table, [Spikes()], tstop=8, path=tmp_path / "r.nc", progress=False)
+    ds = signals.open_run(tmp_path / "r.nc")
+    assert ds["spike_gid"].values.tolist() == [2] == np.array(idvec, dtype=int).tolist()
+    assert_allclose(ds["spike_time"].values, np.array(tvec), atol=1e-9)
