@@ -176,3 +176,56 @@ def test_matches_lfpy_recextelectrode(tmp_path):
     for sec in list(h.allsec()):
         h.delete_section(sec=sec)
     assert not list(h.allsec())
+
+
+@pytest.mark.parametrize("method", ["linesource", "pointsource", "root_as_point"])
+def test_transfer_matrix_kernel_equals_lfpykit(method):
+    """The block-wise kernel against LFPykit's own RecExtElectrode on awkward geometry:
+    contacts inside segments, on a segment's axis beyond either end, at a segment's end point."""
+    import lfpykit
+    from lfpykit.lfpcalc import return_dist_from_segments
+
+    from signals.network import SegmentTable
+    from signals.recorders.lfp import _BLOCK, _inside_segments, transfer_matrix
+
+    rng = np.random.default_rng(0)
+    n = 2 * _BLOCK + 37  # several blocks and a ragged last one
+    start = rng.uniform(-300, 300, (n, 3))
+    end = start + rng.normal(0, 20, (n, 3))
+    diam = rng.uniform(0.5, 8, n)
+    root = np.zeros(n, dtype=bool)
+    root[[0, 5, 600, n - 1]] = True
+    contacts = np.vstack([
+        rng.uniform(-300, 300, (20, 3)),
+        start[:3] + 0.1,                                   # inside segments
+        end[3] + 2 * (end[3] - start[3]),                  # on the axis, beyond the end
+        start[4] - 3 * (end[4] - start[4]),                # on the axis, before the start
+        end[6],                                            # at an end point
+        (start[5] + end[5]) / 2,                           # inside a root segment
+    ])
+    seg = SegmentTable(
+        gid=np.zeros(n, dtype=np.int64), population=np.zeros(n, dtype=np.int64),
+        populations=("all",), section=np.array(["s"] * n, dtype=object),
+        x=np.c_[start[:, 0], end[:, 0]], y=np.c_[start[:, 1], end[:, 1]],
+        z=np.c_[start[:, 2], end[:, 2]], diam=diam, area=np.ones(n), root=root,
+        cell_gid=np.zeros(1, dtype=np.int64), cell_population=np.zeros(1, dtype=np.int64),
+        cell_position=np.zeros((1, 3)))
+    electrodes = signals.electrodes.points(contacts)
+    geometry = lfpykit.CellGeometry(x=seg.x, y=seg.y, z=seg.z, d=diam)
+    kwargs = {"rootinds": np.flatnonzero(root)} if method == "root_as_point" else {}
+    reference = lfpykit.RecExtElectrode(geometry, x=contacts[:, 0], y=contacts[:, 1],
+                                        z=contacts[:, 2], sigma=0.3, method=method,
+                                        **kwargs).get_transformation_matrix()
+    M = transfer_matrix(seg, electrodes, method=method, sigma=0.3)
+    assert np.isfinite(reference).all()
+    assert np.abs(M - reference).max() <= 1e-14 * np.abs(reference).max()
+    # contacts inside segments: as LFPykit's distance to each segment says
+    inside = _inside_segments(seg, electrodes)
+    for name, pos in zip(electrodes.names, contacts, strict=True):
+        dist, _ = return_dist_from_segments(seg.x[:, 0], seg.y[:, 0], seg.z[:, 0],
+                                            seg.x[:, 1], seg.y[:, 1], seg.z[:, 1], pos)
+        n_in = int(np.count_nonzero(dist < diam / 2))
+        assert (name in inside) == (n_in > 0)
+        if n_in:
+            assert inside[name].startswith(f"{n_in} segment(s)")
+    assert "of them in a soma" in inside[electrodes.names[-1]]

@@ -1,0 +1,96 @@
+"""Set-up cost of a large probe on a large network: segment table and transfer matrices.
+
+Not a test: builds N ball-and-stick cells (1 soma + a bent 99-segment dendrite each, 100
+segments per cell) at random positions, then times, in one run,
+
+- ``signals.network.from_neuron`` (the segment table, per segment),
+- the LFP transfer matrix for a 384-contact laminar probe with signals' block-wise kernel and
+  with LFPykit's ``RecExtElectrode`` (per matrix entry), for the line source, point source
+  and root-as-point methods, with the largest difference between the two,
+- the inside-segment check (per contact and segment).
+
+Usage::
+
+    python benchmarks/setup_cost.py               # 1000 cells, 100k segments, 384 contacts
+    python benchmarks/setup_cost.py --cells 4000 --contacts 384 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def build(n_cells: int, seed: int = 0) -> list:
+    from neuron import h
+
+    rng = np.random.default_rng(seed)
+    cells = []
+    for _ in range(n_cells):
+        o = rng.uniform(-500, 500, 3)
+        soma, dend = h.Section(name="soma"), h.Section(name="dend")
+        dend.connect(soma(1))
+        soma.pt3dadd(*o, 20)
+        soma.pt3dadd(*(o + [0, 0, 20]), 20)
+        for k in range(11):
+            dend.pt3dadd(*(o + [5 * np.sin(k), 0, 20 + 80 * k]), 2)
+        dend.nseg = 99
+        cells.append([soma, dend])
+    return cells
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=1000)
+    parser.add_argument("--contacts", type=int, default=384)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    import lfpykit
+
+    import signals
+    from signals.recorders.lfp import _inside_segments, transfer_matrix
+
+    cells = build(args.cells)
+    t_table, table = best(lambda: signals.network.from_neuron(cells), args.repeat)
+    n = len(table)
+    probe = signals.electrodes.laminar(x=0, y=0, z=np.linspace(-1000, 1000, args.contacts))
+    entries = n * args.contacts
+    print(f"{args.cells} cells, {n} segments, {args.contacts} contacts "
+          f"(min of {args.repeat})")
+    print(f"  segment table           {t_table:7.2f} s  {t_table / n * 1e9:7.0f} ns/segment")
+    geometry = table.cell_geometry()
+    for method in ("linesource", "pointsource", "root_as_point"):
+        kwargs = {"rootinds": np.flatnonzero(table.root)} if method == "root_as_point" else {}
+
+        def peer(method=method, kwargs=kwargs):
+            return lfpykit.RecExtElectrode(geometry, x=probe.x, y=probe.y, z=probe.z, sigma=0.3,
+                                           method=method, **kwargs).get_transformation_matrix()
+
+        t_ours, ours = best(lambda method=method: transfer_matrix(table, probe, method=method),
+                            args.repeat)
+        t_peer, theirs = best(peer, 1)
+        diff = np.abs(ours - theirs).max() / np.abs(theirs).max()
+        print(f"  {method:<14} signals {t_ours:6.2f} s ({t_ours / entries * 1e9:5.1f} ns/entry)  "
+              f"LFPykit {t_peer:6.2f} s ({t_peer / entries * 1e9:5.1f} ns/entry)  "
+              f"ratio {t_peer / t_ours:4.1f}x  max diff {diff:.1e} of peak")
+    t_inside, _ = best(lambda: _inside_segments(table, probe), args.repeat)
+    print(f"  inside-segment check    {t_inside:7.2f} s  {t_inside / entries * 1e9:7.1f} ns/entry")
+    total = t_table + best(lambda: transfer_matrix(table, probe), 1)[0] + t_inside
+    print(f"  LFP set-up (table + line-source matrix + check): {total:.2f} s "
+          f"= {total / (n / 1e5):.2f} s per 100k segments")
+
+
+if __name__ == "__main__":
+    main()
