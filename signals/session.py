@@ -391,6 +391,8 @@ class Session:
                     return  # steady-state settling before the run (e.g. dt = 1e9 at t = -1e10)
                 raise RuntimeError(f"h.dt changed from {self._dt} to {self._h.dt} ms during the run; "
                                    "samples lie on a fixed time grid: use one dt per run")
+            if self._step_count == 0:
+                self._anchor_clock()
             self._complete_pending()
             self._step_count += 1
             if self._step_count % self._every == 0:
@@ -403,6 +405,19 @@ class Session:
             # Under MPI an exception escaping a NEURON callback makes NEURON call MPI_Abort,
             # killing rank 0 before it can close the file. Failures are agreed on by all ranks
             # in _flush, so every rank stops recording here and run()/close() raise afterwards.
+
+    def _anchor_clock(self) -> None:
+        """Start the time axis where the run's first step really starts.
+
+        A tool may move ``h.t`` between ``finitialize`` and the first step: LFPy initialises at
+        t = 0, then sets ``h.t = tstart`` (e.g. -50 ms of settling) and integrates from there,
+        taking the initialised state as the state at ``tstart``.
+        """
+        start = float(self._h.t)  # the callback of a step sees h.t before NEURON advances it
+        if abs(start - self._t0) > 1e-6 * self._dt:
+            self._t0 = start
+            if self._writer is not None:
+                self._writer.set_attrs({"t_start": start})
 
     def _pointer_views(self, n: int) -> list[np.ndarray]:
         """Buffers of the pointer groups in the recorders' order, (n_ptr, n) each."""

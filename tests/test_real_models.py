@@ -501,3 +501,30 @@ def test_gids_found_when_the_model_drops_its_detector_netcons(tmp_path):
     ds = signals.open_run(tmp_path / "r.nc")
     assert ds["spike_gid"].values.tolist() == [2] == np.array(idvec, dtype=int).tolist()
     assert_allclose(ds["spike_time"].values, np.array(tvec), atol=1e-9)
+
+
+def test_lfpy_tstart_before_zero_keeps_the_time_axis(tmp_path, no_sections):
+    """LFPy's tstart < 0 (its examples settle for tens of ms): LFPy initialises at t = 0, sets
+    h.t = tstart and runs from there. Every signals sample keeps its true time."""
+    cell = LFPy.Cell(morphology=str(LFPY_TEST / "ball_and_sticks.hoc"), passive=True,
+                     tstart=-10.0, tstop=20.0, dt=2**-4, delete_sections=True)
+    syn = LFPy.Synapse(cell, idx=int(cell.get_closest_idx(0, 0, 150)), syntype="ExpSyn",
+                       weight=0.02, tau=2, record_current=False)
+    syn.set_spike_times(np.array([5.0]))
+    electrode = LFPy.RecExtElectrode(cell, x=PROBE.x, y=PROBE.y, z=PROBE.z, sigma=0.3)
+    with signals.attach(signals.network.from_lfpy(cell), [LFP(PROBE, sigma=0.3)],
+                        path=tmp_path / "r.nc"):
+        cell.simulate(probes=[electrode])
+    ds = signals.open_run(tmp_path / "r.nc")
+    t = ds["time"].values
+    assert t[0] == pytest.approx(-10.0) and ds.attrs["t_start"] == pytest.approx(-10.0)
+    assert_allclose(np.diff(t), 2**-4, rtol=1e-9)
+    assert t[-1] == pytest.approx(20.0, abs=2**-4)
+    # LFPy keeps t = 0 ... tstop; compare from its first step at the same times
+    k = np.round((cell.tvec[1:] - t[0]) / 2**-4).astype(int)
+    assert_allclose(t[k], cell.tvec[1:], atol=1e-9)
+    theirs = electrode.data.T[1:]
+    assert np.abs(theirs).max() > 1e-5  # the synapse fired after t = 0
+    err = np.abs(ds["lfp"].values[k] - theirs).max() / np.abs(theirs).max()
+    assert err < 1e-6
+    syn = None
