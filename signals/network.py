@@ -61,6 +61,9 @@ class SegmentTable:
     run_note : str
         Empty, or why :func:`signals.record` cannot run these cells itself and how to record
         them instead (e.g. LFPy cells whose input events only LFPy's ``simulate`` loads).
+    locate : callable or None
+        Live tables: returns the cells' positions (µm, (n_cell, 3)) as the model has them now,
+        so a cell moved after the table was built is caught (:meth:`moved_cells`).
     """
 
     gid: np.ndarray
@@ -79,6 +82,7 @@ class SegmentTable:
     segments: list = field(repr=False, default_factory=list)  # nrn.Segment per row (live only)
     roots: list = field(repr=False, default_factory=list)  # root nrn.Section per cell (live only)
     run_note: str = ""
+    locate: Any = field(repr=False, default=None)
 
     def __len__(self) -> int:
         return int(self.gid.size)
@@ -91,6 +95,19 @@ class SegmentTable:
         box = ", ".join(f"{k} {a:.0f}..{b:.0f}" for k, a, b in zip("xyz", lo, hi, strict=True))
         return (f"<SegmentTable: {len(self)} segments, {self.n_cells} cells, populations "
                 f"{list(self.populations)}, extent (µm) {box}>")
+
+    def moved_cells(self, tol: float = 1e-6) -> str:
+        """Empty, or which cells moved (by more than ``tol`` µm) since the table was built."""
+        if self.locate is None or not self.n_cells:
+            return ""
+        shift = np.linalg.norm(np.asarray(self.locate(), dtype=float) - self.cell_position, axis=1)
+        moved = np.flatnonzero(shift > tol)
+        if not moved.size:
+            return ""
+        k = moved[np.argmax(shift[moved])]
+        return (f"{moved.size} of {self.n_cells} cells moved after the segment table was built "
+                f"(gid {self.cell_gid[k]} by {shift[k]:.3g} µm): build it after the cells are "
+                "placed (set_pos / set_rotation / translations), right before recording")
 
     @property
     def n_cells(self) -> int:
@@ -335,6 +352,7 @@ def _build_table(
     *,
     geometry: Sequence[tuple[np.ndarray, ...]] | None = None,
     run_note: str = "",
+    locate: Any = None,
 ) -> SegmentTable:
     """Assemble a SegmentTable from (gid, population, sections) triples.
 
@@ -343,8 +361,9 @@ def _build_table(
     gives, per cell, ``(x, y, z, d, root, position)`` for tools that keep a geometry of their
     own (LFPy): segment start/end (µm, (n_seg, 2) each) and diameters in the order of its
     sections' segments, which segments are the root (point sources of ``root_as_point``) and
-    the cell position (µm); by default the geometry is NEURON's 3-D points after
-    ``h.define_shape()`` and the root is the cell's root section.
+    the cell position (µm), with ``locate`` giving the positions the tool has now; by default
+    the geometry is NEURON's 3-D points after ``h.define_shape()``, the root is the cell's
+    root section and positions are read back from NEURON.
     """
     from neuron import h
 
@@ -429,6 +448,8 @@ def _build_table(
         segments=segments,
         roots=roots,
         run_note=run_note,
+        locate=locate if geometry is not None else (
+            lambda: np.array([_interp3d(r, np.array([0.5]))[0] for r in roots])),
     )
 
 
@@ -647,5 +668,7 @@ def from_lfpy(cells: Any) -> SegmentTable:
         geometry.append((cell.x, cell.y, cell.z, cell.d, is_root, cell.somapos))
         # LFPy 2.x keeps set_spike_times' events in this list until simulate() loads them
         pending = pending or any(len(t) for t in getattr(cell, "_sptimeslist", ()))
+    lfpy_cells = [cell for _, cell in members]
     return _build_table(triples, population_names=names, geometry=geometry,
-                        run_note=_LFPY_RUN_NOTE if pending else "")
+                        run_note=_LFPY_RUN_NOTE if pending else "",
+                        locate=lambda: np.array([c.somapos for c in lfpy_cells], dtype=float))

@@ -211,6 +211,9 @@ class Session:
             network = from_neuron()  # under MPI every cell needs a registered gid
         if not isinstance(network, SegmentTable):
             raise TypeError(f"network must be a SegmentTable (signals.network), got {network!r}")
+        moved = network.moved_cells()
+        if moved:
+            raise ValueError(moved)
         specs: dict[str, VariableSpec] = {}
         for rec in recs:
             for name, spec in rec.variables().items():
@@ -302,6 +305,9 @@ class Session:
                                    "on the fixed time grid; call h.cvode.active(0)")
             if not h.cvode.use_fast_imem():
                 h.cvode.use_fast_imem(1)  # NetPyNE's run setup may have turned it off
+            moved = self.network.moved_cells()
+            if moved:
+                raise ValueError(moved)
             self._start()
         except BaseException as err:
             self._error = err

@@ -528,3 +528,25 @@ def test_lfpy_tstart_before_zero_keeps_the_time_axis(tmp_path, no_sections):
     err = np.abs(ds["lfp"].values[k] - theirs).max() / np.abs(theirs).max()
     assert err < 1e-6
     syn = None
+
+
+def test_cells_moved_after_the_table_are_refused(tmp_path, no_sections):
+    """A table is a snapshot of the geometry: moving cells afterwards is an error, not a wrong LFP."""
+    cell, _ = _lfpy_cell("ball_and_sticks.hoc", pt3d=False, moved=False)
+    table = signals.network.from_lfpy(cell)
+    cell.set_pos(0.0, 0.0, 300.0)
+    with pytest.raises(ValueError, match=r"1 of 1 cells moved .* by 300 µm.*build it after"):
+        signals.attach(table, [LFP(PROBE)], path=tmp_path / "a.nc")
+    with signals.attach(signals.network.from_lfpy(cell), [LFP(PROBE)], path=tmp_path / "b.nc"):
+        cell.simulate()  # built after set_pos: fine
+
+    from neuron import h
+
+    soma = h.Section(name="soma")
+    soma.pt3dadd(0, 0, 0, 10)
+    soma.pt3dadd(0, 0, 10, 10)
+    plain = signals.network.from_neuron([soma])
+    for i in range(2):
+        soma.pt3dchange(i, 50.0, 0.0, 10.0 * i, 10)  # moved between table and run
+    with pytest.raises(ValueError, match="cells moved after the segment table was built"):
+        signals.record(plain, [LFP(PROBE)], tstop=1, path=tmp_path / "c.nc", progress=False)
