@@ -4,9 +4,10 @@ Not a test: builds N ball-and-stick cells (1 soma + a bent 99-segment dendrite e
 segments per cell) at random positions, then times, in one run,
 
 - ``signals.network.from_neuron`` (the segment table, per segment),
-- the LFP transfer matrix for a 384-contact laminar probe with signals' block-wise kernel and
-  with LFPykit's ``RecExtElectrode`` (per matrix entry), for the line source, point source
-  and root-as-point methods, with the largest difference between the two,
+- the LFP transfer matrix for a 384-contact laminar probe with signals' block-wise kernel (one
+  and two threads) and with LFPykit's ``RecExtElectrode`` (per matrix entry; wall and CPU
+  time), for the line source, point source and root-as-point methods, with the largest
+  difference between the two,
 - the inside-segment check (per contact and segment).
 
 Usage::
@@ -80,11 +81,19 @@ def main() -> None:
 
         t_ours, ours = best(lambda method=method: transfer_matrix(table, probe, method=method),
                             args.repeat)
+        t_two, _ = best(lambda method=method: transfer_matrix(table, probe, method=method,
+                                                               threads=2), args.repeat)
+        cpu = time.process_time()
         t_peer, theirs = best(peer, 1)
+        cpu_peer = time.process_time() - cpu
+        cpu = time.process_time()
+        transfer_matrix(table, probe, method=method)
+        cpu_ours = time.process_time() - cpu
         diff = np.abs(ours - theirs).max() / np.abs(theirs).max()
-        print(f"  {method:<14} signals {t_ours:6.2f} s ({t_ours / entries * 1e9:5.1f} ns/entry)  "
-              f"LFPykit {t_peer:6.2f} s ({t_peer / entries * 1e9:5.1f} ns/entry)  "
-              f"ratio {t_peer / t_ours:4.1f}x  max diff {diff:.1e} of peak")
+        print(f"  {method:<14} signals {t_ours:5.2f} s ({t_ours / entries * 1e9:5.1f} ns/entry, "
+              f"2 threads {t_two / entries * 1e9:5.1f})  LFPykit {t_peer:5.2f} s "
+              f"({t_peer / entries * 1e9:5.1f} ns/entry)  ratio {t_peer / t_ours:4.1f}x, "
+              f"CPU time ratio {cpu_peer / cpu_ours:4.1f}x  max diff {diff:.1e} of peak")
     t_inside, _ = best(lambda: _inside_segments(table, probe), args.repeat)
     print(f"  inside-segment check    {t_inside:7.2f} s  {t_inside / entries * 1e9:7.1f} ns/entry")
     total = t_table + best(lambda: transfer_matrix(table, probe), 1)[0] + t_inside

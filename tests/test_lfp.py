@@ -186,10 +186,10 @@ def test_transfer_matrix_kernel_equals_lfpykit(method):
     from lfpykit.lfpcalc import return_dist_from_segments
 
     from signals.network import SegmentTable
-    from signals.recorders.lfp import _BLOCK, _inside_segments, transfer_matrix
+    from signals.recorders.lfp import _inside_segments, transfer_matrix
 
     rng = np.random.default_rng(0)
-    n = 2 * _BLOCK + 37  # several blocks and a ragged last one
+    n = 3 * 1170 + 37  # several blocks (1170 segments for 28 contacts) and a ragged last one
     start = rng.uniform(-300, 300, (n, 3))
     end = start + rng.normal(0, 20, (n, 3))
     diam = rng.uniform(0.5, 8, n)
@@ -219,6 +219,7 @@ def test_transfer_matrix_kernel_equals_lfpykit(method):
     M = transfer_matrix(seg, electrodes, method=method, sigma=0.3)
     assert np.isfinite(reference).all()
     assert np.abs(M - reference).max() <= 1e-14 * np.abs(reference).max()
+    assert np.array_equal(transfer_matrix(seg, electrodes, method=method, sigma=0.3, threads=3), M)
     # contacts inside segments: as LFPykit's distance to each segment says
     inside = _inside_segments(seg, electrodes)
     for name, pos in zip(electrodes.names, contacts, strict=True):
