@@ -538,7 +538,14 @@ class Session:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(error=exc)
+        # NEURON 8.2 replaces an exception raised inside a callback (extra_scatter_gather,
+        # FInitializeHandler) by a bare RuntimeError('hocobj_call error') when it reaches the
+        # caller of h.continuerun/h.finitialize; NEURON 9 passes it through. The session kept
+        # its own exception: record that one in the file and raise it instead of the wrapper.
+        own = self._error if isinstance(exc, Exception) and exc is not self._error else None
+        self.close(error=own or exc)
+        if own is not None:
+            raise own from None
 
 
 def _merge_coords(coords: dict, extra: Mapping, owner: str = "a recorder") -> dict:
