@@ -649,3 +649,9 @@ def from_lfpy(cells: Any) -> SegmentTable:
         pending = pending or any(len(t) for t in getattr(cell, "_sptimeslist", ()))
     return _build_table(triples, population_names=names, geometry=geometry,
                         run_note=_LFPY_RUN_NOTE if pending else "")
+
+
+# hnn-core networks: the adapter lives in signals.hnn (hnn-core is imported only when used)
+from signals.hnn import from_hnn_core, record_hnn_core  # noqa: E402
+
+__all__ += ["from_hnn_core", "record_hnn_core"]
