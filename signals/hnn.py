@@ -17,6 +17,7 @@ them. Any other hnn-core version is refused with a clear error rather than recor
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import os
 import pickle
@@ -149,6 +150,11 @@ class HnnRecording:
         if session is not None:
             session.close(error=error)
             self.paths.append(session.path)
+        # A closed session's objects hold the trial's sections in reference cycles. They must be
+        # gone before hnn-core builds the next trial: hnn-core frees the vectors its dipole
+        # mechanisms point to, and NEURON 8.2 crashes (segfault) on such live sections.
+        del session
+        gc.collect()
 
     # -- hooks ------------------------------------------------------------------------------
 
