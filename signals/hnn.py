@@ -310,17 +310,21 @@ def record_hnn_core(
     - Dipoles: signals' ``dipole`` is Σ i_m r over every segment of the recorded cells, in
       nA·µm = fAm. hnn-core's returned ``Dipole`` is in nAm (×1e-6), has only z (the apical
       axis; signals also gives x and y, from oblique and basal dendrites) and only the
-      pyramidal cells, and has a fitted per-cell offset subtracted (``_baseline_renormalize``:
-      constants per cell for L2, piecewise linear in time for L5). Before that offset, hnn-core's
-      ``L2`` and ``L5`` equal signals' ``dipole_population`` z of ``L2_pyramidal`` and
-      ``L5_pyramidal``; its sign is the same (+z towards the apical tuft).
+      pyramidal cells (its basket cells are single compartments, which carry no dipole), and
+      has a fitted per-cell offset subtracted (``_baseline_renormalize``: a constant per cell
+      for L2, piecewise linear in time for L5). Before that offset, hnn-core's ``L2`` and
+      ``L5`` equal signals' ``dipole_population`` z of ``L2_pyramidal`` and ``L5_pyramidal``
+      from the first step on (measured 1.1e-7 and 8e-9 of the peak: NEURON keeps 3-D points in
+      single precision); the sign is the same (+z towards the apical tuft).
     - LFP: hnn-core's extracellular arrays are in µV (signals: mV) from every cell; its
-      ``psa`` equals ``LFP(..., method="pointsource")`` with the same conductivity. Its
+      ``psa`` equals ``LFP(..., method="pointsource")`` with the same conductivity (measured
+      9e-15 of the peak). Its
       ``lsa`` is not signals' line source: it stretches each inner segment's line to the
-      neighbouring segments' centres. hnn-core defines its potentials as 0 at t = 0.
+      neighbouring segments' centres. hnn-core floors distances at 0.5 µm, signals at the
+      segment radius. hnn-core defines its potentials as 0 at t = 0.
     - The t = 0 sample: hnn-core's cells start at section-specific potentials (−72 … −67 mV
       in L5 pyramidal cells); signals' t = 0 membrane currents are then the axial currents
-      those potentials drive (see the README), not zero.
+      those potentials drive (they sum to zero in each cell; see the README), not zero.
     """
     _hnn_core()
     if not hasattr(net, "cell_types") or not hasattr(net, "gid_to_type"):
