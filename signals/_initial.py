@@ -36,10 +36,10 @@ def initial_membrane_currents(segments: list) -> np.ndarray:
 
     if not segments:
         return np.zeros(0)
-    roots = {}
-    for seg in segments:
-        root = h.SectionRef(sec=seg.sec).root
-        roots.setdefault(root, root)  # sections are hashable; names need not be unique
+    roots = {}  # sections are hashable; names need not be unique
+    for sec in dict.fromkeys(seg.sec for seg in segments):
+        root = h.SectionRef(sec=sec).root
+        roots.setdefault(root, root)
     index: dict[tuple, int] = {}  # (section, j) -> node; j: 0 = x=0 end, 1..nseg, nseg+1
     volts: list[float] = []
     area_node: list[bool] = []

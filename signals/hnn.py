@@ -6,12 +6,16 @@ offers no public hook for that, so :func:`record_hnn_core` wraps, while its ``wi
 lasts, the hnn-core 0.6.1 internals listed in :data:`HOOKS`; the user's own code names none of
 them. Any other hnn-core version is refused with a clear error rather than recorded wrongly.
 
->>> from hnn_core import jones_2009_model, simulate_dipole           # doctest: +SKIP
->>> from hnn_core.network_models import add_erp_drives_to_jones_model
->>> net = jones_2009_model(mesh_shape=(3, 3)); add_erp_drives_to_jones_model(net)
->>> with signals.network.record_hnn_core(net, [Dipole(), LFP(probe)], path="erp_{trial}.nc") as rec:
-...     dpls = simulate_dipole(net, tstop=170.0, n_trials=2)
->>> rec.paths                                 # [PosixPath('erp_0.nc'), PosixPath('erp_1.nc')]
+.. code-block:: python
+
+    from hnn_core import jones_2009_model, simulate_dipole
+    from hnn_core.network_models import add_erp_drives_to_jones_model
+
+    net = jones_2009_model(mesh_shape=(3, 3))
+    add_erp_drives_to_jones_model(net)
+    with signals.network.record_hnn_core(net, [Dipole(), LFP(probe)], path="erp_{trial}.nc") as rec:
+        dpls = simulate_dipole(net, tstop=170.0, n_trials=2)
+    rec.paths  # [PosixPath('erp_0.nc'), PosixPath('erp_1.nc')]
 """
 
 from __future__ import annotations
