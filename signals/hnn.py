@@ -42,7 +42,10 @@ logger = logging.getLogger("signals")
 #: hnn-core versions whose internals signals was written against and tested with.
 SUPPORTED_VERSIONS = ("0.6.1",)
 
-#: The hnn-core internals used, as (module, class, attribute). Public ones first.
+#: The hnn-core methods wrapped, as (module, class, attribute); signals also reads the instance
+#: attributes ``NetworkBuilder._cells`` (the cells built on a rank), ``NetworkBuilder.trial_idx``
+#: and ``Cell._nrn_sections`` (a cell's NEURON sections), and replaces the child script at the
+#: end of ``MPIBackend.mpi_cmd``.
 HOOKS = (
     ("hnn_core.network_builder", "NetworkBuilder", "aggregate_data"),  # end of a trial's run
     ("hnn_core.parallel_backends", "JoblibBackend", "simulate"),
@@ -234,6 +237,9 @@ class HnnRecording:
             raise ValueError("simulate_dipole was called with another Network than the one "
                              "given to record_hnn_core")
         self._check_trials(n_trials)
+        if "attrs" in self._run:
+            raise ValueError("call simulate_dipole once per record_hnn_core block: a second call "
+                             "would write over the first one's trial files")
         self._run["attrs"] = {"tstop": float(tstop), "n_trials": 1 if n_trials is None
                               else int(n_trials)}
 
