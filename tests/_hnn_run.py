@@ -131,7 +131,13 @@ def _scenario_errors(out: Path) -> dict:
         with signals.network.record_hnn_core(net, [Dipole()], path=out / "r_{trial}.nc"):
             simulate_dipole(network(), tstop=5.0, n_trials=1)
 
+    def two_calls():
+        with signals.network.record_hnn_core(net, [Dipole()], path=out / "twice_{trial}.nc"):
+            simulate_dipole(net, tstop=1.0, n_trials=1)
+            simulate_dipole(net, tstop=1.0, n_trials=1)
+
     attempt("trials", several_trials_one_path)
+    attempt("twice", two_calls)
     attempt("joblib", joblib_workers)
     attempt("network", another_network)
     attempt("type", lambda: signals.network.record_hnn_core(object(), [Dipole()],

@@ -168,7 +168,8 @@ def test_bad_use_is_refused(tmp_path):
         "joblib"]
     assert messages["network"].startswith("ValueError") and "another Network" in messages["network"]
     assert messages["type"].startswith("TypeError") and "hnn_core.Network" in messages["type"]
-    assert info["files"] == []  # refused before any run file was opened
+    assert messages["twice"].startswith("ValueError") and "once per" in messages["twice"]
+    assert info["files"] == ["twice_0.nc"]  # the others were refused before opening a file
 
 
 @pytest.mark.skipif(importlib.util.find_spec("hnn_core") is not None,
