@@ -257,14 +257,20 @@ class HnnRecording:
         return script
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        own = None
         try:
             if self._session is not None:  # the trial failed before hnn-core aggregated it
-                self._end_trial(error=exc if exc is not None else
+                # an error of signals' own inside NEURON's callbacks reaches here rewrapped by
+                # NEURON 8.2 ('hocobj_call error'): file and raise the session's own instead
+                own = self._session._error
+                self._end_trial(error=own or exc or
                                 RuntimeError("hnn-core's run ended before its trial finished"))
         finally:
             for cls, name, original in reversed(self._saved):
                 setattr(cls, name, original)
             self._saved.clear()
+        if own is not None and own is not exc and isinstance(exc, Exception):
+            raise own from None
 
 
 def _mpi_child(config_path: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +143,31 @@ def _scenario_errors(out: Path) -> dict:
     attempt("network", another_network)
     attempt("type", lambda: signals.network.record_hnn_core(object(), [Dipole()],
                                                            path=out / "x.nc"))
-    return {"messages": messages, "files": sorted(p.name for p in out.glob("*.nc"))}
+
+    class Failing(signals.Recorder):
+        """Fails in its 4th chunk, i.e. inside NEURON's callback during hnn-core's psolve."""
+
+        name = "failing"
+
+        def variables(self):
+            return {"n": signals.VariableSpec(("time",), "1", "samples")}
+
+        def on_chunk(self, chunk):
+            if chunk.start >= 300:
+                raise RuntimeError("disk on fire")
+            return {"n": np.full(chunk.t.size, float(chunk.t.size))}
+
+    def failing_recorder():
+        with signals.network.record_hnn_core(net, [Failing()], path=out / "failing_{trial}.nc",
+                                             chunk_samples=100):
+            simulate_dipole(net, tstop=20.0, n_trials=1)
+
+    attempt("callback", failing_recorder)  # last: hnn-core's run was cut short
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the file is incomplete, as it should be
+        failed = signals.open_run(out / "failing_0.nc")
+    return {"messages": messages, "files": sorted(p.name for p in out.glob("*.nc")),
+            "failed_file": {k: failed.attrs.get(k) for k in ("run_status", "run_error")}}
 
 
 def main() -> None:

@@ -160,7 +160,7 @@ def test_t0_sample_is_physical_for_hnn_cores_initial_potentials(tmp_path):
 
 
 @needs_hnn
-def test_bad_use_is_refused(tmp_path):
+def test_bad_use_is_refused_and_errors_keep_their_message(tmp_path):
     info = _run("errors", tmp_path / "errors")
     messages = info["messages"]
     assert messages["trials"].startswith("ValueError") and "{trial}" in messages["trials"]
@@ -169,7 +169,12 @@ def test_bad_use_is_refused(tmp_path):
     assert messages["network"].startswith("ValueError") and "another Network" in messages["network"]
     assert messages["type"].startswith("TypeError") and "hnn_core.Network" in messages["type"]
     assert messages["twice"].startswith("ValueError") and "once per" in messages["twice"]
-    assert info["files"] == ["twice_0.nc"]  # the others were refused before opening a file
+    # the others were refused before opening a file
+    assert info["files"] == ["failing_0.nc", "twice_0.nc"]
+    # an error inside NEURON's callback keeps its message on NEURON 8.2 (not 'hocobj_call error')
+    assert messages["callback"] == "RuntimeError: disk on fire"
+    assert info["failed_file"] == {"run_status": "incomplete",
+                                   "run_error": "RuntimeError: disk on fire"}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("hnn_core") is not None,
