@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# A second environment with NEURON 8.2.7, the oldest NEURON signals supports, and hnn-core 0.6.1
+# (which cannot be imported on NEURON 9).
+VENV82 := .venv-nrn82
+STAMP82 := $(VENV82)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install install-nrn82 demo test test-nrn82 lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +18,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(STAMP82): pyproject.toml
+	$(PYTHON) -m venv $(VENV82)
+	$(VENV82)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV82)/bin/python -m pip install --quiet -e ".[test,hnn]" "neuron==8.2.7"
+	touch $(STAMP82)
+
+install-nrn82: $(STAMP82)
+
 demo: $(STAMP)
 	$(BIN)/signals demo --out demo_output
 
@@ -21,8 +33,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -rs tests
 
+# The whole suite again on NEURON 8.2.7, with the hnn-core tests that skip on NEURON 9.
+test-nrn82: $(STAMP82)
+	$(VENV82)/bin/python -m pytest -q -rs tests
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/record_overhead.py
 
 clean:
-	rm -rf $(VENV) demo_output
+	rm -rf $(VENV) $(VENV82) demo_output

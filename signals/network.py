@@ -672,3 +672,9 @@ def from_lfpy(cells: Any) -> SegmentTable:
     return _build_table(triples, population_names=names, geometry=geometry,
                         run_note=_LFPY_RUN_NOTE if pending else "",
                         locate=lambda: np.array([c.somapos for c in lfpy_cells], dtype=float))
+
+
+# hnn-core networks: the adapter lives in signals.hnn (hnn-core is imported only when used)
+from signals.hnn import from_hnn_core, record_hnn_core  # noqa: E402
+
+__all__ += ["from_hnn_core", "record_hnn_core"]

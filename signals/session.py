@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from signals._initial import initial_membrane_currents
 from signals._parallel import Comm
 from signals._validation import check_positive
 from signals.network import SegmentTable, from_neuron
@@ -330,9 +331,9 @@ class Session:
             self._imem_ptr = h.PtrVector(n)
             for i, seg in enumerate(self.network.segments):
                 self._imem_ptr.pset(i, seg._ref_i_membrane_)
-        # The t = 0 sample is NEURON's i_membrane_ after finitialize, as Vector.record gives it
-        # (zero: finitialize computes no membrane current). LFPy calls h.fcurrent() first, which
-        # yields ionic currents without the capacitive part, i.e. currents that do not sum to 0.
+        # The t = 0 sample: not NEURON's i_membrane_ after finitialize (zero for a uniform
+        # potential, an unphysical value otherwise) but the axial currents the initial potentials
+        # drive into each segment (signals._initial); zero for a uniform potential too.
         self._imem_vec = h.Vector(max(n, 1))
         self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
         self._imem_buf = np.empty((self.chunk_samples, n))
@@ -351,11 +352,11 @@ class Session:
         if self._writer is not None:
             self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0})
         self._state = "recording"
-        self._sample()
+        self._sample(imem=initial_membrane_currents(self.network.segments) if n else None)
         self._complete_pending()  # at initialisation the states are already final
 
-    def _sample(self) -> None:
-        """Read membrane currents and current-phase pointers into the next buffer row.
+    def _sample(self, imem: np.ndarray | None = None) -> None:
+        """Read membrane currents (or take ``imem``, nA) and current-phase pointers into a row.
 
         NEURON calls back after it has updated v and the currents of a step but before it
         updates channel states and concentrations; those are read at the next callback
@@ -364,7 +365,7 @@ class Session:
         k = self._fill
         if self._imem_ptr is not None:
             self._imem_ptr.gather(self._imem_vec)
-            self._imem_buf[k] = self._imem_view
+            self._imem_buf[k] = self._imem_view if imem is None else imem
         for ptr, vec, view, buf in self._groups:
             ptr.gather(vec)
             buf[k] = view
@@ -559,7 +560,14 @@ class Session:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(error=exc)
+        # NEURON 8.2 replaces an exception raised inside a callback (extra_scatter_gather,
+        # FInitializeHandler) by a bare RuntimeError('hocobj_call error') when it reaches the
+        # caller of h.continuerun/h.finitialize; NEURON 9 passes it through. The session kept
+        # its own exception: record that one in the file and raise it instead of the wrapper.
+        own = self._error if isinstance(exc, Exception) and exc is not self._error else None
+        self.close(error=own or exc)
+        if own is not None:
+            raise own from None
 
 
 def _merge_coords(coords: dict, extra: Mapping, owner: str = "a recorder") -> dict:

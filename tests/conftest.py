@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ import pytest
 BIN = Path(sys.executable).parent
 MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
 LIBMPI = BIN.parent / "lib" / "libmpi.so.12"
+#: NEURON's major version (CI runs the suite on 9 and on 8.2, where some NEURON results differ)
+NEURON_MAJOR = int(version("neuron").split(".")[0])
 
 
 def mpi_env() -> dict:

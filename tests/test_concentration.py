@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MPIEXEC, mpi_env
+from conftest import MPIEXEC, NEURON_MAJOR, mpi_env
 from numpy.testing import assert_allclose, assert_array_equal
 
 HERE = Path(__file__).resolve()
@@ -450,7 +450,10 @@ def test_point_source_diffusion_matches_the_3d_solution(tmp_path):
         if np.all(off == np.round(off)):
             err = np.abs(excess[:, e] - lattice(off)) / at_source
             assert err.max() < 0.01, (off, err.max())
-    assert_allclose(info["excess_amount"], p["excess"] * p["dx"] ** 3, rtol=1e-6)
+    # NEURON 8.2's rxd itself gains mass at the grid edge: a plain rxd script of this scenario
+    # without signals ends with 10003.29 instead of 10000 (µm³·mM) on 8.2.7, 10000.00003 on 9.0.2
+    rtol = 1e-6 if NEURON_MAJOR >= 9 else 5e-4
+    assert_allclose(info["excess_amount"], p["excess"] * p["dx"] ** 3, rtol=rtol)
 
 
 def test_each_sample_is_the_state_at_its_time(tmp_path):
