@@ -198,6 +198,35 @@ def run_window(ds, time: tuple[float, float] | None) -> tuple[float, float]:
     raise ValueError("cannot tell the duration of the run: give time=(start, stop) in ms")
 
 
+def electrode_axis(obj, *, what: str = "this analysis"):
+    """The straight probe axis of ``obj``'s electrodes, from ``electrode_x/y/z`` (µm).
+
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Dataset
+        Holds the coordinates ``electrode_x``, ``electrode_y``, ``electrode_z`` on ``electrode``.
+
+    Returns
+    -------
+    signals.electrodes.ProbeAxis
+        ``position`` in ``obj``'s electrode order.
+
+    Raises
+    ------
+    KeyError
+        If a coordinate is missing.
+    ValueError
+        If the contacts are not on one straight line (:func:`signals.electrodes.probe_axis`).
+    """
+    from signals.electrodes import probe_axis
+
+    names = ("electrode_x", "electrode_y", "electrode_z")
+    missing = [c for c in names if c not in obj.coords and c not in getattr(obj, "data_vars", {})]
+    if missing:
+        raise KeyError(f"{what} needs the electrode coordinates {missing} (µm)")
+    return probe_axis(np.column_stack([np.asarray(obj[c].values, dtype=float) for c in names]))
+
+
 def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
     """Minimum and maximum of ``da`` over consecutive bins along ``time``, read block by block.
 

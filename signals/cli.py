@@ -166,7 +166,7 @@ def _plot_kinds():
                                                   include_external=a.external),
         "stackedbar": lambda ds, a: P.plot_stacked_bar(ds, feature=a.feature or "convergence",
                                                        populations=a.populations),
-        "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view, populations=a.populations),
+        "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view or "xz", populations=a.populations),
         "rates": lambda ds, a: P.plot_rates(ds, statistic=a.statistic, populations=a.populations,
                                             time=a.time),
         "ratepsd": lambda ds, a: P.plot_rate_psd(ds, bin_size=a.bin or 1.0, populations=a.populations,
@@ -191,7 +191,7 @@ def _plot_kinds():
             ds, variable=variable(a, "ko"), time=a.time,
             electrodes=a.electrodes or (None if a.cells is None else [str(g) for g in a.cells])),
         "concslice": lambda ds, a: R.plot_concentration_slice(
-            ds, variable=variable(a, "ko_grid"), time=a.at, view=a.view, position=a.position),
+            ds, variable=variable(a, "ko_grid"), time=a.at, view=a.view or "xz", position=a.position),
         "conclfp": lambda ds, a: R.plot_concentration_lfp(
             ds, a.electrodes[0] if a.electrodes else None, concentration=variable(a, "ko"),
             time=a.time),
@@ -274,8 +274,9 @@ def _add_plot_parser(sub) -> None:
                       help="rates: firing rate (default), ISI CV or Fano factor")
     plot.add_argument("--bin", type=float, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
                                                               "spikecorr, granger")
-    plot.add_argument("--view", default="xz", choices=("xz", "xy", "yz"),
-                      help="projection for net2d and electrodes (default xz: depth vertical)")
+    plot.add_argument("--view", choices=("xz", "xy", "yz", "zy", "zx", "yx"),
+                      help="projection, horizontal then vertical axis, for net2d (default xz), "
+                           "concslice (default xz) and electrodes (default: the view along the probe)")
     plot.add_argument("--at", type=float, metavar="MS", help="concslice: snapshot time (default: last)")
     plot.add_argument("--position", type=float, metavar="UM",
                       help="concslice: slice position along the third axis (default: the maximum)")

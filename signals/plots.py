@@ -20,6 +20,7 @@ from signals.analysis._data import (
     block_envelope,
     block_mean,
     cell_table,
+    electrode_axis,
     population_names,
     require,
     select_time,
@@ -32,6 +33,7 @@ __all__ = [
     "plot_connectivity",
     "plot_csd",
     "plot_dipole",
+    "electrode_view",
     "plot_electrodes",
     "plot_granger",
     "plot_lfp",
@@ -145,14 +147,33 @@ def _time_window(da, time: tuple[float, float] | None):
     return da
 
 
+def _probe(da):
+    """The straight probe axis of ``da``'s electrodes, or None (no positions, or not on a line)."""
+    if "electrode" not in da.dims:
+        return None
+    try:
+        return electrode_axis(da)
+    except (KeyError, ValueError):
+        return None
+
+
 def _depth_sorted(da):
-    """``da`` with electrodes sorted from the surface (highest z) down, if it has positions."""
-    if "electrode" in da.dims and "electrode_z" in da.coords:
+    """``da`` with electrodes sorted from the top of the probe down (any probe direction).
+
+    Electrodes not on one straight line are sorted by z, if they have positions.
+    """
+    if "electrode" not in da.dims:
+        return da
+    axis = _probe(da)
+    if axis is not None:
+        order = axis.order
+    elif "electrode_z" in da.coords:
         order = np.argsort(-np.asarray(da["electrode_z"].values, dtype=float), kind="stable")
-        if np.array_equal(order, np.arange(order.size)):
-            return da  # already sorted: keep the plain (cheaper) lazy variable
-        return da.isel(electrode=order)
-    return da
+    else:
+        return da
+    if np.array_equal(order, np.arange(order.size)):
+        return da  # already sorted: keep the plain (cheaper) lazy variable
+    return da.isel(electrode=order)
 
 
 def _pick_electrodes(da, electrodes: Sequence[str] | None, max_default: int | None = None):
@@ -173,10 +194,12 @@ def _pick_electrodes(da, electrodes: Sequence[str] | None, max_default: int | No
     return da
 
 
-def _electrode_label(da, i: int) -> str:
+def _electrode_label(da, i: int, axis=None) -> str:
+    """``"e03 (y = -250 µm)"``: the label and the position along the probe, where there is one."""
     label = str(da["electrode"].values[i])
-    if "electrode_z" in da.coords:
-        return f"{label} (z = {float(da['electrode_z'].values[i]) + 0.0:.0f} µm)"  # + 0.0: no "-0"
+    axis = _probe(da) if axis is None else axis
+    if axis is not None:
+        return f"{label} ({axis.describe(i)})"
     return label
 
 
@@ -189,7 +212,10 @@ def _draw_trace(ax, t, low, high, **kw):
 
 def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = None,
              electrodes: Sequence[str] | None = None, spacing: float | None = None, ax=None):
-    """LFP traces stacked by electrode depth (``electrode_z``, µm), deepest at the bottom.
+    """LFP traces stacked by position along the probe (µm), deepest at the bottom.
+
+    The probe axis is found from the contacts (:func:`signals.electrodes.probe_axis`): a
+    NetPyNE probe along y is labelled by y, an oblique one by the distance along it.
 
     Parameters
     ----------
@@ -227,9 +253,10 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
         hi = None if low is high else high[k] - centre[k] + y
         _draw_trace(ax, t, lo, hi, lw=0.6, color="k")
     ax.set_yticks((n - 1 - np.arange(n)) * spacing)
-    if "electrode_z" in da.coords:
-        ax.set_yticklabels([f"{z + 0.0:.0f}" for z in da["electrode_z"].values])
-        ax.set_ylabel("electrode z (µm)")
+    axis = _probe(da)
+    if axis is not None:
+        ax.set_yticklabels([f"{v + 0.0:.0f}" for v in axis.position])
+        ax.set_ylabel(axis.label)
     else:
         ax.set_yticklabels([str(e) for e in da["electrode"].values])
         ax.set_ylabel("electrode")
@@ -403,17 +430,18 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         if rest:
             raise ValueError(f"plot_psd needs one channel dimension, got {chan}; select first")
         n = p.sizes[dim]
-        has_z = dim == "electrode" and "electrode_z" in p.coords
+        axis = _probe(p) if dim == "electrode" else None
+        has_z = axis is not None
         if has_z:
-            z = np.asarray(p["electrode_z"].values, dtype=float)
+            z = axis.position
             norm = mpl.colors.Normalize(z.min(), z.max() if np.ptp(z) > 0 else z.min() + 1)
             cmap = mpl.colormaps["viridis"]
         for i in range(n):
             color = cmap(norm(z[i])) if has_z else None
-            label = _electrode_label(p, i) if dim == "electrode" else str(p[dim].values[i])
+            label = _electrode_label(p, i, axis) if dim == "electrode" else str(p[dim].values[i])
             ax.plot(f, p.isel({dim: i}).values, lw=1, color=color, label=label)
         if has_z and n > 6:
-            fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="electrode z (µm)")
+            fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=axis.label)
         else:
             ax.legend(frameon=False, fontsize=8, loc="upper right")
     _psd_axes_common(ax, p, fmin)
@@ -554,8 +582,8 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
         raise ValueError(f"plot_csd needs dims (time, electrode), got {da.dims}")
     lfp = _depth_sorted(block_mean(da, max_columns))
     c = csd(lfp, method=method, sigma=sigma, diameter=diameter)
-    z = np.asarray(c["z"].values if "z" in c.dims else c["electrode_z"].values, dtype=float)
-    zdim = "z" if "z" in c.dims else "electrode"
+    z = np.asarray(c["probe_position"].values, dtype=float)
+    zdim = "probe_position" if "probe_position" in c.dims else "electrode"
     img = c.transpose(zdim, "time").values
     t = c["time"].values
     # colour limits from the bulk of the values: a few spike transients would wash the image out
@@ -575,7 +603,7 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
     if overlay_lfp is None:  # traces help on short windows; over minutes they are clutter
         overlay_lfp = float(lfp.attrs.get("time_bin", 0.0)) <= 1.0
     if overlay_lfp:
-        zl = np.asarray(lfp["electrode_z"].values, dtype=float)
+        zl = electrode_axis(lfp).position
         h = float(np.abs(np.diff(zl)).mean()) if zl.size > 1 else 1.0
         vals = lfp.transpose("electrode", "time").values
         vals = vals - vals.mean(axis=1, keepdims=True)
@@ -588,7 +616,7 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
         title += (f"\nblack: LFP, {h / scale:.3g} {_unit(da.attrs.get('units'))} per {h:.0f} µm"
                   + (f" ({shown.size} of {zl.size} contacts)" if shown.size < zl.size else ""))
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("electrode z (µm)")
+    ax.set_ylabel(electrode_axis(lfp).label)
     ax.set_title(title, fontsize=10)
     ax.margins(x=0)
     return fig
@@ -814,7 +842,8 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
     return fig
 
 
-_VIEWS = {"xz": ("x", "z"), "xy": ("x", "y"), "yz": ("y", "z")}
+#: Projection planes: name → (horizontal, vertical) axis.
+_VIEWS = {v: (v[0], v[1]) for v in ("xz", "xy", "yz", "zy", "zx", "yx")}
 
 
 def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None = None,
@@ -825,8 +854,9 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
     ----------
     ds : xarray.Dataset
         A run with the cell table (``cell_x/y/z``, µm) and, for lines, ``connection_*``.
-    view : {"xz", "xy", "yz"}
-        Projection plane; ``xz`` shows depth (z) vertically.
+    view : {"xz", "xy", "yz", "zy", "zx", "yx"}
+        Projection plane, horizontal then vertical axis; ``xz`` shows z vertically (``xy``: y,
+        NetPyNE's depth axis).
     populations : sequence of str, optional
         Populations shown.
     max_connections : int
@@ -1005,15 +1035,61 @@ def plot_rate_psd(ds, *, bin_size: float = 1.0, populations: Sequence[str] | Non
     return fig
 
 
-def plot_electrodes(ds, *, view: str = "xz", ax=None):
+def electrode_view(ds) -> str:
+    """The projection that shows a run's probe: its axis vertical, the cells' widest spread across.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``electrode_x/y/z`` (µm) and, optionally, ``cell_x/y/z``.
+
+    Returns
+    -------
+    str
+        A view of :func:`plot_electrodes` (horizontal then vertical axis), e.g. ``"xy"`` for a
+        probe along y (NetPyNE's depth axis), ``"xz"`` for one along z. Electrodes not on one
+        line (a planar array) are shown in the plane they spread in most, z (or y) vertical.
+    """
+    pos = {c: np.asarray(ds[f"electrode_{c}"].values, dtype=float) for c in "xyz"}
+    try:
+        axis = electrode_axis(ds, what="the electrode figure")
+    except ValueError:
+        axis = None
+    if axis is not None:
+        vertical = "xyz"[int(np.argmax(np.abs(axis.direction)))]
+        spread = {c: float(np.ptp(ds[f"cell_{c}"].values)) if f"cell_{c}" in ds.variables
+                  and ds[f"cell_{c}"].size else 0.0 for c in "xyz"}
+        others = [c for c in "xyz" if c != vertical]
+        horizontal = max(others, key=lambda c: spread[c])  # ties: the first, x before y before z
+        return horizontal + vertical
+    flat = min("zyx", key=lambda c: float(np.ptp(pos[c])))  # the axis the electrodes spread least in
+    kept = [c for c in "xyz" if c != flat]
+    return kept[0] + kept[1]  # z (or else y) vertical
+
+
+def _group_labels(ex, ey, labels, tol):
+    """One label per drawn point: contacts that overlap in the view share it (``e00…e09``)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (x, y) in enumerate(zip(ex, ey, strict=True)):
+        groups.setdefault((round(x / tol), round(y / tol)), []).append(i)
+    out = []
+    for members in groups.values():
+        names = [labels[i] for i in members]
+        text = ", ".join(names) if len(names) <= 3 else f"{names[0]}…{names[-1]} ({len(names)} contacts)"
+        out.append((ex[members[0]], ey[members[0]], text))
+    return out
+
+
+def plot_electrodes(ds, *, view: str | None = None, ax=None):
     """Electrode positions among the cells' somata (NetPyNE paper Figs. 7, 8).
 
     Parameters
     ----------
     ds : xarray.Dataset
         A run with ``electrode_x/y/z`` (µm) and, for the cells, ``cell_x/y/z``.
-    view : {"xz", "xy", "yz"}
-        Projection plane.
+    view : {"xz", "xy", "yz", "zy", "zx", "yx"}, optional
+        Projection plane, horizontal then vertical axis; default :func:`electrode_view`, the
+        view that shows the probe along its length.
     ax : matplotlib Axes, optional
 
     Returns
@@ -1022,9 +1098,10 @@ def plot_electrodes(ds, *, view: str = "xz", ax=None):
     """
     from signals._validation import check_option
 
-    check_option(view, "view", tuple(_VIEWS))
+    require(ds, "electrode_x", "electrode_y", "electrode_z", what="the electrode figure",
+            hint="record an LFP")
+    view = electrode_view(ds) if view is None else check_option(view, "view", tuple(_VIEWS))
     a, b = _VIEWS[view]
-    require(ds, f"electrode_{a}", f"electrode_{b}", what="the electrode figure", hint="record an LFP")
     fig, ax = _axes(ax, figsize=(6, 6.5))
     if f"cell_{a}" in ds.variables and "cell_population" in ds.variables:
         _, pops = cell_table(ds)
@@ -1037,8 +1114,10 @@ def plot_electrodes(ds, *, view: str = "xz", ax=None):
     ey = np.asarray(ds[f"electrode_{b}"].values, dtype=float)
     ax.scatter(ex, ey, marker="s", s=30, color="k", label="electrodes", zorder=3)
     labels = [str(e) for e in ds["electrode"].values] if "electrode" in ds.coords else []
-    for x, y, lab in zip(ex, ey, labels, strict=False):
-        ax.annotate(lab, (x, y), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
+    if len(labels) == ex.size:
+        extent = max(float(np.ptp(ex)), float(np.ptp(ey)), 1.0)
+        for x, y, text in _group_labels(ex, ey, labels, 1e-3 * extent):
+            ax.annotate(text, (x, y), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel(f"{a} (µm)")
     ax.set_ylabel(f"{b} (µm)")
@@ -1130,11 +1209,12 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
     m = c.mean("frequency")
     m.attrs.update(units="1", long_name=f"coherence, mean over {f[0]:.3g}–{f[-1]:.3g} Hz")
     dim = [d for d in m.dims][0]
-    if dim == "electrode" and "electrode_z" in c.coords:
-        z = [f"{v + 0.0:.0f}" for v in c["electrode_z"].values]
+    axis = _probe(da) if dim == "electrode" else None
+    if axis is not None and m.sizes[m.dims[0]] == da.sizes["electrode"]:
+        z = [f"{v + 0.0:.0f}" for v in axis.position]
         m = m.assign_coords({m.dims[0]: z, m.dims[1]: z})
-        m[m.dims[0]].attrs["long_name"] = "electrode z (µm)"
-        m[m.dims[1]].attrs["long_name"] = "electrode z (µm)"
+        m[m.dims[0]].attrs["long_name"] = axis.label
+        m[m.dims[1]].attrs["long_name"] = axis.label
     fig = plot_matrix(m, cmap="viridis", ax=ax)
     fig.axes[0].set_title(f"coherence between electrodes ({c.attrs.get('frequency_resolution', 0):.3g} Hz "
                           "resolution)")
@@ -1167,9 +1247,11 @@ def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[floa
 
     da = _depth_sorted(_signal(ds, variable, what="the band-power figure"))
     bp = band_power(da, bands=bands, time=time)
-    if "electrode_z" not in bp.coords:
-        raise ValueError("plot_band_power needs electrode positions (electrode_z)")
-    z = bp["electrode_z"].values
+    try:
+        axis = electrode_axis(bp, what="plot_band_power")
+    except ValueError as err:
+        raise ValueError(f"plot_band_power needs electrodes on one straight probe: {err}") from None
+    z = axis.position
     fig, ax = _axes(ax, figsize=(6, 6))
     cmap = mpl.colormaps["plasma"]
     for k, band in enumerate(bp["band"].values):
@@ -1178,7 +1260,7 @@ def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[floa
                 color=cmap(k / max(1, bp.sizes["band"] - 1) * 0.9), label=f"{band} ({lo:g}–{hi:g} Hz)")
     ax.set_xscale("log")
     ax.set_xlabel(_label("band power", bp.attrs.get("units")))
-    ax.set_ylabel("electrode z (µm)")
+    ax.set_ylabel(axis.label)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("band power by depth")
     return fig
