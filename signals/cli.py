@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 EPILOG = """examples:
@@ -148,20 +149,34 @@ def _plot_kinds():
     def variable(args, default):
         return args.variable or default
 
+    def population(args):
+        """--populations for a per-population signal (lfp_population): exactly one name."""
+        if args.variable is None or not args.variable.endswith("_population"):
+            return None
+        if not args.populations or len(args.populations) != 1:
+            raise ValueError(f"--variable {args.variable} holds one signal per population: "
+                             "give one with --populations NAME")
+        return args.populations[0]
+
+    def feature(args, default):
+        # per cell only count, weight and delay exist: the per-population default would fail
+        return args.feature or ("count" if getattr(args, "by", None) == "cell" else default)
+
     return {
         "raster": lambda ds, a: P.plot_raster(ds, time=a.time, populations=a.populations),
         "traces": lambda ds, a: P.plot_traces(ds, variable=variable(a, "v"), time=a.time, cells=a.cells),
         "lfp": lambda ds, a: P.plot_lfp(ds, variable=variable(a, "lfp"), time=a.time,
-                                        electrodes=a.electrodes),
+                                        electrodes=a.electrodes, population=population(a)),
         "psd": lambda ds, a: P.plot_psd(ds, variable=variable(a, "lfp"), electrodes=a.electrodes,
                                         time=a.time, fmin=freq(a, 200.0)[0], fmax=freq(a, 200.0)[1],
-                                        method=a.method or "welch"),
+                                        method=a.method or "welch", population=population(a)),
         "spectrogram": lambda ds, a: P.plot_spectrogram(
             ds, variable=variable(a, "lfp"), electrodes=a.electrodes, time=a.time,
-            fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1], method=a.method or "stft"),
+            fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1], method=a.method or "stft",
+            population=population(a)),
         "csd": lambda ds, a: P.plot_csd(ds, variable=variable(a, "lfp"), method=a.method or "standard",
-                                        time=a.time),
-        "conn": lambda ds, a: P.plot_connectivity(ds, feature=a.feature or "probability", by=a.by,
+                                        time=a.time, population=population(a)),
+        "conn": lambda ds, a: P.plot_connectivity(ds, feature=feature(a, "probability"), by=a.by,
                                                   populations=a.populations,
                                                   include_external=a.external),
         "stackedbar": lambda ds, a: P.plot_stacked_bar(ds, feature=a.feature or "convergence",
@@ -178,11 +193,14 @@ def _plot_kinds():
         "dipole": lambda ds, a: P.plot_dipole(ds, variable=variable(a, "dipole"), time=a.time),
         "lfpsummary": lambda ds, a: P.plot_lfp_summary(ds, variable=variable(a, "lfp"),
                                                        electrodes=a.electrodes, time=a.time,
-                                                       fmax=freq(a, 100.0)[1] or 100.0),
+                                                       fmax=freq(a, 100.0)[1] or 100.0,
+                                                       population=population(a)),
         "coherence": lambda ds, a: P.plot_coherence(ds, variable=variable(a, "lfp"),
                                                     electrodes=a.electrodes, time=a.time,
-                                                    fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1]),
-        "bandpower": lambda ds, a: P.plot_band_power(ds, variable=variable(a, "lfp"), time=a.time),
+                                                    fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1],
+                                                    population=population(a)),
+        "bandpower": lambda ds, a: P.plot_band_power(ds, variable=variable(a, "lfp"), time=a.time,
+                                                     population=population(a)),
         "spikecorr": lambda ds, a: P.plot_spike_correlation(ds, bin_size=a.bin or 5.0,
                                                             populations=a.populations, time=a.time),
         "granger": lambda ds, a: P.plot_granger(ds, bin_size=a.bin or 2.0, populations=a.populations,
@@ -219,7 +237,14 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     netCDF4.set_chunk_cache(16 * 2**20, 1009, 0.75)
     ds = signals.open_run(args.run)
     try:
-        fig = _plot_kinds()[args.kind](ds, args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig = _plot_kinds()[args.kind](ds, args)
+        # what the figure had to adapt (a clipped window, a shorter spectral window) is part of
+        # reading it: one line each on stderr, not Python's file:line warning format
+        for message in dict.fromkeys(str(w.message) for w in caught
+                                     if issubclass(w.category, UserWarning)):
+            print(f"signals: warning: {message}", file=sys.stderr)
         run = Path(args.run)
         out = Path(args.out) if args.out else run.with_name(f"{run.stem}_{args.kind}.png")
         fig.savefig(out, dpi=args.dpi)
