@@ -1,0 +1,252 @@
+"""What the figures draw on short runs: read back from the artists, compared with the analysis.
+
+A 100 ms demo run (the shortest the issue reports as coming out empty), through the plot
+functions in process and the ``signals plot`` command.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import signals
+from signals import plots
+from signals.analysis import band_power, population_rate, psd, spectrogram
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SCRIPT = Path(sys.executable).with_name("signals")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("short")
+    res = run("demo", "--out", out, "--tstop", "100")
+    assert res.returncode == 0, res.stderr
+    return out / "run.nc"
+
+
+@pytest.fixture
+def ds(short_run):
+    d = signals.open_run(short_run)
+    yield d
+    d.close()
+    plt.close("all")
+
+
+def meshes(ax):
+    return [c for c in ax.collections if hasattr(c, "get_array") and c.get_array() is not None
+            and np.ndim(c.get_array()) == 2]
+
+
+def test_spectrogram_of_a_short_run_fills_its_panels(ds):
+    with pytest.warns(UserWarning, match=r"shorter than 4 spectrogram windows.*Hz resolution"):
+        fig = plots.plot_spectrogram(ds)
+    panels = [a for a in fig.axes if a.get_ylabel() == "frequency (Hz)"]
+    assert len(panels) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = spectrogram(plots._pick_electrodes(ds.lfp, None, max_default=4), fmax=100.0)
+    for i, a in enumerate(panels):
+        (mesh,) = meshes(a)
+        data = np.asarray(mesh.get_array())
+        assert data.shape[1] >= 4  # a time axis, not a single 6 ms column
+        assert_allclose(data, expected.isel(electrode=i).values, rtol=1e-12)
+        assert a.get_xlim() == pytest.approx((0.0, 100.0))
+        assert a.get_ylim()[0] >= 0.0
+    assert "ms windows" in fig._suptitle.get_text() and "Hz resolution" in fig._suptitle.get_text()
+
+
+def test_lfp_summary_spectrogram_column_is_drawn(ds):
+    with pytest.warns(UserWarning, match="spectrogram windows"):
+        fig = plots.plot_lfp_summary(ds)
+    column = [a for a in fig.axes if a.get_ylabel() == "frequency (Hz)"]
+    assert len(column) == 4
+    for a in column:
+        (mesh,) = meshes(a)
+        assert np.asarray(mesh.get_array()).shape[1] >= 4
+        assert np.all(np.asarray(mesh.get_array()) > 0)
+        assert a.get_xlim() == pytest.approx((0.0, 100.0))
+
+
+def test_spectrogram_refuses_a_signal_too_short():
+    import xarray as xr
+
+    da = xr.DataArray(np.ones(10), dims="time", coords={"time": np.arange(10) * 0.1})
+    with pytest.raises(ValueError, match="at least 16 samples"):
+        spectrogram(da)
+
+
+def test_numerically_zero_dipole_components_say_so(ds):
+    with pytest.warns(UserWarning, match="spectrogram windows"):
+        fig = plots.plot_spectrogram(ds, variable="dipole")
+    texts = [t.get_text() for a in fig.axes for t in a.texts]
+    assert sum("numerically zero" in t for t in texts) == 2  # px, py: round-off only
+    fig = plots.plot_dipole(ds)
+    axes = [a for a in fig.axes if a.get_ylabel().startswith("p")]
+    assert len({a.get_ylim() for a in axes}) == 1  # one scale for the three components
+    notes = [t.get_text() for a in axes for t in a.texts]
+    assert any(n.startswith("px is numerically zero") for n in notes)
+    assert any(n.startswith("py is numerically zero") for n in notes)
+    assert not any(n.startswith("pz") for n in notes)
+    labels = [t.get_text() for t in axes[0].get_legend().get_texts()]
+    assert "I2 (numerically zero)" in labels and "E2" in labels
+    # the total's trace is the recorded dipole
+    pz = [line for line in axes[2].lines if line.get_label() == "total"][0]
+    assert_allclose(pz.get_ydata(), ds.dipole.sel(component="z").values)
+
+
+def test_band_power_of_a_short_run_draws_every_band_it_lists(ds):
+    fig = plots.plot_band_power(ds)
+    ax = fig.axes[0]
+    bp = band_power(plots._depth_sorted(ds.lfp))
+    assert list(bp["band"].values) == ["alpha", "beta", "gamma", "high_gamma"]  # no delta, theta bin
+    assert [t.get_text().split()[0] for t in ax.get_legend().get_texts()] == list(bp["band"].values)
+    for line, band in zip(ax.lines, bp["band"].values, strict=True):
+        assert_allclose(line.get_xdata(), bp.sel(band=band).values)
+        assert np.all(line.get_xdata() > 0)
+    assert "no frequency bin in: delta, theta" in ax.get_title()
+
+
+def test_psd_lines_equal_the_analysis(ds):
+    fig = plots.plot_psd(ds, fmax=200)
+    ax = fig.axes[0]
+    p = psd(plots._depth_sorted(ds.lfp), fmax=200)
+    p = p.isel(frequency=p["frequency"].values > 0)
+    assert len(ax.lines) == 10
+    for i, line in enumerate(ax.lines):
+        assert_allclose(line.get_ydata(), p.isel(electrode=i).values)
+    colors = [tuple(line.get_color()) for line in ax.lines]
+    assert len(set(colors)) == 10
+    assert all(np.mean(c[:3]) < 0.75 for c in colors)  # no near-white (yellow) lines
+
+
+def test_many_sensors_are_never_a_repeating_cycle(ds):
+    fig = plots.plot_psd(ds, variable="eeg")
+    ax = fig.axes[0]
+    p = psd(ds.eeg, fmax=200)
+    strongest = str(p["eeg_sensor"].values[int(np.argmax(p.sum("frequency").values))])
+    coloured = [line for line in ax.lines if line.get_label() and not line.get_label().startswith("_")
+                and "others" not in line.get_label()]
+    assert len(coloured) <= 8
+    assert len({line.get_color() for line in coloured}) == len(coloured)
+    assert coloured[0].get_label() == strongest == "Cz"
+    greys = [line for line in ax.lines if line.get_color() == "0.7" and line.get_xdata().size]
+    assert len(coloured) + len(greys) == ds.sizes["eeg_sensor"]
+
+
+def test_raster_orders_by_depth_and_fits_what_is_shown(ds):
+    fig = plots.plot_raster(ds, populations=["E2", "I2"])
+    ax = fig.axes[0]
+    n = int(np.isin(ds.cell_population.values, ["E2", "I2"]).sum())
+    assert ax.get_ylim() == (-0.5, n - 0.5)
+    # independently: mean soma z per population, the highest on top
+    z = {p: ds.cell_z.values[ds.cell_population.values == p].mean() for p in ("E2", "I2", "E5", "I5")}
+    expected = sorted(z, key=lambda p: -z[p])
+    assert plots.population_depth_order(ds) == expected
+    ticks = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)}
+    assert (ticks["E2"] > ticks["I2"]) == (z["E2"] > z["I2"])
+    offsets = {c.get_label().split()[0]: c.get_offsets() for c in ax.collections if c.get_label()[0] != "_"}
+    t, gid = signals.analysis.rates.spikes(ds, populations=["E2", "I2"])
+    assert sum(len(o) for o in offsets.values()) == t.size
+    assert_allclose(np.sort(np.concatenate([o[:, 0] for o in offsets.values()])), np.sort(t))
+    fig = plots.plot_raster(ds)
+    ax = fig.axes[0]
+    by_height = sorted(zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()], strict=True))
+    assert [name for _, name in by_height[::-1]] == expected  # top to bottom
+
+
+def test_population_rate_small_multiples(ds):
+    fig = plots.plot_population_rate(ds, bin_size=5.0)
+    r = population_rate(ds, bin_size=5.0)
+    order = plots.population_depth_order(ds)
+    assert len(fig.axes) == len(order)
+    for a, p in zip(fig.axes, order, strict=True):
+        (line,) = a.lines
+        assert_allclose(line.get_ydata(), r.sel(population=p).values)
+        assert a.texts[0].get_text().startswith(f"{p}:")
+        assert a.get_ylim()[1] >= r.values.max()  # no panel clipped by another's scale
+
+
+def test_scale_bars_are_1_2_5_and_clear_of_the_traces(ds):
+    fig = plots.plot_lfp(ds)
+    ax = fig.axes[0]
+    bar = ax.lines[-1]
+    text = [t.get_text() for t in ax.texts][0]
+    value = float(text.split()[0])
+    mantissa = value / 10 ** np.floor(np.log10(value))
+    assert round(mantissa, 9) in (1.0, 2.0, 5.0)
+    assert bar.get_xdata()[0] > ds.time.values[-1]  # right of the last sample
+    assert np.ptp(bar.get_ydata()) == pytest.approx(value)
+    fig = plots.plot_csd(ds)
+    title = fig.axes[0].get_title()
+    per = float(title.split("LFP, ")[1].split()[0])
+    assert round(per / 10 ** np.floor(np.log10(per)), 9) in (1.0, 2.0, 5.0)
+
+
+def test_matrix_numbers_share_one_format():
+    assert plots.matrix_format([0.0897, 0.002]) == "{:.4f}"
+    assert plots.matrix_format([12.3, 0.4]) == "{:.1f}"
+    assert plots.matrix_format([3.0, 12.0]) == "{:.0f}"
+
+
+def test_connectivity_annotations_and_by_cell(ds, short_run):
+    fig = plots.plot_connectivity(ds)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text() not in ("0", "–")]
+    assert len({len(t.split(".")[1]) for t in texts}) == 1  # one number of decimals
+    fig = plots.plot_connectivity(ds, by="cell")
+    assert "connections" in fig.axes[0].get_title() or "count" in fig.axes[0].get_title()
+    res = run("plot", "conn", short_run, "--by", "cell", "-o", short_run.with_name("cc.png"))
+    assert res.returncode == 0, res.stderr
+
+
+def test_per_population_lfp(ds, short_run):
+    with pytest.raises(ValueError, match="choose one with population="):
+        plots.plot_lfp(ds, variable="lfp_population")
+    fig = plots.plot_lfp(ds, variable="lfp_population", population="E5")
+    top = fig.axes[0].lines[0].get_ydata()
+    ref = ds.lfp_population.sel(population="E5", electrode="e09").values  # z = -50: the top contact
+    assert_allclose(top - top.mean(), ref - ref.mean(), atol=1e-12)
+    res = run("plot", "lfp", short_run, "--variable", "lfp_population", "-o", short_run.with_name("x.png"))
+    assert res.returncode != 0 and "--populations NAME" in res.stderr
+    res = run("plot", "lfp", short_run, "--variable", "lfp_population", "--populations", "E5",
+              "-o", short_run.with_name("lp.png"))
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("kind, window", [("raster", (2000, 3000)), ("psd", (150, 300)),
+                                          ("lfp", (-300, -100))])
+def test_window_outside_the_run_is_an_error(short_run, kind, window):
+    res = run("plot", kind, short_run, "--time", *window, "-o", short_run.with_name("w.png"))
+    assert res.returncode != 0
+    assert "outside" in res.stderr and "0–100 ms" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("kind, window, used", [("raster", (-100, 50), "0–50 ms"),
+                                                ("psd", (50, 2000), "50–100 ms"),
+                                                ("rates", (-10, 60), "0–60 ms")])
+def test_clipped_window_warns_with_the_range_used(short_run, kind, window, used):
+    res = run("plot", kind, short_run, "--time", *window, "-o", short_run.with_name("c.png"))
+    assert res.returncode == 0, res.stderr
+    line = [x for x in res.stderr.splitlines() if x.startswith("signals: warning:")]
+    assert line and f"using {used}" in line[0]
+
+
+def test_clipped_raster_window_is_the_axis(ds):
+    with pytest.warns(UserWarning, match="using 0–50 ms"):
+        fig = plots.plot_raster(ds, time=(-100, 50))
+    assert fig.axes[0].get_xlim() == (0.0, 50.0)
