@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/signals demo --out demo_output
+	$(BIN)/signals demo --out demo_output --force
 
 test: $(STAMP)
 	$(BIN)/ruff check .

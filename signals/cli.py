@@ -22,42 +22,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import numpy as np
     from neuron import h
 
     import signals
     from signals._parallel import Comm, init_mpi_if_launched
-    from signals.demo import POPULATIONS, build_network
+    from signals.demo import POPULATIONS, record_demo
     from signals.plots import plot_lfp, plot_raster
-    from signals.recorders import EEG, LFP, Connections, Dipole, Spikes, Traces
 
     nhost = init_mpi_if_launched()
     rank = int(h.ParallelContext().id())
     say = print if rank == 0 else (lambda *a, **k: None)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    net = build_network(seed=args.seed)
-    table = signals.network.from_neuron([c for cells in net.populations.values() for c in cells])
-    probe = signals.electrodes.laminar(x=0, y=0, z=np.linspace(-950, -50, 10))
-    first_gids = np.cumsum([0] + [n for n, _, _ in POPULATIONS.values()])[:-1]
     run = out / "run.nc"
-    n_seg = Comm.from_neuron().gather_objects(len(table))
+    if run.exists() and not args.force:
+        raise FileExistsError(f"{run} exists; give another --out, or --force to replace it")
+    out.mkdir(parents=True, exist_ok=True)
     n_cells = sum(n for n, _, _ in POPULATIONS.values())
-    say(f"demo network: {n_cells} cells, {sum(n_seg or [0])} segments on {nhost} rank(s), "
-        f"populations {', '.join(POPULATIONS)}; simulating {args.tstop:g} ms")
-    h.dt = 0.025
-    recorders = [LFP(probe, per_population=True), Spikes(), Traces(first_gids), Dipole(),
-                 EEG(under="Cz", depth=1000.0), Connections()]
-    signals.record(table, recorders,
-                   tstop=args.tstop, path=run,
-                   attrs={"model": "signals demo network (120 five-compartment cells)",
-                          "seed": args.seed})
+    say(f"demo network: {n_cells} cells on {nhost} rank(s), populations {', '.join(POPULATIONS)}; "
+        f"simulating {args.tstop:g} ms")
+    record_demo(run, tstop=args.tstop, seed=args.seed)
+    n_seg = Comm.from_neuron().gather_objects(sum(1 for sec in h.allsec() for _ in sec))
     if rank == 0:
         ds = signals.open_run(run)
         figs = {"lfp.png": plot_lfp(ds), "raster.png": plot_raster(ds)}
         for name, fig in figs.items():
             fig.savefig(out / name, dpi=120)
         ds.close()
+        say(f"{sum(n_seg or [0])} segments recorded")
         say(f"run file: {run}")
         for name in figs:
             say(f"figure:   {out / name}")
@@ -319,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     demo.add_argument("--tstop", type=float, default=1000.0, help="duration in ms (default 1000)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument("--force", action="store_true", help="replace an existing run file in --out")
     demo.set_defaults(func=_cmd_demo)
     info = sub.add_parser("info", help="describe a run file")
     info.add_argument("run", help="run file (netCDF)")
@@ -339,10 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``signals`` console script."""
+    import os
+
+    # before NEURON loads: a headless machine would otherwise print "no DISPLAY environment
+    # variable" on every command that runs a model (an option the user set wins)
+    os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError, OSError, ImportError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError, KeyError, OSError, ImportError) as err:
         # KeyError's str() quotes its message; show the message itself, on one line
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"signals: error: {' '.join(str(message).split())}", file=sys.stderr)

@@ -36,6 +36,7 @@ def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("short")
     res = run("demo", "--out", out, "--tstop", "100")
     assert res.returncode == 0, res.stderr
+    assert "DISPLAY" not in res.stdout + res.stderr  # NEURON started with -nogui
     return out / "run.nc"
 
 
@@ -250,3 +251,10 @@ def test_clipped_raster_window_is_the_axis(ds):
     with pytest.warns(UserWarning, match="using 0–50 ms"):
         fig = plots.plot_raster(ds, time=(-100, 50))
     assert fig.axes[0].get_xlim() == (0.0, 50.0)
+
+
+def test_demo_does_not_overwrite_a_run(short_run):
+    before = short_run.stat().st_mtime_ns
+    res = run("demo", "--out", short_run.parent, "--tstop", "10")
+    assert res.returncode != 0 and "exists" in res.stderr and "--force" in res.stderr
+    assert short_run.stat().st_mtime_ns == before
