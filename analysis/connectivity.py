@@ -5,18 +5,18 @@ Structural: matrices over (presynaptic, postsynaptic) populations or cells, from
 source such as a NetStim; ``connection_post`` gid; ``connection_weight`` µS;
 ``connection_delay`` ms). Features follow NetPyNE's ``plotConn``:
 
-========== ===================================================================== ============
-feature    definition (pre population A → post population B)                     units
-========== ===================================================================== ============
-count      number of connections (NetCons)                                       1
-probability connected (pre, post) cell pairs / possible pairs (no self pairs       1
-           unless ``autapses=True``)
-weight     mean weight of the connections                                        µS
-strength   mean weight × probability                                             µS
-delay      mean delay of the connections                                         ms
+=========== ===================================================================== ============
+feature     definition (pre population A → post population B)                     units
+=========== ===================================================================== ============
+count       number of connections (NetCons)                                       1
+probability connected (pre, post) cell pairs / possible pairs (no self pairs      1
+            unless ``autapses=True``)
+weight      mean weight of the connections                                        µS
+strength    mean weight × probability                                             µS
+delay       mean delay of the connections                                         ms
 convergence connections / number of post cells (inputs per post cell from A)      1
-divergence connections / number of pre cells (outputs per pre cell onto B)        1
-========== ===================================================================== ============
+divergence  connections / number of pre cells (outputs per pre cell onto B)       1
+=========== ===================================================================== ============
 
 Functional: spike-count correlation between cells or populations (elephant), and pairwise
 Granger causality between the channels of any signal, e.g. population rates or LFP contacts
