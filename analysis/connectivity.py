@@ -349,5 +349,7 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
                        name="granger_causality")
     out.attrs.update(units="1", long_name="directional Granger causality (source → target)",
                      max_order=int(max_order), information_criterion=information_criterion,
-                     channels=str(dim))
+                     channels=str(dim),
+                     # elephant's rounding step, 10^-round(log10(sqrt(n))): the values' resolution
+                     resolution=float(10.0 ** -np.around(np.log10(np.sqrt(x.shape[0])))))
     return out

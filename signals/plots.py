@@ -787,7 +787,10 @@ def matrix_format(values) -> str:
     if np.all(vals == np.round(vals)) and vals.max() < 1e6:  # counts
         return "{:.0f}"
     decimals = int(np.clip(2 - np.floor(np.log10(vals.max())), 0, 6))
-    return "{:.%sf}".replace("%s", str(decimals))
+    # values on a coarser grid (e.g. rounded to 0.1) keep their own decimals: 0.2, not 0.200
+    grid = next((k for k in range(decimals + 1)
+                 if np.allclose(vals * 10**k, np.round(vals * 10**k), rtol=0, atol=1e-9)), decimals)
+    return "{:.%sf}".replace("%s", str(grid))
 
 
 def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, center: float | None = None,
@@ -952,8 +955,11 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
     g["source"].attrs["long_name"] = "source population"
     g["target"].attrs["long_name"] = "target population"
     fig = plot_matrix(g, cmap="viridis", colors=_run_colors(ds), ax=ax)
+    res = g.attrs.get("resolution")
     fig.axes[0].set_title(f"Granger causality of population rates ({bin_size:g} ms bins, "
-                          f"order ≤ {max_order})")
+                          f"order ≤ {max_order})" + (
+                              f"\nvalues rounded by elephant to ±{res:g}, their standard error "
+                              f"1/√n for {rate.sizes['time']} bins" if res else ""), fontsize=10)
     return fig
 
 

@@ -258,3 +258,40 @@ def test_demo_does_not_overwrite_a_run(short_run):
     res = run("demo", "--out", short_run.parent, "--tstop", "10")
     assert res.returncode != 0 and "exists" in res.stderr and "--force" in res.stderr
     assert short_run.stat().st_mtime_ns == before
+
+
+def test_granger_figure_states_elephant_rounding(ds):
+    fig = plots.plot_granger(ds, bin_size=2.0)
+    title = fig.axes[0].get_title()
+    assert "rounded by elephant to ±0.1" in title and "50 bins" in title
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text() not in ("–", "0")]
+    assert texts and all(len(t.split(".")[1]) == 1 for t in texts)  # 0.2, not 0.200
+
+
+def test_concentration_figures_name_the_ion_and_keep_electrode_colours(tmp_path):
+    """K⁺, not "ko"/"k"; an electrode's colour is the same in both figures."""
+    import xarray as xr
+
+    from signals import rxdplots
+
+    t = np.arange(200) * 0.1
+    n = 4
+    coords = {"time": t, "electrode": [f"e{i}" for i in range(n)],
+              "electrode_x": ("electrode", np.zeros(n)), "electrode_y": ("electrode", np.zeros(n)),
+              "electrode_z": ("electrode", -100.0 * np.arange(n))}
+    rise = np.outer(t, [0.0, 3e-3, 1e-3, 0.0]) + 2.5
+    ds = xr.Dataset({"ko": (("time", "electrode"), rise,
+                            {"units": "mM", "long_name": "extracellular k concentration"}),
+                     "lfp": (("time", "electrode"), np.sin(t)[:, None] * np.ones(n),
+                             {"units": "mV", "long_name": "extracellular potential"})}, coords=coords)
+    fig = rxdplots.plot_concentration(ds)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "extracellular K⁺ concentration (mM)"
+    assert ax.get_title().startswith("[K⁺]o per electrode")
+    color_of = {line.get_label().split()[0]: line.get_color() for line in ax.lines}
+    fig = rxdplots.plot_concentration_lfp(ds)  # default: e1, the largest rise
+    assert "[K⁺]o" in fig.axes[0].get_title() and "e1" in fig.axes[0].get_title()
+    assert fig.axes[0].lines[0].get_color() == color_of["e1"]
+    assert_allclose(fig.axes[0].lines[0].get_ydata(), rise[:, 1])
+    fig = rxdplots.plot_concentration(ds, electrodes=["e1"])  # a subset keeps the colour
+    assert fig.axes[0].lines[0].get_color() == color_of["e1"]
