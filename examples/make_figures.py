@@ -12,16 +12,20 @@ With ``--run EXISTING.nc`` it skips the simulation and plots that file.
 """
 
 import argparse
+import os
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")  # before NEURON loads: no DISPLAY warning
+
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-import signals  # noqa: E402
-from signals import plots  # noqa: E402
-from signals.demo import record_demo  # noqa: E402
+import signals
+from signals import plots
+from signals.demo import record_demo
 
 
 def figures(ds, tstop: float) -> dict:
