@@ -174,7 +174,7 @@ def _plot_kinds():
                                                        populations=a.populations),
         "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view or "xz", populations=a.populations),
         "rates": lambda ds, a: P.plot_rates(ds, statistic=a.statistic, populations=a.populations,
-                                            time=a.time),
+                                            time=a.time, bin_size=a.bin or 100.0),
         "ratepsd": lambda ds, a: P.plot_rate_psd(ds, bin_size=a.bin or 1.0, populations=a.populations,
                                                  time=a.time, fmin=freq(a, 200.0)[0],
                                                  fmax=freq(a, 200.0)[1]),
@@ -223,6 +223,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     if args.kind not in KINDS:
         raise ValueError(f"unknown plot kind {args.kind!r}; choose from {', '.join(KINDS)}")
+    _check_plot_options(args)
     # Figures read the file in sequential blocks: a small HDF5 chunk cache (the library default is
     # 64 MiB per variable) keeps the memory of a figure of a long run low.
     netCDF4.set_chunk_cache(16 * 2**20, 1009, 0.75)
@@ -244,6 +245,18 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         ds.close()
     print(f"figure: {out}")
     return 0
+
+
+def _check_plot_options(args: argparse.Namespace) -> None:
+    """Refuse option values no figure can mean, before the run file is read."""
+    if args.freq is not None:
+        lo, hi = args.freq
+        if not (lo >= 0 and hi > lo):
+            raise ValueError(f"--freq needs 0 <= FMIN < FMAX (Hz), got {lo:g} {hi:g}")
+    for name in ("bin", "dpi"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name} must be > 0, got {value:g}")
 
 
 def _names(text: str) -> list[str]:
@@ -289,7 +302,8 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--statistic", default="rate", choices=("rate", "cv", "fano"),
                       help="rates: firing rate (default), ISI CV or Fano factor")
     plot.add_argument("--bin", type=float, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
-                                                              "spikecorr, granger")
+                                                              "spikecorr, granger; counting window "
+                                                              "of rates --statistic fano (default 100)")
     plot.add_argument("--view", choices=("xz", "xy", "yz", "zy", "zx", "yx"),
                       help="projection, horizontal then vertical axis, for net2d (default xz), "
                            "concslice (default xz) and electrodes (default: the view along the probe)")

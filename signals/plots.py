@@ -1087,7 +1087,7 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
 
 
 def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None = None,
-               time: tuple[float, float] | None = None, ax=None):
+               time: tuple[float, float] | None = None, bin_size: float = 100.0, ax=None):
     """Boxplots of a per-cell spike statistic by population (NetPyNE paper Fig. 6F).
 
     Parameters
@@ -1100,6 +1100,8 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
         Populations shown.
     time : (float, float), optional
         Window (ms).
+    bin_size : float
+        Counting window of the Fano factor (ms).
     ax : matplotlib Axes, optional
 
     Returns
@@ -1110,8 +1112,11 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
     from signals.analysis import rates
 
     check_option(statistic, "statistic", ("rate", "cv", "fano"))
-    func = {"rate": rates.firing_rates, "cv": rates.isi_cv, "fano": rates.fano_factor}[statistic]
-    per_cell = func(ds, populations=populations, time=time)
+    if statistic == "fano":
+        per_cell = rates.fano_factor(ds, populations=populations, time=time, bin_size=bin_size)
+    else:
+        func = {"rate": rates.firing_rates, "cv": rates.isi_cv}[statistic]
+        per_cell = func(ds, populations=populations, time=time)
     names = population_names(ds, populations)
     colors = _run_colors(ds)
     data = [per_cell.values[(per_cell["cell_population"].values == p) & np.isfinite(per_cell.values)]

@@ -295,3 +295,119 @@ def test_concentration_figures_name_the_ion_and_keep_electrode_colours(tmp_path)
     assert_allclose(fig.axes[0].lines[0].get_ydata(), rise[:, 1])
     fig = rxdplots.plot_concentration(ds, electrodes=["e1"])  # a subset keeps the colour
     assert fig.axes[0].lines[0].get_color() == color_of["e1"]
+
+
+def cli_figure(ds, *argv):
+    """The Figure ``signals plot ...`` would save: the CLI's own parser and kind table, in process.
+
+    ``"R"`` stands for the run file's path (the open ``ds`` is plotted).
+    """
+    from signals.cli import _check_plot_options, _plot_kinds, build_parser
+
+    args = build_parser().parse_args(["plot", *argv])
+    _check_plot_options(args)
+    return _plot_kinds()[args.kind](ds, args)
+
+
+def titles(fig):
+    out = [a.get_title() for a in fig.axes] + [a.get_title(loc="left") for a in fig.axes]
+    if fig._suptitle is not None:
+        out.append(fig._suptitle.get_text())
+    return " | ".join(out)
+
+
+@pytest.mark.parametrize("argv, check", [
+    (("psd", "R", "--method", "multitaper"), lambda f: "multitaper" in titles(f)),
+    (("psd", "R", "--method", "welch", "--freq", "5", "50"),
+     lambda f: 5.0 <= f.axes[0].get_xlim()[0] and 40.0 < f.axes[0].get_xlim()[1] <= 50.0),
+    (("spectrogram", "R", "--method", "wavelet", "--freq", "20", "80"), lambda f: "Morlet" in titles(f)),
+    (("spectrogram", "R", "--method", "stft"), lambda f: "STFT" in titles(f)),
+    (("csd", "R", "--method", "standard"), lambda f: "(standard" in titles(f)),
+    (("csd", "R", "--method", "delta"), lambda f: "(delta" in titles(f)),
+    (("csd", "R", "--method", "step"), lambda f: "(step" in titles(f)),
+    (("csd", "R", "--method", "spline"), lambda f: "(spline" in titles(f)),
+    (("conn", "R", "--by", "cell"), lambda f: len(f.axes[0].images[0].get_array()) == 120),
+    (("conn", "R", "--external", "--feature", "weight"),
+     lambda f: "external" in [t.get_text() for t in f.axes[0].get_yticklabels()]),
+    (("stackedbar", "R", "--feature", "divergence"), lambda f: "presynaptic" in f.axes[0].get_xlabel()),
+    (("rates", "R", "--statistic", "cv"), lambda f: "CV" in f.axes[0].get_ylabel()
+     or "coefficient" in f.axes[0].get_ylabel()),
+    (("rates", "R", "--statistic", "fano", "--bin", "20"), lambda f: "Fano" in f.axes[0].get_ylabel()
+     and "20 ms" in f.axes[0].get_ylabel()),
+    (("rates", "R", "--statistic", "rate"), lambda f: "(Hz)" in f.axes[0].get_ylabel()),
+    (("ratepsd", "R", "--bin", "2", "--freq", "1", "100"), lambda f: "2 ms bins" in titles(f)),
+    (("poprate", "R", "--bin", "10"), lambda f: "10 ms bins" in titles(f)),
+    (("spikecorr", "R", "--bin", "10"), lambda f: "correlation" in titles(f)),
+    (("granger", "R", "--bin", "4"), lambda f: "4 ms bins" in titles(f)),
+    (("electrodes", "R", "--view", "yz"), lambda f: (f.axes[0].get_xlabel(), f.axes[0].get_ylabel())
+     == ("y (µm)", "z (µm)")),
+    (("net2d", "R", "--view", "xy"), lambda f: f.axes[0].get_ylabel() == "y (µm)"),
+    (("net2d", "R", "--populations", "E5,I5"), lambda f: len(f.axes[0].get_legend().get_texts()) == 2),
+    (("dipole", "R", "--variable", "dipole", "--time", "20", "60"),
+     lambda f: f.axes[0].get_xlim() == pytest.approx((20.0, 60.0))),
+    (("traces", "R", "--cells", "0,40"), lambda f: len([a for a in f.axes if a.lines]) == 2),
+    (("lfp", "R", "--electrodes", "e01,e05", "--time", "20", "60"),
+     lambda f: len(f.axes[0].get_yticks()) == 2),
+    (("lfpsummary", "R", "--freq", "0", "50", "--electrodes", "e02,e08"),
+     lambda f: len([a for a in f.axes if a.get_ylabel() == "frequency (Hz)"]) == 2),
+    (("coherence", "R", "--freq", "20", "60"), lambda f: "20" in f.axes[1].get_ylabel()
+     or "coherence" in titles(f)),
+    (("bandpower", "R", "--variable", "lfp_population", "--populations", "E5"),
+     lambda f: f.axes[0].lines),
+    (("raster", "R", "--populations", "I5", "--time", "10", "90"),
+     lambda f: f.axes[0].get_xlim() == (10.0, 90.0)),
+])
+def test_every_plot_option(ds, argv, check):
+    fig = cli_figure(ds, *argv)
+    assert check(fig), titles(fig)
+    for a in fig.axes:  # no empty axes: every panel holds data (or says why not)
+        assert a.lines or a.collections or a.images or a.patches or a.texts, a
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("psd", "R", "--freq", "-5", "10"), "0 <= FMIN < FMAX"),
+    (("psd", "R", "--freq", "50", "10"), "0 <= FMIN < FMAX"),
+    (("poprate", "R", "--bin", "0"), "--bin must be > 0"),
+    (("raster", "R", "--dpi", "-1"), "--dpi must be > 0"),
+])
+def test_bad_plot_options(short_run, argv, message):
+    res = run("plot", *[short_run if a == "R" else a for a in argv], "-o", short_run.with_name("bad.png"))
+    assert res.returncode != 0 and message in res.stderr, res.stderr
+
+
+def test_dpi_and_convert_format(short_run):
+    png = short_run.with_name("small.png")
+    res = run("plot", "raster", short_run, "--dpi", "50", "-o", png)
+    assert res.returncode == 0, res.stderr
+    assert plt.imread(png).shape[1] == 400  # 8 in × 50 dpi
+    out = short_run.with_name("copy.nwb")
+    res = run("convert", short_run, out, "--format", "signals")
+    assert res.returncode == 0, res.stderr
+    assert out.stat().st_size > 0
+
+
+@pytest.fixture(scope="module")
+def rxd_short(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rxd_short") / "k.nc"
+    example = Path(__file__).resolve().parents[1] / "examples" / "rxd_potassium.py"
+    res = subprocess.run([sys.executable, str(example), "--tstop", "30", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=out.parent)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_rxd_plot_options(rxd_short):
+    d = signals.open_run(rxd_short)
+    try:
+        fig = cli_figure(d, "concslice", "R", "--at", "10", "--position", "25", "--view", "xz")
+        assert "xz" in titles(fig) or fig.axes[0].get_xlabel() == "x (µm)"
+        assert "t = 9.975 ms" in titles(fig) and "25 to 50 µm" in titles(fig)  # snapshot, layer
+        fig = cli_figure(d, "conc", "R", "--electrodes", "e01,e02")
+        assert len(fig.axes[0].lines) == 2
+        fig = cli_figure(d, "conc", "R", "--variable", "ki", "--cells", "0,5")
+        assert len(fig.axes[0].lines) == 2
+        fig = cli_figure(d, "conclfp", "R", "--electrodes", "e03", "--time", "5", "25")
+        assert "e03" in titles(fig) and fig.axes[0].get_xlim() == pytest.approx((5.0, 25.0))
+    finally:
+        d.close()
+        plt.close("all")
