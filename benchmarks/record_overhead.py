@@ -1,8 +1,8 @@
 """Recording overhead and peak memory: signals vs a bare run vs NetPyNE ``recordLFP`` vs LFPy.
 
 Not a test: a script that times variants side by side in one run and prints ratios
-(the README's "How it works, and what it costs"). Every (variant, tstop) runs in a fresh subprocess so that its peak
-RSS is its own; the parent collects one JSON record per run and prints a table.
+(the README's "How it works, and what it costs"). Every (variant, tstop) runs in a fresh
+subprocess so that its peak RSS is its own; the parent collects one JSON record per run and prints a table.
 
 Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling every step):
 

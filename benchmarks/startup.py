@@ -43,7 +43,7 @@ t["import matplotlib.pyplot"] = time.perf_counter() - t0
 t0 = time.perf_counter(); from signals import plots; t["import signals.plots"] = time.perf_counter() - t0
 t0 = time.perf_counter(); ds = signals.open_run(sys.argv[1]); t["open_run"] = time.perf_counter() - t0
 t0 = time.perf_counter(); fig = plots.plot_raster(ds); t["plot_raster"] = time.perf_counter() - t0
-t0 = time.perf_counter(); fig.savefig(sys.argv[2], dpi=120); t["savefig (120 dpi PNG)"] = time.perf_counter() - t0
+t0 = time.perf_counter(); fig.savefig(sys.argv[2], dpi=120); t["savefig (PNG)"] = time.perf_counter() - t0
 print(json.dumps(t))
 """
 

@@ -411,3 +411,92 @@ def test_rxd_plot_options(rxd_short):
     finally:
         d.close()
         plt.close("all")
+
+
+def test_more_kinds_draw_the_analysis(ds):
+    """traces, stackedbar, net2d, rates, ratepsd, coherence, electrodes: drawn data = analysis."""
+    from signals.analysis import coherence, connectivity_matrix, firing_rates, rate_psd
+
+    fig = plots.plot_traces(ds)
+    for a, gid in zip([a for a in fig.axes if a.lines], ds.v_cell.values, strict=True):
+        assert_allclose(a.lines[0].get_ydata(), ds.v.sel(v_cell=gid).values)
+
+    fig = plots.plot_stacked_bar(ds, feature="convergence")
+    m = connectivity_matrix(ds, feature="convergence", include_external=True).fillna(0)
+    heights = {}
+    for patch in fig.axes[0].patches:
+        x = int(round(patch.get_x() + patch.get_width() / 2))
+        heights[x] = heights.get(x, 0.0) + patch.get_height()
+    assert_allclose([heights[i] for i in range(m.sizes["post"])], m.sum("pre").values)
+
+    fig = plots.plot_network_2d(ds, view="xz")
+    pts = np.concatenate([c.get_offsets() for c in fig.axes[0].collections if c.get_label()[0] != "_"])
+    expected = np.column_stack([ds.cell_x.values, ds.cell_z.values])
+    assert_allclose(np.sort(pts, axis=0), np.sort(expected, axis=0))
+
+    fig = plots.plot_rates(ds, statistic="rate")
+    rates = firing_rates(ds)
+    drawn = np.concatenate([c.get_offsets()[:, 1] for c in fig.axes[0].collections])
+    assert_allclose(np.sort(drawn), np.sort(rates.values))
+
+    fig = plots.plot_rate_psd(ds, fmax=200)
+    p = rate_psd(ds, fmax=200)
+    p = p.isel(frequency=p["frequency"].values > 0)
+    for line, pop in zip(fig.axes[0].lines, p["population"].values, strict=True):
+        assert_allclose(line.get_ydata(), p.sel(population=pop).values)
+
+    fig = plots.plot_coherence(ds, fmin=20, fmax=60)
+    c = coherence(plots._depth_sorted(ds.lfp), fmin=20, fmax=60).mean("frequency")
+    assert_allclose(fig.axes[0].images[0].get_array(), c.values)
+    assert fig.axes[0].get_ylabel() == "electrode z (µm)"
+
+    fig = plots.plot_electrodes(ds)  # the demo probe runs along z: the xz view
+    (squares,) = [c for c in fig.axes[0].collections if c.get_label() == "electrodes"]
+    assert_allclose(squares.get_offsets(), np.column_stack([ds.electrode_x.values, ds.electrode_z.values]))
+
+
+def test_topomap_shows_the_largest_deflection(ds):
+    from signals import headplots
+
+    fig = headplots.plot_eeg_topomap(ds)
+    eeg = ds.eeg.values
+    k = int(np.unravel_index(np.abs(eeg).argmax(), eeg.shape)[0])
+    assert fig.axes[0].get_title() == f"EEG at t = {float(ds.time.values[k]):g} ms"
+    image = np.asarray(fig.axes[0].images[0].get_array(), dtype=float)
+    peak = eeg[k][np.abs(eeg[k]).argmax()] * 1e3  # µV
+    extreme = image[np.unravel_index(np.nanargmax(np.abs(image)), image.shape)]
+    assert np.sign(extreme) == np.sign(peak) and 0.5 < abs(extreme / peak) < 1.5
+    assert "EEG (µV)" in [a.get_ylabel() for a in fig.axes]
+
+
+def test_progress_in_a_log_is_lines_not_carriage_returns(monkeypatch):
+    """stderr redirected to a file (not a terminal): lines, never tqdm's \r frames."""
+    import io
+
+    from signals._progress import progress
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    with progress(500.0, show=True, delay=0.0) as bar:
+        for _ in range(20):
+            bar.update(25.0)
+    assert "\r" not in log.getvalue()
+    assert log.getvalue().splitlines()[-1].startswith("signals: 100% (500 of 500 ms simulated")
+    with progress(500.0, show=False, delay=0.0) as bar:  # progress=False: nothing at all
+        bar.update(500.0)
+    assert log.getvalue().count("100%") == 1
+
+
+def test_progress_lines_format():
+    import io
+
+    from signals._progress import _Lines
+
+    out = io.StringIO()
+    with _Lines(1000.0, delay=0.0, desc="signals", file=out) as bar:
+        for _ in range(40):
+            bar.update(25.0)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10 and "\r" not in out.getvalue()
+    assert lines[0].startswith("signals: 10% (100 of 1000 ms simulated")
+    assert lines[-1].startswith("signals: 100% (1000 of 1000 ms simulated")
