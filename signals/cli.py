@@ -25,7 +25,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from neuron import h
 
     import signals
-    from signals._parallel import Comm, init_mpi_if_launched
+    from signals._parallel import init_mpi_if_launched
     from signals.demo import POPULATIONS, record_demo
     from signals.plots import plot_lfp, plot_raster
 
@@ -41,14 +41,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     say(f"demo network: {n_cells} cells on {nhost} rank(s), populations {', '.join(POPULATIONS)}; "
         f"simulating {args.tstop:g} ms")
     record_demo(run, tstop=args.tstop, seed=args.seed)
-    n_seg = Comm.from_neuron().gather_objects(sum(1 for sec in h.allsec() for _ in sec))
     if rank == 0:
         ds = signals.open_run(run)
         figs = {"lfp.png": plot_lfp(ds), "raster.png": plot_raster(ds)}
         for name, fig in figs.items():
             fig.savefig(out / name, dpi=120)
         ds.close()
-        say(f"{sum(n_seg or [0])} segments recorded")
         say(f"run file: {run}")
         for name in figs:
             say(f"figure:   {out / name}")
