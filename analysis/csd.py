@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from signals._validation import check_option, check_positive
-from signals.analysis._data import BLOCK_BYTES, electrode_axis, iter_blocks, samples_per_block, select_time
+from signals.analysis.data import BLOCK_BYTES, electrode_axis, iter_blocks, samples_per_block, select_time
 
 __all__ = ["METHODS", "csd", "csd_operator"]
 

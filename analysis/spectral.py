@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 
 from signals._validation import check_option
-from signals.analysis._data import (
+from signals.analysis.data import (
     BLOCK_BYTES,
     check_time_dim,
     iter_blocks,

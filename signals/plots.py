@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from signals.analysis._data import (
+from signals.analysis.data import (
     block_envelope,
     block_mean,
     cell_table,
@@ -382,7 +382,7 @@ def plot_raster(ds, *, time: tuple[float, float] | None = None,
     matplotlib.figure.Figure
     """
     from signals._validation import check_option
-    from signals.analysis._data import run_window, spikes
+    from signals.analysis.data import run_window, spikes
 
     check_option(order, "raster order", ("depth", "run"))
     t, gid = spikes(ds, time=time, populations=populations)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals.analysis._data import block_envelope, require, select_time
+from signals.analysis.data import block_envelope, require, select_time
 
 __all__ = ["electrode_colors", "plot_concentration", "plot_concentration_slice", "plot_concentration_lfp"]
 

@@ -1,7 +1,9 @@
-"""Shared helpers of the analysis modules: checks, sampling rate, blockwise reading, spikes.
+"""Reading run files for analysis and figures: checks, windows, blockwise reading, spikes, probes.
 
-Run files are opened lazily (``signals.open_run``); these helpers read a variable in blocks
-along ``time`` so that an analysis of a long recording never holds the whole of it in memory.
+Shared by the analysis modules and the figure modules (public so that neither imports the
+other's private names). Run files are opened lazily (``signals.open_run``); these helpers read
+a variable in blocks along ``time`` so that an analysis of a long recording never holds the
+whole of it in memory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
+__all__ = ["BLOCK_BYTES", "block_envelope", "block_mean", "cell_gids", "cell_table", "check_time_dim",
+           "check_window", "electrode_axis", "iter_blocks", "other_coords", "population_names", "require",
+           "run_window", "samples_per_block", "sampling_rate", "select_time", "spikes"]
 
 #: Default size of one block read from a run file (bytes of float64 data).
 BLOCK_BYTES = 32 * 2**20
