@@ -661,7 +661,8 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     for i in range(n):
         a = axes[i, 0]
         vals = s.isel({dim: i}).values
-        label = _electrode_label(s, i) if dim == "electrode" else str(s[dim].values[i])
+        label = (_electrode_label(s, i) if dim == "electrode" else
+                 f"p{s[dim].values[i]}" if dim == "component" else str(s[dim].values[i]))
         peak = float(np.nanmax(vals)) if vals.size else 0.0
         if not peak > 1e-12 * vmax:
             # e.g. a dipole component that is round-off only: a black panel would read as data

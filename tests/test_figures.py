@@ -6,14 +6,13 @@ functions in process and the ``signals plot`` command.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
+from conftest import demo_run_file, rxd_run_file, signals_cli
 from numpy.testing import assert_allclose
 
 import signals
@@ -23,21 +22,12 @@ from signals.analysis import band_power, population_rate, psd, spectrogram
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SCRIPT = Path(sys.executable).with_name("signals")
-
-
-def run(*args, cwd=None):
-    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+run = signals_cli
 
 
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("short")
-    res = run("demo", "--out", out, "--tstop", "100")
-    assert res.returncode == 0, res.stderr
-    assert "DISPLAY" not in res.stdout + res.stderr  # NEURON started with -nogui
-    return out / "run.nc"
+    return demo_run_file(tmp_path_factory.mktemp("short"), 100)
 
 
 @pytest.fixture
@@ -388,12 +378,7 @@ def test_dpi_and_convert_format(short_run):
 
 @pytest.fixture(scope="module")
 def rxd_short(tmp_path_factory):
-    out = tmp_path_factory.mktemp("rxd_short") / "k.nc"
-    example = Path(__file__).resolve().parents[1] / "examples" / "rxd_potassium.py"
-    res = subprocess.run([sys.executable, str(example), "--tstop", "30", "--out", str(out)],
-                         capture_output=True, text=True, timeout=600, cwd=out.parent)
-    assert res.returncode == 0, res.stderr
-    return out
+    return rxd_run_file(tmp_path_factory.mktemp("rxd_short"), 30)
 
 
 def test_rxd_plot_options(rxd_short):
