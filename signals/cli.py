@@ -170,7 +170,7 @@ def _plot_kinds():
                                                   include_external=a.external),
         "stackedbar": lambda ds, a: P.plot_stacked_bar(ds, feature=a.feature or "convergence",
                                                        populations=a.populations),
-        "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view or "xz", populations=a.populations),
+        "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view, populations=a.populations),
         "rates": lambda ds, a: P.plot_rates(ds, statistic=a.statistic, populations=a.populations,
                                             time=a.time, bin_size=a.bin or 100.0),
         "ratepsd": lambda ds, a: P.plot_rate_psd(ds, bin_size=a.bin or 1.0, populations=a.populations,
@@ -303,8 +303,9 @@ def _add_plot_parser(sub) -> None:
                                                               "spikecorr, granger; counting window "
                                                               "of rates --statistic fano (default 100)")
     plot.add_argument("--view", choices=("xz", "xy", "yz", "zy", "zx", "yx"),
-                      help="projection, horizontal then vertical axis, for net2d (default xz), "
-                           "concslice (default xz) and electrodes (default: the view along the probe)")
+                      help="projection, horizontal then vertical axis, for electrodes and net2d "
+                           "(default: the view along the probe; net2d without one: xz) and "
+                           "concslice (default xz)")
     plot.add_argument("--at", type=float, metavar="MS", help="concslice: snapshot time (default: last)")
     plot.add_argument("--position", type=float, metavar="UM",
                       help="concslice: slice position along the third axis (default: the maximum)")

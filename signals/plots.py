@@ -1026,7 +1026,7 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
 _VIEWS = {v: (v[0], v[1]) for v in ("xz", "xy", "yz", "zy", "zx", "yx")}
 
 
-def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None = None,
+def plot_network_2d(ds, *, view: str | None = None, populations: Sequence[str] | None = None,
                     max_connections: int = 3000, ax=None):
     """Cells at their soma positions and their connections as lines (NetPyNE paper Fig. 6C).
 
@@ -1034,9 +1034,10 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
     ----------
     ds : xarray.Dataset
         A run with the cell table (``cell_x/y/z``, µm) and, for lines, ``connection_*``.
-    view : {"xz", "xy", "yz", "zy", "zx", "yx"}
+    view : {"xz", "xy", "yz", "zy", "zx", "yx"}, optional
         Projection plane, horizontal then vertical axis; ``xz`` shows z vertically (``xy``: y,
-        NetPyNE's depth axis).
+        NetPyNE's depth axis). Default: the view along the run's probe
+        (:func:`electrode_view`) if it has one, else ``xz``.
     populations : sequence of str, optional
         Populations shown.
     max_connections : int
@@ -1051,6 +1052,9 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
 
     from signals._validation import check_option
 
+    if view is None:
+        has_probe = all(f"electrode_{c}" in ds.variables for c in "xyz") and ds.sizes.get("electrode", 0) > 1
+        view = electrode_view(ds) if has_probe else "xz"
     check_option(view, "view", tuple(_VIEWS))
     a, b = _VIEWS[view]
     require(ds, f"cell_{a}", f"cell_{b}", what="the network figure")

@@ -124,6 +124,9 @@ def test_electrode_figure_picks_the_view_along_the_probe(y_run):
     assert texts == [str(e) for e in ds.electrode.values]  # one label per contact, apart
     assert len({t.xy for t in ax.texts}) == Y.size
     plt.close(fig)
+    fig = plots.plot_network_2d(ds)  # the same view for the cells: y (depth) vertical
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == ("x (µm)", "y (µm)")
+    plt.close(fig)
     fig = plots.plot_electrodes(ds, view="xz")  # looking down the probe: one point, one label
     assert [t.get_text() for t in fig.axes[0].texts] == ["e00…e08 (9 contacts)"]
     plt.close(fig)
