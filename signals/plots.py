@@ -546,8 +546,8 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         if has_z:
             z = axis.position
             norm = mpl.colors.Normalize(z.min(), z.max() if np.ptp(z) > 0 else z.min() + 1)
-            # viridis without its last (yellow) sixth: every line stays visible on white
-            cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0, 0.83, 256)))
+            # viridis without its last (yellow) quarter: every line stays visible on white
+            cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0, 0.75, 256)))
         labels = [_electrode_label(p, i, axis) if dim == "electrode" else str(p[dim].values[i])
                   for i in range(n)]
         if has_z or n <= _MAX_LEGEND_LINES:

@@ -68,7 +68,7 @@ def electrode_colors(labels: Sequence[str]) -> dict[str, tuple]:
 
     n = len(labels)
     cmap = mpl.colormaps["tab10"] if n <= 10 else None
-    colors = [cmap(i) for i in range(n)] if cmap else list(mpl.colormaps["viridis"](np.linspace(0, 0.83, n)))
+    colors = [cmap(i) for i in range(n)] if cmap else list(mpl.colormaps["viridis"](np.linspace(0, 0.75, n)))
     return {str(lab): tuple(c) for lab, c in zip(labels, colors, strict=True)}
 
 
