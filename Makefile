@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENV82 := .venv-nrn82
 STAMP82 := $(VENV82)/.installed
 
-.PHONY: install install-nrn82 demo test test-nrn82 lint bench clean
+.PHONY: install install-nrn82 demo test test-nrn82 lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(STAMP82): pyproject.toml
 install-nrn82: $(STAMP82)
 
 demo: $(STAMP)
-	$(BIN)/signals demo --out demo_output
+	$(BIN)/signals demo --out demo_output --force
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,8 +37,13 @@ test: $(STAMP)
 test-nrn82: $(STAMP82)
 	$(VENV82)/bin/python -m pytest -q -rs tests
 
+# The gallery and API reference (Sphinx, numpydoc, sphinx-gallery); warnings are errors.
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	$(BIN)/python -m sphinx -W --keep-going -b html -q docs docs/_build/html
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/record_overhead.py
 
 clean:
-	rm -rf $(VENV) $(VENV82) demo_output
+	rm -rf $(VENV) $(VENV82) demo_output docs/_build docs/generated docs/auto_examples

@@ -5,18 +5,18 @@ Structural: matrices over (presynaptic, postsynaptic) populations or cells, from
 source such as a NetStim; ``connection_post`` gid; ``connection_weight`` µS;
 ``connection_delay`` ms). Features follow NetPyNE's ``plotConn``:
 
-========== ===================================================================== ============
-feature    definition (pre population A → post population B)                     units
-========== ===================================================================== ============
-count      number of connections (NetCons)                                       1
-probability connected (pre, post) cell pairs / possible pairs (no self pairs       1
-           unless ``autapses=True``)
-weight     mean weight of the connections                                        µS
-strength   mean weight × probability                                             µS
-delay      mean delay of the connections                                         ms
+=========== ===================================================================== ============
+feature     definition (pre population A → post population B)                     units
+=========== ===================================================================== ============
+count       number of connections (NetCons)                                       1
+probability connected (pre, post) cell pairs / possible pairs (no self pairs      1
+            unless ``autapses=True``)
+weight      mean weight of the connections                                        µS
+strength    mean weight × probability                                             µS
+delay       mean delay of the connections                                         ms
 convergence connections / number of post cells (inputs per post cell from A)      1
-divergence connections / number of pre cells (outputs per pre cell onto B)        1
-========== ===================================================================== ============
+divergence  connections / number of pre cells (outputs per pre cell onto B)       1
+=========== ===================================================================== ============
 
 Functional: spike-count correlation between cells or populations (elephant), and pairwise
 Granger causality between the channels of any signal, e.g. population rates or LFP contacts
@@ -31,7 +31,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from signals._validation import check_option, check_positive
-from signals.analysis._data import cell_table, population_names, require, run_window, spikes
+from signals.analysis.data import cell_table, population_names, require, run_window, spikes
 
 __all__ = ["FEATURES", "EXTERNAL", "connectivity_matrix", "granger_causality", "spike_count_correlation"]
 
@@ -349,5 +349,7 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
                        name="granger_causality")
     out.attrs.update(units="1", long_name="directional Granger causality (source → target)",
                      max_order=int(max_order), information_criterion=information_criterion,
-                     channels=str(dim))
+                     channels=str(dim),
+                     # elephant's rounding step, 10^-round(log10(sqrt(n))): the values' resolution
+                     resolution=float(10.0 ** -np.around(np.log10(np.sqrt(x.shape[0])))))
     return out

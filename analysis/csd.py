@@ -12,8 +12,10 @@ Sign convention: positive CSD is a current source (current leaving cells into th
 negative a sink. Units µA/mm³. Every method is linear in the LFP: its (output × contact)
 operator is built once and applied to blocks of time, so a long recording is never loaded whole.
 
-The probe must be laminar along ``z`` (all contacts at one x, y) with evenly spaced contacts.
-Depth is ``-z`` (NEURON's z, pial surface at ``z = 0``), which matters only for ``sigma_top``.
+The probe must be laminar: contacts evenly spaced on one straight line, in any direction (the
+axis is found from ``electrode_x/y/z`` by :func:`signals.electrodes.probe_axis`; NetPyNE's
+depth axis is y, most hand-built models use z). Depth is minus the position along that axis
+(NEURON's coordinates, pial surface at position 0), which matters only for ``sigma_top``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from signals._validation import check_option, check_positive
-from signals.analysis._data import BLOCK_BYTES, iter_blocks, samples_per_block, select_time
+from signals.analysis.data import BLOCK_BYTES, electrode_axis, iter_blocks, samples_per_block, select_time
 
 __all__ = ["METHODS", "csd", "csd_operator"]
 
@@ -32,29 +34,30 @@ _UNITS = "uA/mm3"
 _V_PER_UM2_TO = 1e6  # S/m · mV/µm² → µA/mm³ (1 mV/µm² = 1e9 V/m²; 1 A/m³ = 1e-3 µA/mm³)
 
 
-def _probe_depths(lfp) -> tuple[np.ndarray, np.ndarray, float]:
-    """(order of contacts from the surface down, depths -z in µm, spacing in µm), checked."""
+def _probe_depths(lfp):
+    """(probe axis, order of contacts from the top down, depths in µm, spacing in µm), checked."""
     if "electrode" not in lfp.dims:
         raise ValueError(f"csd needs an 'electrode' dimension, got dims {lfp.dims}")
-    missing = [c for c in ("electrode_x", "electrode_y", "electrode_z") if c not in lfp.coords]
-    if missing:
-        raise KeyError(f"csd needs the electrode coordinates {missing} (µm) on the LFP")
     n = lfp.sizes["electrode"]
     if n < 3:
         raise ValueError(f"csd needs at least 3 contacts on a laminar probe, got {n}")
-    x, y, z = (np.asarray(lfp[c].values, dtype=float) for c in ("electrode_x", "electrode_y", "electrode_z"))
-    if np.ptp(x) > 1e-6 * max(1.0, np.ptp(z)) or np.ptp(y) > 1e-6 * max(1.0, np.ptp(z)):
-        raise ValueError("csd needs a laminar probe: all contacts at the same x and y, spread along z; "
-                         "select such electrodes first")
-    order = np.argsort(-z, kind="stable")  # from the surface (highest z) down
-    depth = -z[order]
+    try:
+        axis = electrode_axis(lfp, what="csd")
+    except ValueError as err:
+        raise ValueError(f"csd needs a laminar probe: {err}") from None
+    order = axis.order
+    depth = -axis.position[order]
     spacing = np.diff(depth)
     if not np.all(spacing > 0):
-        raise ValueError("csd needs contacts at distinct depths (two share the same z)")
+        raise ValueError("csd needs contacts at distinct depths (two share the same position on the probe)")
     h = float(spacing.mean())
     if np.ptp(spacing) > 1e-6 * h:
         raise ValueError(f"csd needs evenly spaced contacts; spacings are {np.unique(spacing.round(6))} µm")
-    return order, depth, h
+    return axis, order, depth, h
+
+
+def _position_attrs(axis) -> dict:
+    return {"units": "um", "long_name": f"position along the probe ({axis.label.removesuffix(' (µm)')})"}
 
 
 def _sigma(lfp, sigma: float | None) -> float:
@@ -179,7 +182,7 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     lfp : xarray.DataArray
         Potential (mV) with an ``electrode`` dimension and coordinates ``electrode_x``,
         ``electrode_y``, ``electrode_z`` (µm); other dimensions (``time``, ``population``) are
-        kept. Contacts must share x and y and be evenly spaced along z.
+        kept. Contacts must be evenly spaced on one straight line, in any direction.
     method : {"standard", "delta", "step", "spline"}
         Estimator (see the module docstring).
     sigma : float > 0, optional
@@ -189,7 +192,8 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     diameter : float > 0
         iCSD methods: source diameter (µm).
     sigma_top : float > 0, optional
-        iCSD methods: conductivity above the pial surface ``z = 0`` (S/m); default ``sigma``.
+        iCSD methods: conductivity above the pial surface, position 0 on the probe axis (S/m);
+        default ``sigma``.
     smooth : bool
         Apply elephant's 3-point Gaussian spatial filter.
     num_steps : int
@@ -203,21 +207,24 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     -------
     xarray.DataArray
         CSD in µA/mm³ (sources positive). Standard, delta and step methods: the ``electrode``
-        dimension (contacts sorted from the surface down; only inner contacts without Vaknin
-        padding) with its coordinates. Spline: a ``z`` dimension (µm) of ``num_steps`` depths.
+        dimension (contacts sorted from the top down; only inner contacts without Vaknin
+        padding) with its coordinates and ``probe_position`` (µm along the probe). Spline: a
+        ``probe_position`` dimension (µm along the probe) of ``num_steps`` positions.
+        Attributes ``probe_axis`` (``"x"``, ``"y"``, ``"z"`` or ``"probe"``) and
+        ``probe_direction`` (unit vector) say which axis that is.
     """
     import xarray as xr
 
     check_option(method, "CSD method", METHODS)
     lfp = select_time(lfp, time) if "time" in lfp.dims else lfp
-    order, depth, _ = _probe_depths(lfp)
+    axis, order, depth, _ = _probe_depths(lfp)
     sig = _sigma(lfp, sigma)
     op, out_depth = csd_operator(depth, method=method, sigma=sig, vaknin=vaknin, diameter=diameter,
                                  sigma_top=sigma_top, smooth=smooth, num_steps=num_steps)
     lfp = lfp.isel(electrode=order)
     other = [d for d in lfp.dims if d != "electrode"]
     if method == "spline":
-        out_dim, keep_el = "z", None
+        out_dim, keep_el = "probe_position", None
     elif method == "standard" and not vaknin:
         out_dim, keep_el = "electrode", np.arange(1, depth.size - 1)
     else:
@@ -244,11 +251,15 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     if out_dim == "electrode":
         sub = src.isel(electrode=keep_el)
         coords.update({name: c for name, c in sub.coords.items() if "electrode" in c.dims})
+        coords["probe_position"] = xr.DataArray(-depth[keep_el], dims="electrode",
+                                                attrs=_position_attrs(axis))
     else:
-        coords["z"] = xr.DataArray(-out_depth, dims="z", attrs={"units": "um", "long_name": "depth z"})
+        coords["probe_position"] = xr.DataArray(-out_depth, dims="probe_position",
+                                                attrs=_position_attrs(axis))
     out = xr.DataArray(data, dims=dims, coords=coords, name="csd")
     out.attrs.update(units=_UNITS, long_name="current source density (sources positive)",
-                     method=method, sigma=sig, sigma_units="S/m",
+                     method=method, sigma=sig, sigma_units="S/m", probe_axis=axis.name,
+                     probe_direction=axis.direction.tolist(),
                      **({"vaknin": int(vaknin)} if method == "standard" else
                         {"diameter": float(diameter), "diameter_units": "um",
                          "sigma_top": float(sig if sigma_top is None else sigma_top)}))

@@ -12,12 +12,13 @@ from the file, so a long recording is never loaded whole: the result equals
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping
 
 import numpy as np
 
 from signals._validation import check_option
-from signals.analysis._data import (
+from signals.analysis.data import (
     BLOCK_BYTES,
     check_time_dim,
     iter_blocks,
@@ -206,7 +207,8 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
     da : xarray.DataArray
         Signal with a ``time`` dimension (ms, evenly sampled), possibly lazily loaded.
     nperseg : int, optional
-        Window length (samples); default 200 ms of data. Frequency resolution ``fs / nperseg`` (Hz).
+        Window length (samples); default 200 ms of data, or a quarter of a signal shorter than
+        800 ms (with a warning). Frequency resolution ``fs / nperseg`` (Hz).
     noverlap : int, optional
         Overlap of consecutive windows (samples); default ``7/8`` of ``nperseg``.
     window : str
@@ -233,6 +235,16 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
     fs = sampling_rate(da)
     n = da.sizes["time"]
     other = [d for d in da.dims if d != "time"]
+    if n < _MIN_SPECTROGRAM:
+        raise ValueError(f"a spectrogram needs at least {_MIN_SPECTROGRAM} samples "
+                         f"({_MIN_SPECTROGRAM * 1000 / fs:g} ms at this sampling rate), got {n}")
+    if nperseg is None and n < 4 * round(0.2 * fs):
+        # a short recording: 4 windows across it (one would be a single time column), the
+        # coarser frequency resolution stated in the result's attributes and this warning
+        nperseg = max(_MIN_SPECTROGRAM // 2, n // 4)
+        warnings.warn(f"the signal ({(n - 1) * 1000 / fs:g} ms) is shorter than 4 spectrogram windows of "
+                      f"200 ms: using {nperseg * 1000 / fs:.3g} ms windows ({fs / nperseg:.3g} Hz "
+                      "resolution)", UserWarning, stacklevel=2)
     nperseg, noverlap = _segments(n, fs, nperseg, noverlap, 200.0, 7 / 8)
     step = nperseg - noverlap
     n_seg = _segment_starts(n, nperseg, step)
@@ -258,6 +270,10 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
                   method="stft", nperseg=nperseg, noverlap=noverlap, window=window,
                   frequency_step=float(f[1] - f[0]), frequency_resolution=float(f[1] - f[0]),
                   sampling_rate=fs)
+
+
+#: Fewest samples a spectrogram is computed on (4 windows of 8 samples, 7/8 overlap).
+_MIN_SPECTROGRAM = 16
 
 
 def _morlet(f: float, fs: float, n_cycles: float) -> tuple[np.ndarray, float]:
@@ -343,7 +359,8 @@ def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **
         ``psd_kwargs``) or a PSD with a ``frequency`` dimension (Hz).
     bands : mapping of str to (float, float), optional
         Band name → (low, high) in Hz, low inclusive and high exclusive; default :data:`BANDS`
-        (bands above the highest frequency are dropped).
+        less the bands holding no frequency bin above 0 Hz (above Nyquist, or narrower than the
+        resolution of a short signal), named in the attribute ``bands_without_bins``.
     **psd_kwargs
         Passed to :func:`psd` when ``da`` is a signal.
 
@@ -363,8 +380,15 @@ def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **
     if f.size < 2:
         raise ValueError("band_power needs at least two frequencies")
     df = float(np.median(np.diff(f)))
+    dropped = []
     if bands is None:
-        bands = {k: v for k, v in BANDS.items() if v[0] < f[-1]}
+        # a default band without any frequency bin (a short run's coarse resolution, or above
+        # Nyquist) would be a legend entry without data: leave it out, and say so
+        bands = {k: v for k, v in BANDS.items() if np.any((f >= v[0]) & (f < v[1]) & (f > 0))}
+        dropped = [k for k in BANDS if k not in bands]
+        if not bands:
+            raise ValueError(f"no default band holds a frequency bin (resolution {df:.3g} Hz, max "
+                             f"{f[-1]:.3g} Hz); give a longer signal or bands=")
     rows, lows, highs = [], [], []
     for name, (lo, hi) in bands.items():
         if not hi > lo:
@@ -379,7 +403,8 @@ def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **
     out["band_high"].attrs.update(units="Hz")
     unit = str(da.attrs.get("units", "1/Hz"))
     out.attrs = {"units": unit[:-3] if unit.endswith("/Hz") else f"{unit} Hz",
-                 "long_name": f"band power ({da.attrs.get('long_name', 'PSD')})"}
+                 "long_name": f"band power ({da.attrs.get('long_name', 'PSD')})",
+                 "frequency_resolution": df, "bands_without_bins": ", ".join(dropped)}
     out.name = "band_power"
     return out
 

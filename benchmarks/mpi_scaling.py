@@ -2,7 +2,7 @@
 
 Not a test: a script that launches every configuration as its own job (``mpiexec -n 2`` or a
 plain serial process), collects one JSON record from rank 0 (which gathers every rank's own
-numbers) and prints a table (DESIGN.md, "Performance").
+numbers) and prints a table (the README's "How it works, and what it costs").
 
 Network: ``signals.demo.build_network(scale=4)`` (480 cells, ~5,600 segments), cells
 distributed round-robin over the ranks by gid; dt = 0.025 ms.

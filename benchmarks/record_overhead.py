@@ -1,8 +1,8 @@
 """Recording overhead and peak memory: signals vs a bare run vs NetPyNE ``recordLFP`` vs LFPy.
 
 Not a test: a script that times variants side by side in one run and prints ratios
-(DESIGN.md, "Performance"). Every (variant, tstop) runs in a fresh subprocess so that its peak
-RSS is its own; the parent collects one JSON record per run and prints a table.
+(the README's "How it works, and what it costs"). Every (variant, tstop) runs in a fresh
+subprocess so that its peak RSS is its own; the parent collects one JSON record per run and prints a table.
 
 Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling every step):
 
@@ -17,7 +17,7 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
     the default ``blas_threads=1``.
 ``signals_lfp_dipole_eeg``
     LFP (32 contacts) + ``Dipole()`` (total and per population) + ``EEG()`` (four-sphere head,
-    the 21 classic 10-20 sensors): DESIGN's target case, "LFP + dipoles <= 1.10 x bare".
+    the 21 classic 10-20 sensors): the design target, "LFP + dipoles <= 1.10 x bare".
 ``signals_record_dt_0.1``
     LFP (32 contacts) sampled with ``record_dt = 0.1`` ms, i.e. every 4th step of dt = 0.025 ms.
 ``signals_chunk_200``

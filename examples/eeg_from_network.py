@@ -12,6 +12,9 @@ Writes the run file and, next to it, ``*_eeg.png`` (EEG at Cz), ``*_dipole.png``
 """
 
 import argparse
+import os
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")  # before NEURON loads: no DISPLAY warning
 
 import matplotlib.pyplot as plt
 from neuron import h

@@ -12,33 +12,20 @@ With ``--run EXISTING.nc`` it skips the simulation and plots that file.
 """
 
 import argparse
+import os
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")  # before NEURON loads: no DISPLAY warning
+
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
 
-import signals  # noqa: E402
-from signals import plots  # noqa: E402
-
-
-def record_demo(path: Path, tstop: float, seed: int = 1) -> None:
-    """Simulate the demo network for ``tstop`` ms and record everything to ``path``."""
-    from neuron import h
-
-    from signals.demo import POPULATIONS, build_network
-    from signals.recorders import LFP, Connections, Dipole, Spikes, Traces
-
-    net = build_network(seed=seed)
-    table = signals.network.from_neuron(populations=net.populations)
-    probe = signals.electrodes.laminar(x=0, y=0, z=np.linspace(-950, -50, 10))  # µm
-    first_gids = np.cumsum([0] + [n for n, _, _ in POPULATIONS.values()])[:-1]  # one cell per population
-    h.dt = 0.025
-    signals.record(table, [LFP(probe, per_population=True), Spikes(), Traces(first_gids), Dipole(),
-                           Connections()],
-                   tstop=tstop, path=path, attrs={"model": "signals demo network", "seed": seed})
+import signals
+from signals import plots
+from signals.demo import record_demo
 
 
 def figures(ds, tstop: float) -> dict:
@@ -85,7 +72,7 @@ def main(argv=None):
     run = Path(args.run or args.out)
     if args.run is None:
         run.parent.mkdir(parents=True, exist_ok=True)
-        record_demo(run, args.tstop)
+        record_demo(run, tstop=args.tstop)
     ds = signals.open_run(run)
     tstop = float(ds["time"][-1])
     for name, make in figures(ds, tstop).items():

@@ -3,10 +3,13 @@
 Five ball-and-stick cells (3-D points in µm) driven by NetStim synapses, a 6-contact laminar
 probe along z, and the run file reopened with xarray. Run::
 
-    python examples/record_plain_neuron.py [--tstop 100] [--out example_run.nc]
+    python examples/record_plain_neuron.py [--tstop 200] [--out example_run.nc]
 """
 
 import argparse
+import os
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")  # before NEURON loads: no DISPLAY warning
 
 import numpy as np
 from neuron import h
@@ -34,6 +37,7 @@ class BallAndStick:
         self.dend.insert("pas")
         self.all = [self.soma, self.dend]
         self.syn = h.ExpSyn(self.dend(0.9))
+        self.syn.tau = 2  # ms: NEURON's default 0.1 ms is too brief to make the soma fire
         self.stim = h.NetStim()
         self.stim.start, self.stim.number, self.stim.interval, self.stim.noise = 5, 1e9, 20, 0.5
         self.stim.noiseFromRandom123(gid, 0, 1)

@@ -18,6 +18,10 @@ K+ grid through the somata at the end) and ``*_ko_lfp.png`` (K+ next to the LFP 
 """
 
 import argparse
+import os
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")  # before NEURON loads: no DISPLAY warning
+
 from pathlib import Path
 
 import numpy as np

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 EPILOG = """examples:
@@ -21,36 +22,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import numpy as np
     from neuron import h
 
     import signals
-    from signals._parallel import Comm, init_mpi_if_launched
-    from signals.demo import POPULATIONS, build_network
+    from signals._parallel import init_mpi_if_launched
+    from signals.demo import POPULATIONS, record_demo
     from signals.plots import plot_lfp, plot_raster
-    from signals.recorders import EEG, LFP, Connections, Dipole, Spikes, Traces
 
     nhost = init_mpi_if_launched()
     rank = int(h.ParallelContext().id())
     say = print if rank == 0 else (lambda *a, **k: None)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    net = build_network(seed=args.seed)
-    table = signals.network.from_neuron([c for cells in net.populations.values() for c in cells])
-    probe = signals.electrodes.laminar(x=0, y=0, z=np.linspace(-950, -50, 10))
-    first_gids = np.cumsum([0] + [n for n, _, _ in POPULATIONS.values()])[:-1]
     run = out / "run.nc"
-    n_seg = Comm.from_neuron().gather_objects(len(table))
+    if run.exists() and not args.force:
+        raise FileExistsError(f"{run} exists; give another --out, or --force to replace it")
+    out.mkdir(parents=True, exist_ok=True)
     n_cells = sum(n for n, _, _ in POPULATIONS.values())
-    say(f"demo network: {n_cells} cells, {sum(n_seg or [0])} segments on {nhost} rank(s), "
-        f"populations {', '.join(POPULATIONS)}; simulating {args.tstop:g} ms")
-    h.dt = 0.025
-    recorders = [LFP(probe, per_population=True), Spikes(), Traces(first_gids), Dipole(),
-                 EEG(under="Cz", depth=1000.0), Connections()]
-    signals.record(table, recorders,
-                   tstop=args.tstop, path=run,
-                   attrs={"model": "signals demo network (120 five-compartment cells)",
-                          "seed": args.seed})
+    say(f"demo network: {n_cells} cells on {nhost} rank(s), populations {', '.join(POPULATIONS)}; "
+        f"simulating {args.tstop:g} ms")
+    record_demo(run, tstop=args.tstop, seed=args.seed)
     if rank == 0:
         ds = signals.open_run(run)
         figs = {"lfp.png": plot_lfp(ds), "raster.png": plot_raster(ds)}
@@ -171,27 +161,41 @@ def _plot_kinds():
     def variable(args, default):
         return args.variable or default
 
+    def population(args):
+        """--populations for a per-population signal (lfp_population): exactly one name."""
+        if args.variable is None or not args.variable.endswith("_population"):
+            return None
+        if not args.populations or len(args.populations) != 1:
+            raise ValueError(f"--variable {args.variable} holds one signal per population: "
+                             "give one with --populations NAME")
+        return args.populations[0]
+
+    def feature(args, default):
+        # per cell only count, weight and delay exist: the per-population default would fail
+        return args.feature or ("count" if getattr(args, "by", None) == "cell" else default)
+
     return {
         "raster": lambda ds, a: P.plot_raster(ds, time=a.time, populations=a.populations),
         "traces": lambda ds, a: P.plot_traces(ds, variable=variable(a, "v"), time=a.time, cells=a.cells),
         "lfp": lambda ds, a: P.plot_lfp(ds, variable=variable(a, "lfp"), time=a.time,
-                                        electrodes=a.electrodes),
+                                        electrodes=a.electrodes, population=population(a)),
         "psd": lambda ds, a: P.plot_psd(ds, variable=variable(a, "lfp"), electrodes=a.electrodes,
                                         time=a.time, fmin=freq(a, 200.0)[0], fmax=freq(a, 200.0)[1],
-                                        method=a.method or "welch"),
+                                        method=a.method or "welch", population=population(a)),
         "spectrogram": lambda ds, a: P.plot_spectrogram(
             ds, variable=variable(a, "lfp"), electrodes=a.electrodes, time=a.time,
-            fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1], method=a.method or "stft"),
+            fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1], method=a.method or "stft",
+            population=population(a)),
         "csd": lambda ds, a: P.plot_csd(ds, variable=variable(a, "lfp"), method=a.method or "standard",
-                                        time=a.time),
-        "conn": lambda ds, a: P.plot_connectivity(ds, feature=a.feature or "probability", by=a.by,
+                                        time=a.time, population=population(a)),
+        "conn": lambda ds, a: P.plot_connectivity(ds, feature=feature(a, "probability"), by=a.by,
                                                   populations=a.populations,
                                                   include_external=a.external),
         "stackedbar": lambda ds, a: P.plot_stacked_bar(ds, feature=a.feature or "convergence",
                                                        populations=a.populations),
         "net2d": lambda ds, a: P.plot_network_2d(ds, view=a.view, populations=a.populations),
         "rates": lambda ds, a: P.plot_rates(ds, statistic=a.statistic, populations=a.populations,
-                                            time=a.time),
+                                            time=a.time, bin_size=a.bin or 100.0),
         "ratepsd": lambda ds, a: P.plot_rate_psd(ds, bin_size=a.bin or 1.0, populations=a.populations,
                                                  time=a.time, fmin=freq(a, 200.0)[0],
                                                  fmax=freq(a, 200.0)[1]),
@@ -201,11 +205,14 @@ def _plot_kinds():
         "dipole": lambda ds, a: P.plot_dipole(ds, variable=variable(a, "dipole"), time=a.time),
         "lfpsummary": lambda ds, a: P.plot_lfp_summary(ds, variable=variable(a, "lfp"),
                                                        electrodes=a.electrodes, time=a.time,
-                                                       fmax=freq(a, 100.0)[1] or 100.0),
+                                                       fmax=freq(a, 100.0)[1] or 100.0,
+                                                       population=population(a)),
         "coherence": lambda ds, a: P.plot_coherence(ds, variable=variable(a, "lfp"),
                                                     electrodes=a.electrodes, time=a.time,
-                                                    fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1]),
-        "bandpower": lambda ds, a: P.plot_band_power(ds, variable=variable(a, "lfp"), time=a.time),
+                                                    fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1],
+                                                    population=population(a)),
+        "bandpower": lambda ds, a: P.plot_band_power(ds, variable=variable(a, "lfp"), time=a.time,
+                                                     population=population(a)),
         "spikecorr": lambda ds, a: P.plot_spike_correlation(ds, bin_size=a.bin or 5.0,
                                                             populations=a.populations, time=a.time),
         "granger": lambda ds, a: P.plot_granger(ds, bin_size=a.bin or 2.0, populations=a.populations,
@@ -214,7 +221,7 @@ def _plot_kinds():
             ds, variable=variable(a, "ko"), time=a.time,
             electrodes=a.electrodes or (None if a.cells is None else [str(g) for g in a.cells])),
         "concslice": lambda ds, a: R.plot_concentration_slice(
-            ds, variable=variable(a, "ko_grid"), time=a.at, view=a.view, position=a.position),
+            ds, variable=variable(a, "ko_grid"), time=a.at, view=a.view or "xz", position=a.position),
         "conclfp": lambda ds, a: R.plot_concentration_lfp(
             ds, a.electrodes[0] if a.electrodes else None, concentration=variable(a, "ko"),
             time=a.time),
@@ -237,12 +244,20 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     if args.kind not in KINDS:
         raise ValueError(f"unknown plot kind {args.kind!r}; choose from {', '.join(KINDS)}")
+    _check_plot_options(args)
     # Figures read the file in sequential blocks: a small HDF5 chunk cache (the library default is
     # 64 MiB per variable) keeps the memory of a figure of a long run low.
     netCDF4.set_chunk_cache(16 * 2**20, 1009, 0.75)
     ds = signals.open_run(args.run)
     try:
-        fig = _plot_kinds()[args.kind](ds, args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig = _plot_kinds()[args.kind](ds, args)
+        # what the figure had to adapt (a clipped window, a shorter spectral window) is part of
+        # reading it: one line each on stderr, not Python's file:line warning format
+        for message in dict.fromkeys(str(w.message) for w in caught
+                                     if issubclass(w.category, UserWarning)):
+            print(f"signals: warning: {message}", file=sys.stderr)
         run = Path(args.run)
         out = Path(args.out) if args.out else run.with_name(f"{run.stem}_{args.kind}.png")
         fig.savefig(out, dpi=args.dpi)
@@ -251,6 +266,18 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         ds.close()
     print(f"figure: {out}")
     return 0
+
+
+def _check_plot_options(args: argparse.Namespace) -> None:
+    """Refuse option values no figure can mean, before the run file is read."""
+    if args.freq is not None:
+        lo, hi = args.freq
+        if not (lo >= 0 and hi > lo):
+            raise ValueError(f"--freq needs 0 <= FMIN < FMAX (Hz), got {lo:g} {hi:g}")
+    for name in ("bin", "dpi"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name} must be > 0, got {value:g}")
 
 
 def _names(text: str) -> list[str]:
@@ -296,9 +323,12 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--statistic", default="rate", choices=("rate", "cv", "fano"),
                       help="rates: firing rate (default), ISI CV or Fano factor")
     plot.add_argument("--bin", type=float, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
-                                                              "spikecorr, granger")
-    plot.add_argument("--view", default="xz", choices=("xz", "xy", "yz"),
-                      help="projection for net2d and electrodes (default xz: depth vertical)")
+                                                              "spikecorr, granger; counting window "
+                                                              "of rates --statistic fano (default 100)")
+    plot.add_argument("--view", choices=("xz", "xy", "yz", "zy", "zx", "yx"),
+                      help="projection, horizontal then vertical axis, for electrodes and net2d "
+                           "(default: the view along the probe; net2d without one: xz) and "
+                           "concslice (default xz)")
     plot.add_argument("--at", type=float, metavar="MS", help="concslice: snapshot time (default: last)")
     plot.add_argument("--position", type=float, metavar="UM",
                       help="concslice: slice position along the third axis (default: the maximum)")
@@ -316,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo_output", help="output folder (default demo_output)")
     demo.add_argument("--tstop", type=float, default=1000.0, help="duration in ms (default 1000)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument("--force", action="store_true", help="replace an existing run file in --out")
     demo.set_defaults(func=_cmd_demo)
     info = sub.add_parser("info", help="describe a run file")
     info.add_argument("run", help="run file (netCDF)")
@@ -336,10 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``signals`` console script."""
+    import os
+
+    # before NEURON loads: a headless machine would otherwise print "no DISPLAY environment
+    # variable" on every command that runs a model (an option the user set wins)
+    os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError, OSError, ImportError) as err:
+    except (FileNotFoundError, FileExistsError, ValueError, KeyError, OSError, ImportError) as err:
         # KeyError's str() quotes its message; show the message itself, on one line
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"signals: error: {' '.join(str(message).split())}", file=sys.stderr)

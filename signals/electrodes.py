@@ -12,7 +12,7 @@ import numpy as np
 
 from signals._validation import as_positions, check_positive
 
-__all__ = ["Electrodes", "points", "laminar", "grid", "mea"]
+__all__ = ["Electrodes", "ProbeAxis", "points", "laminar", "grid", "mea", "probe_axis"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,3 +184,98 @@ def mea(
         normal = np.zeros(3)
         normal[3 - a - b] = 1.0
     return points(pos, radius=radius, normal=normal, **kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class ProbeAxis:
+    """The straight line a laminar probe's contacts lie on (see :func:`probe_axis`).
+
+    Attributes
+    ----------
+    direction : ndarray, shape (3,)
+        Unit vector along the probe, pointing towards the contacts drawn at the top: ``+x``,
+        ``+y`` or ``+z`` for a probe along a coordinate axis, otherwise the sign that makes its
+        largest component positive.
+    position : ndarray, shape (n,)
+        Each contact's coordinate along ``direction`` (µm), ``positions @ direction``: for a
+        probe along an axis, the contacts' own x, y or z.
+    name : str
+        ``"x"``, ``"y"`` or ``"z"`` for a probe along that axis, else ``"probe"``.
+    """
+
+    direction: np.ndarray
+    position: np.ndarray
+    name: str
+
+    @property
+    def label(self) -> str:
+        """Axis label with unit, e.g. ``"electrode y (µm)"``."""
+        if self.name in ("x", "y", "z"):
+            return f"electrode {self.name} (µm)"
+        d = ", ".join(f"{v + 0.0:.2g}" for v in self.direction)
+        return f"position along the probe ({d}) (µm)"
+
+    def describe(self, i: int) -> str:
+        """Where contact ``i`` is, e.g. ``"y = -250 µm"``."""
+        value = float(self.position[i]) + 0.0  # + 0.0: no "-0"
+        if self.name in ("x", "y", "z"):
+            return f"{self.name} = {value:.0f} µm"
+        return f"{value:.0f} µm along the probe"
+
+    @property
+    def order(self) -> np.ndarray:
+        """Contact indices from the top (highest ``position``) down."""
+        return np.argsort(-self.position, kind="stable")
+
+
+def probe_axis(positions: Sequence[Sequence[float]] | np.ndarray, *, tol: float = 1e-6) -> ProbeAxis:
+    """The axis of a straight probe, found from its contact positions (any direction).
+
+    NetPyNE's depth axis is y, other models use z or an oblique insertion; the contacts say
+    which: their principal direction, accepted if every contact lies on that line.
+
+    Parameters
+    ----------
+    positions : array-like, shape (n, 3)
+        Contact centres (µm).
+    tol : float > 0
+        Largest distance of a contact from the line, relative to the probe's length.
+
+    Returns
+    -------
+    ProbeAxis
+
+    Raises
+    ------
+    ValueError
+        If fewer than two contacts are at distinct positions, or they are not on one line
+        (a 2-D array, a multi-shank probe).
+
+    Examples
+    --------
+    >>> axis = probe_axis(laminar(x=0, y=range(-900, 1, 100), z=0).positions)
+    >>> axis.name, axis.position[:2]
+    ('y', array([-900., -800.]))
+    """
+    pos = as_positions(positions, "positions")
+    centred = pos - pos.mean(axis=0)
+    length = float(np.sqrt((centred**2).sum(axis=1)).max()) if len(pos) else 0.0
+    if length == 0.0:
+        raise ValueError("a probe axis needs at least two contacts at distinct positions")
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    d = vt[0]
+    off = np.linalg.norm(centred - np.outer(centred @ d, d), axis=1).max()
+    if off > tol * 2 * length:
+        raise ValueError(f"the contacts are not on one straight line (a contact is {off:.3g} µm off "
+                         "the best line); select one column of contacts")
+    k = int(np.argmax(np.abs(d)))
+    if np.abs(d[k]) > 1 - 1e-9:  # along a coordinate axis: exactly that axis, no round-off
+        d = np.zeros(3)
+        d[k] = 1.0
+        name = "xyz"[k]
+    else:
+        # z, then y, wins a tie: depth is usually one of them
+        k = max((2, 1, 0), key=lambda i: round(abs(d[i]), 9))
+        d = d * np.sign(d[k])
+        name = "probe"
+    return ProbeAxis(d, pos @ d, name)

@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from signals.analysis._data import (
+from signals.analysis.data import (
     block_envelope,
     block_mean,
     cell_table,
+    electrode_axis,
     population_names,
     require,
     select_time,
@@ -32,21 +33,25 @@ __all__ = [
     "plot_connectivity",
     "plot_csd",
     "plot_dipole",
+    "electrode_view",
     "plot_electrodes",
     "plot_granger",
     "plot_lfp",
     "plot_lfp_summary",
     "plot_matrix",
+    "matrix_format",
     "plot_network_2d",
     "plot_population_rate",
     "plot_psd",
     "plot_raster",
+    "population_depth_order",
     "plot_rate_psd",
     "plot_rates",
     "plot_spectrogram",
     "plot_spike_correlation",
     "plot_stacked_bar",
     "plot_traces",
+    "nice_value",
 ]
 
 #: Colour of external sources (NetStims) in connectivity figures.
@@ -54,6 +59,7 @@ EXTERNAL_COLOR = (0.55, 0.55, 0.55, 1.0)
 _MAX_POINTS = 4000  # samples per trace drawn; longer traces are drawn as min/max envelopes
 _MAX_COLUMNS = 2000  # time columns of a spectrogram image
 _PRETTY_UNITS = {"1": ""}
+_MAX_LEGEND_LINES = 8  # more lines than this: a colormap with a colour bar, or grey + the strongest
 
 
 def population_colors(populations: Sequence[str]) -> dict[str, tuple]:
@@ -128,14 +134,32 @@ def _axes_grid(ax, n: int, *, ncols: int = 1, figsize=(8, 5), sharex=True, share
     return axes.flat[0].figure, axes
 
 
-def _signal(obj, variable: str, *, what: str):
-    """The DataArray to plot: ``obj`` itself or ``obj[variable]`` of a run."""
+def _signal(obj, variable: str, *, what: str, population: str | None = None):
+    """The DataArray to plot: ``obj`` itself or ``obj[variable]`` of a run.
+
+    A per-population variable (``lfp_population``) needs ``population``: the figures draw one
+    signal per channel.
+    """
     import xarray as xr
 
     if isinstance(obj, xr.DataArray):
-        return obj
-    require(obj, variable, what=what)
-    return obj[variable]
+        da = obj
+    else:
+        require(obj, variable, what=what)
+        da = obj[variable]
+    if "population" in da.dims:
+        names = [str(p) for p in da["population"].values]
+        if population is None:
+            raise ValueError(f"{variable!r} has one signal per population: choose one with "
+                             f"population= (CLI: --populations NAME) among {', '.join(names)}")
+        if str(population) not in names:
+            raise KeyError(f"unknown population {population!r}; {variable!r} has {', '.join(names)}")
+        da = da.sel(population=str(population))
+        da = da.assign_attrs(long_name=f"{da.attrs.get('long_name', variable)} of population {population}")
+    elif population is not None:
+        raise ValueError(f"{variable!r} has no population dimension; record LFP(per_population=True) "
+                         "for per-population signals")
+    return da
 
 
 def _time_window(da, time: tuple[float, float] | None):
@@ -145,14 +169,33 @@ def _time_window(da, time: tuple[float, float] | None):
     return da
 
 
+def _probe(da):
+    """The straight probe axis of ``da``'s electrodes, or None (no positions, or not on a line)."""
+    if "electrode" not in da.dims:
+        return None
+    try:
+        return electrode_axis(da)
+    except (KeyError, ValueError):
+        return None
+
+
 def _depth_sorted(da):
-    """``da`` with electrodes sorted from the surface (highest z) down, if it has positions."""
-    if "electrode" in da.dims and "electrode_z" in da.coords:
+    """``da`` with electrodes sorted from the top of the probe down (any probe direction).
+
+    Electrodes not on one straight line are sorted by z, if they have positions.
+    """
+    if "electrode" not in da.dims:
+        return da
+    axis = _probe(da)
+    if axis is not None:
+        order = axis.order
+    elif "electrode_z" in da.coords:
         order = np.argsort(-np.asarray(da["electrode_z"].values, dtype=float), kind="stable")
-        if np.array_equal(order, np.arange(order.size)):
-            return da  # already sorted: keep the plain (cheaper) lazy variable
-        return da.isel(electrode=order)
-    return da
+    else:
+        return da
+    if np.array_equal(order, np.arange(order.size)):
+        return da  # already sorted: keep the plain (cheaper) lazy variable
+    return da.isel(electrode=order)
 
 
 def _pick_electrodes(da, electrodes: Sequence[str] | None, max_default: int | None = None):
@@ -173,11 +216,35 @@ def _pick_electrodes(da, electrodes: Sequence[str] | None, max_default: int | No
     return da
 
 
-def _electrode_label(da, i: int) -> str:
+def _electrode_label(da, i: int, axis=None) -> str:
+    """``"e03 (y = -250 µm)"``: the label and the position along the probe, where there is one."""
     label = str(da["electrode"].values[i])
-    if "electrode_z" in da.coords:
-        return f"{label} (z = {float(da['electrode_z'].values[i]) + 0.0:.0f} µm)"  # + 0.0: no "-0"
+    axis = _probe(da) if axis is None else axis
+    if axis is not None:
+        return f"{label} ({axis.describe(i)})"
     return label
+
+
+def nice_value(x: float, *, up: bool = False) -> float:
+    """The largest 1-2-5 value (1, 2, 5 × 10^k) not above ``x`` > 0 (``up``: smallest not below).
+
+    Scale bars and trace scales use these, so a legend reads "0.02 mV", never "0.0311 mV".
+    """
+    x = float(x)
+    if not (np.isfinite(x) and x > 0):
+        return 1.0
+    k = np.floor(np.log10(x))
+    candidates = [m * 10.0**e for e in (k - 1, k, k + 1) for m in (1.0, 2.0, 5.0)]
+    if up:
+        return float(min(c for c in candidates if c >= x * (1 - 1e-9)))
+    return float(max(c for c in candidates if c <= x * (1 + 1e-9)))
+
+
+def _scale_bar(ax, x, y0, length, text):
+    """A vertical scale bar from ``y0`` at ``x`` (data units), labelled on its right."""
+    ax.plot([x, x], [y0, y0 + length], color="tab:red", lw=3, solid_capstyle="butt", clip_on=False)
+    ax.annotate(text, (x, y0 + 0.5 * length), xytext=(5, 0), textcoords="offset points", va="center",
+                fontsize=8, color="tab:red", annotation_clip=False)
 
 
 def _draw_trace(ax, t, low, high, **kw):
@@ -188,8 +255,12 @@ def _draw_trace(ax, t, low, high, **kw):
 
 
 def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = None,
-             electrodes: Sequence[str] | None = None, spacing: float | None = None, ax=None):
-    """LFP traces stacked by electrode depth (``electrode_z``, µm), deepest at the bottom.
+             electrodes: Sequence[str] | None = None, spacing: float | None = None,
+             population: str | None = None, ax=None):
+    """LFP traces stacked by position along the probe (µm), deepest at the bottom.
+
+    The probe axis is found from the contacts (:func:`signals.electrodes.probe_axis`): a
+    NetPyNE probe along y is labelled by y, an oblique one by the distance along it.
 
     Parameters
     ----------
@@ -204,13 +275,16 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
     spacing : float, optional
         Vertical distance between traces (units of the variable, mV); default the largest
         peak-to-peak amplitude.
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    da = _pick_electrodes(_time_window(_signal(ds, variable, what="the LFP figure"), time), electrodes)
+    da = _signal(ds, variable, what="the LFP figure", population=population)
+    da = _pick_electrodes(_time_window(da, time), electrodes)
     if "electrode" not in da.dims or set(da.dims) != {"time", "electrode"}:
         raise ValueError(f"plot_lfp needs dims (time, electrode), got {da.dims}")
     t, low, high = block_envelope(da, _MAX_POINTS)  # (electrode, time)
@@ -227,66 +301,127 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
         hi = None if low is high else high[k] - centre[k] + y
         _draw_trace(ax, t, lo, hi, lw=0.6, color="k")
     ax.set_yticks((n - 1 - np.arange(n)) * spacing)
-    if "electrode_z" in da.coords:
-        ax.set_yticklabels([f"{z + 0.0:.0f}" for z in da["electrode_z"].values])
-        ax.set_ylabel("electrode z (µm)")
+    axis = _probe(da)
+    if axis is not None:
+        ax.set_yticklabels([f"{v + 0.0:.0f}" for v in axis.position])
+        ax.set_ylabel(axis.label)
     else:
         ax.set_yticklabels([str(e) for e in da["electrode"].values])
         ax.set_ylabel("electrode")
     ax.set_xlabel("time (ms)")
-    x0 = t[0] + 0.01 * (t[-1] - t[0]) if t.size > 1 else 0.0
-    ax.plot([x0, x0], [-0.5 * spacing, 0.5 * spacing], color="tab:red", lw=3, solid_capstyle="butt")
-    ax.set_title(f"{da.attrs.get('long_name', da.name)}  (red bar: {spacing:.3g} {units})")
     ax.margins(x=0, y=0.02)
+    # a 1-2-5 bar right of the traces, clear of the data, from the bottom row's baseline
+    bar = nice_value(spacing)
+    span = (t[-1] - t[0]) if t.size > 1 else 1.0
+    ax.set_xlim(t[0], t[-1] + 0.015 * span)
+    _scale_bar(ax, t[-1] + 0.01 * span, -0.5 * spacing, bar, f"{bar:g} {units}")
+    ax.set_title(f"{da.attrs.get('long_name', da.name)}  (red bar: {bar:g} {units})")
     return fig
 
 
+def population_depth_order(ds, populations: Sequence[str] | None = None) -> list[str]:
+    """Populations from the most superficial down, by their cells' mean soma position.
+
+    Depth runs along the run's probe where its electrodes lie on one line (NetPyNE: y), else
+    along the coordinate axis over which the population means spread most; superficial is
+    the higher coordinate (NEURON's coordinates, pia above).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with the cell table (``cell_population``, ``cell_x/y/z`` in µm).
+    populations : sequence of str, optional
+        Populations to order (default all).
+
+    Returns
+    -------
+    list of str
+        The run's order unchanged when it has no cell positions.
+    """
+    names = population_names(ds, populations)
+    if not all(f"cell_{c}" in ds.variables for c in "xyz"):
+        return names
+    _, pops = cell_table(ds)
+    pos = np.column_stack([np.asarray(ds[f"cell_{c}"].values, dtype=float) for c in "xyz"])
+    means = {p: pos[pops == p].mean(axis=0) for p in names if np.any(pops == p)}
+    if not means:
+        return names
+    direction = None
+    if "electrode" in ds.dims and ds.sizes["electrode"] >= 2:
+        try:
+            direction = electrode_axis(ds).direction
+        except (KeyError, ValueError):
+            direction = None
+    if direction is None:
+        spread = np.ptp(np.array(list(means.values())), axis=0)
+        direction = np.eye(3)[int(np.argmax(spread))]
+    depth = {p: float(m @ direction) for p, m in means.items()}
+    # stable: populations at one depth (or without cells) keep the run's order
+    return sorted(names, key=lambda p: (-depth.get(p, -np.inf), names.index(p)))
+
+
 def plot_raster(ds, *, time: tuple[float, float] | None = None,
-                populations: Sequence[str] | None = None, ax=None):
-    """Spike raster: cells by gid, coloured by population.
+                populations: Sequence[str] | None = None, order: str = "depth", ax=None):
+    """Spike raster: one row per cell, grouped by population, coloured by population.
 
     Parameters
     ----------
     ds : xarray.Dataset
         A run with ``spike_time`` (ms) and ``spike_gid`` (and the cell table for colours).
     time : (float, float), optional
-        Time window (ms).
+        Time window (ms); it must overlap the run (partly outside: a warning, clipped).
     populations : sequence of str, optional
-        Populations shown (default all).
+        Populations shown (default all); the y axis holds only their cells.
+    order : {"depth", "run"}
+        Populations from the most superficial at the top (:func:`population_depth_order`, as
+        the NetPyNE paper's rasters), or in the run's order from the top.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    from signals.analysis._data import spikes
+    from signals._validation import check_option
+    from signals.analysis.data import run_window, spikes
 
+    check_option(order, "raster order", ("depth", "run"))
     t, gid = spikes(ds, time=time, populations=populations)
+    window = run_window(ds, time) if time is not None or "time" in ds.coords or "tstop" in ds.attrs else None
     fig, ax = _axes(ax)
     marker = dict(s=4 if t.size < 20000 else 1, marker="|", linewidths=0.8)
     if "cell_population" in ds.variables:
         colors = _run_colors(ds)
         gids, pops = cell_table(ds)
-        order = np.argsort(gids)
-        idx = np.clip(np.searchsorted(gids[order], gid), 0, max(gids.size - 1, 0))
-        spk_pop = pops[order][idx] if gids.size else np.array([], dtype=str)
-        for p in population_names(ds, populations):
-            sel = spk_pop == p
-            ax.scatter(t[sel], gid[sel], color=colors[p], label=f"{p} ({int(sel.sum())})", **marker)
-            members = gids[pops == p]
-            if members.size:
-                ax.axhspan(members.min() - 0.5, members.max() + 0.5, color=colors[p], alpha=0.06, lw=0)
+        names = population_depth_order(ds, populations) if order == "depth" else population_names(
+            ds, populations)
+        # rows from the top: each population's cells by gid, populations in depth order
+        shown = np.concatenate([np.sort(gids[pops == p]) for p in names]) if names else gids[:0]
+        n_rows = shown.size
+        row_of = dict(zip(shown.tolist(), range(n_rows - 1, -1, -1), strict=True))
+        rows = np.array([row_of.get(int(g), -1) for g in gid], dtype=float)
+        centres, top = [], n_rows
+        for p in names:
+            members = int(np.sum(pops == p))
+            sel = np.isin(gid, gids[pops == p])
+            ax.scatter(t[sel], rows[sel], color=colors[p], label=f"{p} ({int(sel.sum())})", **marker)
+            if members:
+                ax.axhspan(top - members - 0.5, top - 0.5, color=colors[p], alpha=0.06, lw=0)
+                centres.append((top - 0.5 * members - 0.5, p))
+            top -= members
+        ax.set_yticks([c for c, _ in centres], [p for _, p in centres])
+        for lab in ax.get_yticklabels():
+            lab.set_color(colors.get(lab.get_text(), "k"))
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=3, frameon=False,
                   title="population (spikes)")
-        ax.set_ylim(gids.min() - 0.5, gids.max() + 0.5)
+        ax.set_ylim(-0.5, max(n_rows, 1) - 0.5)
+        ax.set_ylabel(f"cells by population ({n_rows}; " + (
+            "superficial at top)" if order == "depth" else "run order)"))
     else:
         ax.scatter(t, gid, color="k", **marker)
-    t0, t1 = (time if time is not None else
-              (float(ds["time"][0]), float(ds["time"][-1])) if "time" in ds.coords else (None, None))
-    if t0 is not None:
-        ax.set_xlim(t0, t1)
+        ax.set_ylabel("cell gid")
+    if window is not None:
+        ax.set_xlim(*window)
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("cell gid")
     ax.set_title(f"spike raster ({t.size} spikes)")
     return fig
 
@@ -359,7 +494,8 @@ def _psd_axes_common(ax, p, fmin):
 
 def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
              time: tuple[float, float] | None = None, fmin: float | None = None,
-             fmax: float | None = None, method: str = "welch", nperseg: int | None = None, ax=None):
+             fmax: float | None = None, method: str = "welch", nperseg: int | None = None,
+             population: str | None = None, ax=None):
     """Power spectral density of each electrode, coloured by depth.
 
     Parameters
@@ -378,6 +514,8 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         Estimator (:func:`signals.analysis.spectral.psd`).
     nperseg : int, optional
         Welch segment length (samples).
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : matplotlib Axes, optional
 
     Returns
@@ -388,7 +526,7 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
 
     from signals.analysis.spectral import psd
 
-    da = _pick_electrodes(_signal(ds, variable, what="the PSD figure"), electrodes)
+    da = _pick_electrodes(_signal(ds, variable, what="the PSD figure", population=population), electrodes)
     p = psd(da, method=method, nperseg=nperseg, fmin=fmin, fmax=fmax, time=time)
     if fmin is None:
         p = p.isel(frequency=p["frequency"].values > 0) if (p["frequency"].values > 0).any() else p
@@ -403,19 +541,39 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         if rest:
             raise ValueError(f"plot_psd needs one channel dimension, got {chan}; select first")
         n = p.sizes[dim]
-        has_z = dim == "electrode" and "electrode_z" in p.coords
+        axis = _probe(p) if dim == "electrode" else None
+        has_z = axis is not None
         if has_z:
-            z = np.asarray(p["electrode_z"].values, dtype=float)
+            z = axis.position
             norm = mpl.colors.Normalize(z.min(), z.max() if np.ptp(z) > 0 else z.min() + 1)
-            cmap = mpl.colormaps["viridis"]
-        for i in range(n):
-            color = cmap(norm(z[i])) if has_z else None
-            label = _electrode_label(p, i) if dim == "electrode" else str(p[dim].values[i])
-            ax.plot(f, p.isel({dim: i}).values, lw=1, color=color, label=label)
-        if has_z and n > 6:
-            fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="electrode z (µm)")
+            # viridis without its last (yellow) quarter: every line stays visible on white
+            cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0, 0.75, 256)))
+        labels = [_electrode_label(p, i, axis) if dim == "electrode" else str(p[dim].values[i])
+                  for i in range(n)]
+        if has_z or n <= _MAX_LEGEND_LINES:
+            for i in range(n):
+                color = cmap(norm(z[i])) if has_z else f"C{i}"
+                ax.plot(f, p.isel({dim: i}).values, lw=1, color=color, label=labels[i])
         else:
-            ax.legend(frameon=False, fontsize=8, loc="upper right")
+            # many channels without an order (EEG sensors): a colour cycle would repeat; the
+            # strongest few get colours and names, the rest are drawn in grey
+            power = np.asarray(p.sum("frequency", skipna=True).values, dtype=float)
+            top = set(np.argsort(-power)[:_MAX_LEGEND_LINES - 1].tolist())
+            k = 0
+            for i in range(n):
+                if i not in top:
+                    ax.plot(f, p.isel({dim: i}).values, lw=0.6, color="0.7", zorder=1)
+            for i in sorted(top, key=lambda j: -power[j]):
+                ax.plot(f, p.isel({dim: i}).values, lw=1.2, color=f"C{k}", label=labels[i], zorder=2)
+                k += 1
+            ax.plot([], [], lw=0.6, color="0.7", label=f"{n - len(top)} others")
+        if has_z and n > 6:
+            fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=axis.label)
+        else:
+            many = not has_z and n > _MAX_LEGEND_LINES
+            ax.legend(frameon=False, fontsize=8, loc="upper left" if many else "upper right",
+                      bbox_to_anchor=(1.0, 1.0) if many else None,
+                      title=f"strongest {len(top)} of {n}" if many else None)
     _psd_axes_common(ax, p, fmin)
     res = p.attrs.get("frequency_resolution")
     ax.set_title(f"{p.attrs.get('long_name')}\n({p.attrs.get('method')}"
@@ -426,7 +584,7 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
 def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
                      time: tuple[float, float] | None = None, fmin: float | None = None,
                      fmax: float | None = 100.0, method: str = "stft", nperseg: int | None = None,
-                     n_cycles: float = 7.0, ax=None):
+                     n_cycles: float = 7.0, population: str | None = None, ax=None):
     """Spectrogram (or Morlet wavelet power) per electrode, one panel each, top = shallowest.
 
     Parameters
@@ -448,6 +606,8 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
         STFT window (samples); default 200 ms.
     n_cycles : float
         Wavelet cycles.
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : sequence of Axes, optional
         One per electrode.
 
@@ -461,7 +621,8 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     from signals.analysis.spectral import sampling_rate, spectrogram, wavelet
 
     check_option(method, "spectrogram method", ("stft", "wavelet"))
-    da = _pick_electrodes(_signal(ds, variable, what="the spectrogram"), electrodes, max_default=4)
+    da = _pick_electrodes(_signal(ds, variable, what="the spectrogram", population=population), electrodes,
+                          max_default=4)
     da = _time_window(da, time)
     others = [d for d in da.dims if d != "time"]
     if len(others) == 1 and others[0] != "electrode" and da.sizes[others[0]] > 4:  # e.g. EEG sensors
@@ -496,17 +657,34 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     vmin = max(float(np.percentile(positive, 5)) if positive.size else vmax * 1e-4, vmax * 1e-5)
     norm = mpl.colors.LogNorm(vmin=vmin, vmax=vmax)
     mesh = None
+    span = (float(da["time"][0]), float(da["time"][-1]))
     for i in range(n):
         a = axes[i, 0]
-        mesh = a.pcolormesh(s["time"].values, s["frequency"].values, s.isel({dim: i}).values,
-                            shading="nearest", norm=norm, cmap="magma", rasterized=True)
-        label = _electrode_label(s, i) if dim == "electrode" else str(s[dim].values[i])
-        a.text(0.005, 0.95, label, transform=a.transAxes, va="top", fontsize=8, color="white")
+        vals = s.isel({dim: i}).values
+        label = (_electrode_label(s, i) if dim == "electrode" else
+                 f"p{s[dim].values[i]}" if dim == "component" else str(s[dim].values[i]))
+        peak = float(np.nanmax(vals)) if vals.size else 0.0
+        if not peak > 1e-12 * vmax:
+            # e.g. a dipole component that is round-off only: a black panel would read as data
+            a.text(0.5, 0.5, f"{label}: numerically zero (peak {peak:.2g} {_unit(s.attrs.get('units'))})",
+                   transform=a.transAxes, ha="center", va="center", fontsize=9)
+            a.set_ylim(float(s["frequency"].values[0]), float(s["frequency"].values[-1]))
+        else:
+            mesh = a.pcolormesh(s["time"].values, s["frequency"].values, vals,
+                                shading="nearest", norm=norm, cmap="magma", rasterized=True)
+            a.text(0.005, 0.95, label, transform=a.transAxes, va="top", fontsize=8,
+                   bbox=dict(facecolor="white", alpha=0.8, lw=0, pad=1))
         a.set_ylabel("frequency (Hz)")
+        a.set_xlim(*span)  # the analysed window, even where windows' centres do not reach
+        f = s["frequency"].values
+        if f.size > 1:  # no negative frequencies below the 0 Hz row
+            a.set_ylim(max(0.0, f[0] - 0.5 * (f[1] - f[0])), f[-1] + 0.5 * (f[1] - f[0]))
     axes[-1, 0].set_xlabel("time (ms)")
-    fig.colorbar(mesh, ax=list(axes.ravel()), label=_label("power spectral density", s.attrs.get("units")),
-                 shrink=0.9)
-    what = (f"STFT, {s.attrs.get('frequency_resolution', 0):.3g} Hz resolution" if method == "stft"
+    if mesh is not None:
+        fig.colorbar(mesh, ax=list(axes.ravel()), shrink=0.9,
+                     label=_label("power spectral density", s.attrs.get("units")))
+    what = (f"STFT, {s.attrs['nperseg'] * 1000 / s.attrs['sampling_rate']:.3g} ms windows, "
+            f"{s.attrs.get('frequency_resolution', 0):.3g} Hz resolution" if method == "stft"
             else f"Morlet wavelets, {n_cycles:g} cycles")
     if averaged > 1:
         what += f", {averaged} windows averaged per column"
@@ -516,7 +694,7 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
 
 def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple[float, float] | None = None,
              sigma: float | None = None, diameter: float = 500.0, overlay_lfp: bool | None = None,
-             max_columns: int = 2000, ax=None):
+             max_columns: int = 2000, population: str | None = None, ax=None):
     """Current source density over time and depth, with the LFP traces on top.
 
     Long windows are reduced to ``max_columns`` bin means of the LFP before the (linear) CSD,
@@ -541,6 +719,8 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
         the drawn bins are at most 1 ms long.
     max_columns : int
         Largest number of time columns drawn.
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : matplotlib Axes, optional
 
     Returns
@@ -549,13 +729,13 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
     """
     from signals.analysis.csd import csd
 
-    da = _time_window(_signal(ds, variable, what="the CSD figure"), time)
+    da = _time_window(_signal(ds, variable, what="the CSD figure", population=population), time)
     if set(da.dims) != {"time", "electrode"}:
         raise ValueError(f"plot_csd needs dims (time, electrode), got {da.dims}")
     lfp = _depth_sorted(block_mean(da, max_columns))
     c = csd(lfp, method=method, sigma=sigma, diameter=diameter)
-    z = np.asarray(c["z"].values if "z" in c.dims else c["electrode_z"].values, dtype=float)
-    zdim = "z" if "z" in c.dims else "electrode"
+    z = np.asarray(c["probe_position"].values, dtype=float)
+    zdim = "probe_position" if "probe_position" in c.dims else "electrode"
     img = c.transpose(zdim, "time").values
     t = c["time"].values
     # colour limits from the bulk of the values: a few spike transients would wash the image out
@@ -575,23 +755,43 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
     if overlay_lfp is None:  # traces help on short windows; over minutes they are clutter
         overlay_lfp = float(lfp.attrs.get("time_bin", 0.0)) <= 1.0
     if overlay_lfp:
-        zl = np.asarray(lfp["electrode_z"].values, dtype=float)
+        zl = electrode_axis(lfp).position
         h = float(np.abs(np.diff(zl)).mean()) if zl.size > 1 else 1.0
         vals = lfp.transpose("electrode", "time").values
         vals = vals - vals.mean(axis=1, keepdims=True)
-        scale = 0.45 * h / (float(np.percentile(np.abs(vals), 99.5)) or 1.0)
         shown = np.unique(np.linspace(0, zl.size - 1, min(zl.size, 16)).round().astype(int))
-        if shown.size < zl.size:  # many contacts: every few, scaled to their spacing
-            scale *= float(np.diff(shown).mean())
+        gap = h * (float(np.diff(shown).mean()) if shown.size > 1 else 1.0)  # between drawn traces
+        # the potential that spans one contact spacing, rounded to a 1-2-5 value for the legend
+        per_h = nice_value((float(np.percentile(np.abs(vals), 99.5)) or 1.0) / (0.45 * gap / h), up=True)
+        scale = h / per_h
         for k in shown:
             ax.plot(lfp["time"].values, zl[k] + vals[k] * scale, color="k", lw=0.6)
-        title += (f"\nblack: LFP, {h / scale:.3g} {_unit(da.attrs.get('units'))} per {h:.0f} µm"
+        title += (f"\nblack: LFP, {per_h:g} {_unit(da.attrs.get('units'))} per {h:.0f} µm"
                   + (f" ({shown.size} of {zl.size} contacts)" if shown.size < zl.size else ""))
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("electrode z (µm)")
+    ax.set_ylabel(electrode_axis(lfp).label)
     ax.set_title(title, fontsize=10)
     ax.margins(x=0)
     return fig
+
+
+def matrix_format(values) -> str:
+    """One number format for every cell of a matrix: fixed decimals, three significant at the largest.
+
+    ``[0.0897, 0.002]`` → ``"{:.4f}"`` (0.0897, 0.0020); ``[12.3, 0.4]`` → ``"{:.1f}"``; a mix
+    of "0.002" and "0.0897" reads as two kinds of number.
+    """
+    vals = np.abs(np.asarray(values, dtype=float))
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    if not vals.size:
+        return "{:.0f}"
+    if np.all(vals == np.round(vals)) and vals.max() < 1e6:  # counts
+        return "{:.0f}"
+    decimals = int(np.clip(2 - np.floor(np.log10(vals.max())), 0, 6))
+    # values on a coarser grid (e.g. rounded to 0.1) keep their own decimals: 0.2, not 0.200
+    grid = next((k for k in range(decimals + 1)
+                 if np.allclose(vals * 10**k, np.round(vals * 10**k), rtol=0, atol=1e-9)), decimals)
+    return "{:.%sf}".replace("%s", str(grid))
 
 
 def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, center: float | None = None,
@@ -642,11 +842,12 @@ def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, ce
             lab.set_color(colors.get(lab.get_text(), "k"))
             lab.set_fontweight("bold")
     if annotate and finite.size:
+        fmt = matrix_format(finite)
         mid = 0.5 * (im.norm.vmin + im.norm.vmax)
         for i in range(n_r):
             for j in range(n_c):
                 v = vals[i, j]
-                text = "–" if not np.isfinite(v) else f"{v:.3g}"
+                text = "–" if not np.isfinite(v) else "0" if v == 0 else fmt.format(v)
                 dark = np.isfinite(v) and (v < mid if center is None else abs(v - center) > 0.5 * (
                     im.norm.vmax - center))
                 ax.text(j, i, text, ha="center", va="center", fontsize=8,
@@ -656,7 +857,7 @@ def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, ce
     return fig
 
 
-def plot_connectivity(ds, *, feature: str = "probability", by: str = "population",
+def plot_connectivity(ds, *, feature: str | None = None, by: str = "population",
                       populations: Sequence[str] | None = None, include_external: bool = False, ax=None):
     """Connectivity matrix, presynaptic rows × postsynaptic columns (NetPyNE paper Fig. 6A).
 
@@ -664,9 +865,11 @@ def plot_connectivity(ds, *, feature: str = "probability", by: str = "population
     ----------
     ds : xarray.Dataset
         A run with ``connection_*`` variables and the cell table.
-    feature : str
+    feature : str, optional
         ``probability``, ``count``, ``weight`` (µS), ``strength`` (µS), ``delay`` (ms),
-        ``convergence`` or ``divergence`` (:func:`signals.analysis.connectivity.connectivity_matrix`).
+        ``convergence`` or ``divergence`` (:func:`signals.analysis.connectivity.connectivity_matrix`);
+        default ``probability`` by population, ``count`` by cell (per cell only ``count``,
+        ``weight`` and ``delay`` are defined).
     by : {"population", "cell"}
         Grouping.
     populations : sequence of str, optional
@@ -681,6 +884,8 @@ def plot_connectivity(ds, *, feature: str = "probability", by: str = "population
     """
     from signals.analysis.connectivity import connectivity_matrix
 
+    if feature is None:
+        feature = "count" if by == "cell" else "probability"
     m = connectivity_matrix(ds, feature=feature, by=by, populations=populations,
                             include_external=include_external)
     fig = plot_matrix(m, colors=_run_colors(ds) if by == "population" else None, ax=ax)
@@ -751,8 +956,11 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
     g["source"].attrs["long_name"] = "source population"
     g["target"].attrs["long_name"] = "target population"
     fig = plot_matrix(g, cmap="viridis", colors=_run_colors(ds), ax=ax)
+    res = g.attrs.get("resolution")
     fig.axes[0].set_title(f"Granger causality of population rates ({bin_size:g} ms bins, "
-                          f"order ≤ {max_order})")
+                          f"order ≤ {max_order})" + (
+                              f"\nvalues rounded by elephant to ±{res:g}, their standard error "
+                              f"1/√n for {rate.sizes['time']} bins" if res else ""), fontsize=10)
     return fig
 
 
@@ -814,10 +1022,11 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
     return fig
 
 
-_VIEWS = {"xz": ("x", "z"), "xy": ("x", "y"), "yz": ("y", "z")}
+#: Projection planes: name → (horizontal, vertical) axis.
+_VIEWS = {v: (v[0], v[1]) for v in ("xz", "xy", "yz", "zy", "zx", "yx")}
 
 
-def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None = None,
+def plot_network_2d(ds, *, view: str | None = None, populations: Sequence[str] | None = None,
                     max_connections: int = 3000, ax=None):
     """Cells at their soma positions and their connections as lines (NetPyNE paper Fig. 6C).
 
@@ -825,8 +1034,10 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
     ----------
     ds : xarray.Dataset
         A run with the cell table (``cell_x/y/z``, µm) and, for lines, ``connection_*``.
-    view : {"xz", "xy", "yz"}
-        Projection plane; ``xz`` shows depth (z) vertically.
+    view : {"xz", "xy", "yz", "zy", "zx", "yx"}, optional
+        Projection plane, horizontal then vertical axis; ``xz`` shows z vertically (``xy``: y,
+        NetPyNE's depth axis). Default: the view along the run's probe
+        (:func:`electrode_view`) if it has one, else ``xz``.
     populations : sequence of str, optional
         Populations shown.
     max_connections : int
@@ -841,6 +1052,9 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
 
     from signals._validation import check_option
 
+    if view is None:
+        has_probe = all(f"electrode_{c}" in ds.variables for c in "xyz") and ds.sizes.get("electrode", 0) > 1
+        view = electrode_view(ds) if has_probe else "xz"
     check_option(view, "view", tuple(_VIEWS))
     a, b = _VIEWS[view]
     require(ds, f"cell_{a}", f"cell_{b}", what="the network figure")
@@ -878,7 +1092,7 @@ def plot_network_2d(ds, *, view: str = "xz", populations: Sequence[str] | None =
 
 
 def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None = None,
-               time: tuple[float, float] | None = None, ax=None):
+               time: tuple[float, float] | None = None, bin_size: float = 100.0, ax=None):
     """Boxplots of a per-cell spike statistic by population (NetPyNE paper Fig. 6F).
 
     Parameters
@@ -891,6 +1105,8 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
         Populations shown.
     time : (float, float), optional
         Window (ms).
+    bin_size : float
+        Counting window of the Fano factor (ms).
     ax : matplotlib Axes, optional
 
     Returns
@@ -901,8 +1117,11 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
     from signals.analysis import rates
 
     check_option(statistic, "statistic", ("rate", "cv", "fano"))
-    func = {"rate": rates.firing_rates, "cv": rates.isi_cv, "fano": rates.fano_factor}[statistic]
-    per_cell = func(ds, populations=populations, time=time)
+    if statistic == "fano":
+        per_cell = rates.fano_factor(ds, populations=populations, time=time, bin_size=bin_size)
+    else:
+        func = {"rate": rates.firing_rates, "cv": rates.isi_cv}[statistic]
+        per_cell = func(ds, populations=populations, time=time)
     names = population_names(ds, populations)
     colors = _run_colors(ds)
     data = [per_cell.values[(per_cell["cell_population"].values == p) & np.isfinite(per_cell.values)]
@@ -925,7 +1144,9 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
 
 def plot_population_rate(ds, *, bin_size: float = 5.0, populations: Sequence[str] | None = None,
                          time: tuple[float, float] | None = None, ax=None):
-    """Population firing-rate histograms over time, one line per population.
+    """Population firing-rate histograms over time, one panel per population (superficial on top).
+
+    Small multiples sharing the time and rate axes: overlaid step histograms hide each other.
 
     Parameters
     ----------
@@ -937,7 +1158,8 @@ def plot_population_rate(ds, *, bin_size: float = 5.0, populations: Sequence[str
         Populations shown.
     time : (float, float), optional
         Window (ms).
-    ax : matplotlib Axes, optional
+    ax : sequence of Axes, optional
+        One per population.
 
     Returns
     -------
@@ -946,16 +1168,24 @@ def plot_population_rate(ds, *, bin_size: float = 5.0, populations: Sequence[str
     from signals.analysis.rates import population_rate
 
     r = population_rate(ds, bin_size=bin_size, populations=populations, time=time)
+    names = [p for p in population_depth_order(ds, populations) if p in set(map(str, r["population"].values))]
     colors = _run_colors(ds)
-    fig, ax = _axes(ax, figsize=(8, 3.5))
-    for p in r["population"].values:
-        ax.step(r["time"].values, r.sel(population=p).values, where="mid", color=colors[str(p)],
-                lw=0.9, label=str(p))
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("rate per cell (Hz)")
-    ax.set_title(f"population firing rate ({bin_size:g} ms bins)")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="population")
-    ax.margins(x=0)
+    fig, axes = _axes_grid(ax, len(names), figsize=(8, 1.0 + 1.2 * len(names)), sharey=True)
+    t = r["time"].values
+    width = float(r.attrs.get("bin_size", bin_size))
+    for k, p in enumerate(names):
+        a = axes[k, 0]
+        vals = r.sel(population=p).values
+        a.fill_between(t, vals, step="mid", color=colors[p], alpha=0.35, lw=0)
+        a.step(t, vals, where="mid", color=colors[p], lw=0.9)
+        a.text(0.005, 0.92, f"{p}: mean {np.nanmean(vals):.3g} Hz", transform=a.transAxes, va="top",
+               fontsize=9, color=colors[p], bbox=dict(facecolor="white", alpha=0.7, lw=0, pad=1))
+        a.set_ylabel("rate (Hz)")
+        a.set_xlim(t[0] - width / 2, t[-1] + width / 2)
+    top = float(np.nanmax(r.values)) if r.size and np.isfinite(r.values).any() else 0.0
+    axes[0, 0].set_ylim(0, 1.1 * top if top > 0 else 1.0)  # shared: set once, after every panel
+    axes[-1, 0].set_xlabel("time (ms)")
+    fig.suptitle(f"population firing rate per cell ({bin_size:g} ms bins)", fontsize=11)
     return fig
 
 
@@ -1005,15 +1235,61 @@ def plot_rate_psd(ds, *, bin_size: float = 1.0, populations: Sequence[str] | Non
     return fig
 
 
-def plot_electrodes(ds, *, view: str = "xz", ax=None):
+def electrode_view(ds) -> str:
+    """The projection that shows a run's probe: its axis vertical, the cells' widest spread across.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``electrode_x/y/z`` (µm) and, optionally, ``cell_x/y/z``.
+
+    Returns
+    -------
+    str
+        A view of :func:`plot_electrodes` (horizontal then vertical axis), e.g. ``"xy"`` for a
+        probe along y (NetPyNE's depth axis), ``"xz"`` for one along z. Electrodes not on one
+        line (a planar array) are shown in the plane they spread in most, z (or y) vertical.
+    """
+    pos = {c: np.asarray(ds[f"electrode_{c}"].values, dtype=float) for c in "xyz"}
+    try:
+        axis = electrode_axis(ds, what="the electrode figure")
+    except ValueError:
+        axis = None
+    if axis is not None:
+        vertical = "xyz"[int(np.argmax(np.abs(axis.direction)))]
+        spread = {c: float(np.ptp(ds[f"cell_{c}"].values)) if f"cell_{c}" in ds.variables
+                  and ds[f"cell_{c}"].size else 0.0 for c in "xyz"}
+        others = [c for c in "xyz" if c != vertical]
+        horizontal = max(others, key=lambda c: spread[c])  # ties: the first, x before y before z
+        return horizontal + vertical
+    flat = min("zyx", key=lambda c: float(np.ptp(pos[c])))  # the axis the electrodes spread least in
+    kept = [c for c in "xyz" if c != flat]
+    return kept[0] + kept[1]  # z (or else y) vertical
+
+
+def _group_labels(ex, ey, labels, tol):
+    """One label per drawn point: contacts that overlap in the view share it (``e00…e09``)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (x, y) in enumerate(zip(ex, ey, strict=True)):
+        groups.setdefault((round(x / tol), round(y / tol)), []).append(i)
+    out = []
+    for members in groups.values():
+        names = [labels[i] for i in members]
+        text = ", ".join(names) if len(names) <= 3 else f"{names[0]}…{names[-1]} ({len(names)} contacts)"
+        out.append((ex[members[0]], ey[members[0]], text))
+    return out
+
+
+def plot_electrodes(ds, *, view: str | None = None, ax=None):
     """Electrode positions among the cells' somata (NetPyNE paper Figs. 7, 8).
 
     Parameters
     ----------
     ds : xarray.Dataset
         A run with ``electrode_x/y/z`` (µm) and, for the cells, ``cell_x/y/z``.
-    view : {"xz", "xy", "yz"}
-        Projection plane.
+    view : {"xz", "xy", "yz", "zy", "zx", "yx"}, optional
+        Projection plane, horizontal then vertical axis; default :func:`electrode_view`, the
+        view that shows the probe along its length.
     ax : matplotlib Axes, optional
 
     Returns
@@ -1022,9 +1298,10 @@ def plot_electrodes(ds, *, view: str = "xz", ax=None):
     """
     from signals._validation import check_option
 
-    check_option(view, "view", tuple(_VIEWS))
+    require(ds, "electrode_x", "electrode_y", "electrode_z", what="the electrode figure",
+            hint="record an LFP")
+    view = electrode_view(ds) if view is None else check_option(view, "view", tuple(_VIEWS))
     a, b = _VIEWS[view]
-    require(ds, f"electrode_{a}", f"electrode_{b}", what="the electrode figure", hint="record an LFP")
     fig, ax = _axes(ax, figsize=(6, 6.5))
     if f"cell_{a}" in ds.variables and "cell_population" in ds.variables:
         _, pops = cell_table(ds)
@@ -1037,8 +1314,10 @@ def plot_electrodes(ds, *, view: str = "xz", ax=None):
     ey = np.asarray(ds[f"electrode_{b}"].values, dtype=float)
     ax.scatter(ex, ey, marker="s", s=30, color="k", label="electrodes", zorder=3)
     labels = [str(e) for e in ds["electrode"].values] if "electrode" in ds.coords else []
-    for x, y, lab in zip(ex, ey, labels, strict=False):
-        ax.annotate(lab, (x, y), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
+    if len(labels) == ex.size:
+        extent = max(float(np.ptp(ex)), float(np.ptp(ey)), 1.0)
+        for x, y, text in _group_labels(ex, ey, labels, 1e-3 * extent):
+            ax.annotate(text, (x, y), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel(f"{a} (µm)")
     ax.set_ylabel(f"{b} (µm)")
@@ -1076,19 +1355,37 @@ def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | Non
     if populations and hasattr(ds, "data_vars") and pop_var in ds.variables:
         per_pop = _time_window(ds[pop_var], time)
     comps = [str(c) for c in da["component"].values]
-    fig, axes = _axes_grid(ax, len(comps), figsize=(8, 1.2 + 1.6 * len(comps)))
+    # components share one scale, so a component that is round-off only reads as flat zero
+    fig, axes = _axes_grid(ax, len(comps), figsize=(8, 1.2 + 1.6 * len(comps)), sharey=True)
     colors = _run_colors(ds)
     units = da.attrs.get("units", "nA um")
+    total = {c: block_envelope(da.sel(component=[c]), _MAX_POINTS) for c in comps}  # (1, time) each
+    pops = {}
+    if per_pop is not None:
+        pops = {c: block_envelope(per_pop.sel(component=c), _MAX_POINTS) for c in comps}
+    peaks = [np.nanmax(np.abs(np.concatenate([lo, hi], axis=-1))) for _, lo, hi in
+             [*total.values(), *pops.values()]]
+    peak = float(max(peaks)) if peaks else 0.0
+    # below a millionth of the largest component: round-off of cancelling sums (seen: 4e-9 of it)
+    zero = 1e-6 * peak
+    pop_names = [str(p) for p in per_pop["population"].values] if per_pop is not None else []
+    pop_peak = {p: max(float(np.nanmax(np.abs(np.concatenate([pops[c][1][i], pops[c][2][i]]))))
+                       for c in comps) for i, p in enumerate(pop_names)}
     for k, comp in enumerate(comps):
         a = axes[k, 0]
-        if per_pop is not None:
-            sub = per_pop.sel(component=comp)
-            t, lo, hi = block_envelope(sub, _MAX_POINTS)  # (population, time)
-            for i, p in enumerate(sub["population"].values):
-                _draw_trace(a, t, lo[i], None if lo is hi else hi[i], lw=0.7,
-                            color=colors.get(str(p), None), label=str(p))
-        t, lo, hi = block_envelope(da.sel(component=[comp]), _MAX_POINTS)  # (1, time)
+        for i, p in enumerate(pop_names):
+            t, lo, hi = pops[comp]
+            flat = pop_peak[p] <= zero
+            _draw_trace(a, t, lo[i], None if lo is hi else hi[i], lw=0.7, color=colors.get(p, None),
+                        ls=(0, (4, 2 + 2 * i)) if flat else "-",  # dashed: stacked zeros stay visible
+                        label=f"{p} (numerically zero)" if flat else p)
+        t, lo, hi = total[comp]
         _draw_trace(a, t, lo[0], None if lo is hi else hi[0], lw=1.0, color="k", label="total")
+        comp_peak = float(np.nanmax(np.abs(np.concatenate([lo[0], hi[0]]))))
+        if comp_peak <= zero:
+            a.text(0.5, 0.85, f"p{comp} is numerically zero (|p{comp}| ≤ {comp_peak:.1g} {_unit(units)})",
+                   transform=a.transAxes, ha="center", fontsize=9,
+                   bbox=dict(facecolor="white", alpha=0.8, lw=0))
         a.set_ylabel(_label(f"p{comp}", units))
         a.margins(x=0)
     axes[0, 0].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -1099,7 +1396,8 @@ def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | Non
 
 def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
                    time: tuple[float, float] | None = None, fmin: float | None = None,
-                   fmax: float | None = None, nperseg: int | None = None, ax=None):
+                   fmax: float | None = None, nperseg: int | None = None, population: str | None = None,
+                   ax=None):
     """Mean coherence between electrodes over a frequency band, as a depth-sorted matrix.
 
     Parameters
@@ -1116,6 +1414,8 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
         Band averaged (Hz); default all frequencies above 0.
     nperseg : int, optional
         Welch segment (samples).
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : matplotlib Axes, optional
 
     Returns
@@ -1124,17 +1424,19 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
     """
     from signals.analysis.spectral import coherence
 
-    da = _pick_electrodes(_signal(ds, variable, what="the coherence figure"), electrodes)
+    da = _pick_electrodes(_signal(ds, variable, what="the coherence figure", population=population),
+                          electrodes)
     c = coherence(da, nperseg=nperseg, fmin=fmin if fmin is not None else 1e-9, fmax=fmax, time=time)
     f = c["frequency"].values
     m = c.mean("frequency")
     m.attrs.update(units="1", long_name=f"coherence, mean over {f[0]:.3g}–{f[-1]:.3g} Hz")
     dim = [d for d in m.dims][0]
-    if dim == "electrode" and "electrode_z" in c.coords:
-        z = [f"{v + 0.0:.0f}" for v in c["electrode_z"].values]
+    axis = _probe(da) if dim == "electrode" else None
+    if axis is not None and m.sizes[m.dims[0]] == da.sizes["electrode"]:
+        z = [f"{v + 0.0:.0f}" for v in axis.position]
         m = m.assign_coords({m.dims[0]: z, m.dims[1]: z})
-        m[m.dims[0]].attrs["long_name"] = "electrode z (µm)"
-        m[m.dims[1]].attrs["long_name"] = "electrode z (µm)"
+        m[m.dims[0]].attrs["long_name"] = axis.label
+        m[m.dims[1]].attrs["long_name"] = axis.label
     fig = plot_matrix(m, cmap="viridis", ax=ax)
     fig.axes[0].set_title(f"coherence between electrodes ({c.attrs.get('frequency_resolution', 0):.3g} Hz "
                           "resolution)")
@@ -1142,7 +1444,7 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
 
 
 def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[float, float]] | None = None,
-                    time: tuple[float, float] | None = None, ax=None):
+                    time: tuple[float, float] | None = None, population: str | None = None, ax=None):
     """Laminar profile of band power: power in each frequency band against electrode depth.
 
     Parameters
@@ -1155,6 +1457,8 @@ def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[floa
         Bands (Hz); default :data:`signals.analysis.spectral.BANDS`.
     time : (float, float), optional
         Window (ms).
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : matplotlib Axes, optional
 
     Returns
@@ -1165,27 +1469,38 @@ def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[floa
 
     from signals.analysis.spectral import band_power
 
-    da = _depth_sorted(_signal(ds, variable, what="the band-power figure"))
+    da = _depth_sorted(_signal(ds, variable, what="the band-power figure", population=population))
     bp = band_power(da, bands=bands, time=time)
-    if "electrode_z" not in bp.coords:
-        raise ValueError("plot_band_power needs electrode positions (electrode_z)")
-    z = bp["electrode_z"].values
+    try:
+        axis = electrode_axis(bp, what="plot_band_power")
+    except ValueError as err:
+        raise ValueError(f"plot_band_power needs electrodes on one straight probe: {err}") from None
+    z = axis.position
     fig, ax = _axes(ax, figsize=(6, 6))
     cmap = mpl.colormaps["plasma"]
+    empty = [b for b in str(bp.attrs.get("bands_without_bins", "")).split(", ") if b]
     for k, band in enumerate(bp["band"].values):
         lo, hi = float(bp["band_low"][k]), float(bp["band_high"][k])
-        ax.plot(bp.sel(band=band).values, z, marker="o", ms=3,
-                color=cmap(k / max(1, bp.sizes["band"] - 1) * 0.9), label=f"{band} ({lo:g}–{hi:g} Hz)")
+        vals = bp.sel(band=band).values
+        if not np.any(vals > 0):  # nothing to draw on a log axis: say so instead of a bare legend entry
+            empty.append(str(band))
+            continue
+        ax.plot(vals, z, marker="o", ms=3,
+                color=cmap(k / max(1, bp.sizes["band"] - 1) * 0.85), label=f"{band} ({lo:g}–{hi:g} Hz)")
     ax.set_xscale("log")
     ax.set_xlabel(_label("band power", bp.attrs.get("units")))
-    ax.set_ylabel("electrode z (µm)")
+    ax.set_ylabel(axis.label)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title("band power by depth")
+    title = f"band power by depth ({bp.attrs.get('frequency_resolution', 0):.3g} Hz resolution)"
+    if empty:
+        title += f"\nno frequency bin in: {', '.join(empty)} (signal too short)"
+    ax.set_title(title, fontsize=10)
     return fig
 
 
 def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
-                     time: tuple[float, float] | None = None, fmax: float = 100.0, ax=None):
+                     time: tuple[float, float] | None = None, fmax: float = 100.0,
+                     population: str | None = None, ax=None):
     """LFP traces, PSD and spectrogram of a few electrodes at different depths (paper Fig. 7B).
 
     Parameters
@@ -1200,6 +1515,8 @@ def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
         Window (ms).
     fmax : float
         Highest frequency shown (Hz).
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
     ax : array of Axes, optional
         Shape (n_electrodes, 3).
 
@@ -1211,8 +1528,8 @@ def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
 
     from signals.analysis.spectral import psd, spectrogram
 
-    da = _pick_electrodes(_time_window(_signal(ds, variable, what="the LFP summary"), time), electrodes,
-                          max_default=4)
+    da = _signal(ds, variable, what="the LFP summary", population=population)
+    da = _pick_electrodes(_time_window(da, time), electrodes, max_default=4)
     n = da.sizes["electrode"]
     if ax is None:
         import matplotlib.pyplot as plt
@@ -1242,9 +1559,12 @@ def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
         mesh = a2.pcolormesh(s["time"].values, s["frequency"].values, s.isel(electrode=i).values,
                              shading="nearest", norm=norm, cmap="magma", rasterized=True)
         a2.set_ylabel("frequency (Hz)")
+        a2.set_xlim(t[0], t[-1])
     axes[-1, 0].set_xlabel("time (ms)")
     axes[-1, 1].set_xlabel("frequency (Hz)")
     axes[-1, 2].set_xlabel("time (ms)")
+    axes[0, 2].set_title(f"{s.attrs['nperseg'] * 1000 / s.attrs['sampling_rate']:.3g} ms windows, "
+                         f"{s.attrs['frequency_resolution']:.3g} Hz resolution", fontsize=8)
     fig.colorbar(mesh, ax=list(axes[:, 2]), label=_label("PSD", s.attrs.get("units")), shrink=0.8)
     fig.suptitle(f"{da.attrs.get('long_name', variable)}: traces, PSD and spectrogram by depth")
     return fig

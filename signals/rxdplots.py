@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals.analysis._data import block_envelope, require, select_time
+from signals.analysis.data import block_envelope, require, select_time
 
-__all__ = ["plot_concentration", "plot_concentration_slice", "plot_concentration_lfp"]
+__all__ = ["electrode_colors", "plot_concentration", "plot_concentration_slice", "plot_concentration_lfp"]
 
 _MAX_POINTS = 4000  # samples per trace drawn; longer traces are drawn as min/max envelopes
 _VIEWS = {"xy": ("x", "y", "z"), "xz": ("x", "z", "y"), "yz": ("y", "z", "x")}
@@ -34,6 +34,42 @@ def _array(obj, variable: str, what: str):
             hint="record it with signals.recorders.concentration (Concentration, "
                  "IntracellularConcentration) or add grid snapshots")
     return obj[variable]
+
+
+_IONS = {"k": "K⁺", "na": "Na⁺", "ca": "Ca²⁺", "cl": "Cl⁻", "h": "H⁺"}
+
+
+def _pretty(text: str) -> str:
+    """Species as chemists write them: ``ko`` → ``[K⁺]o``, "extracellular k" → "extracellular K⁺"."""
+    import re
+
+    text = str(text)
+    m = re.fullmatch(r"(k|na|ca|cl|h)(o|i)(_grid)?", text)
+    if m:
+        return f"[{_IONS[m.group(1)]}]{m.group(2)}"
+    return re.sub(r"\b(extracellular|intracellular|cytosolic) (k|na|ca|cl|h)\b",
+                  lambda g: f"{g.group(1)} {_IONS[g.group(2)]}", text)
+
+
+def electrode_colors(labels: Sequence[str]) -> dict[str, tuple]:
+    """One colour per electrode of a run, the same in every concentration figure.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        All the run's electrode labels, in its order (``ds.electrode``).
+
+    Returns
+    -------
+    dict of str to RGBA tuple
+        ``tab10`` for up to 10 electrodes, else viridis without its pale yellow end.
+    """
+    import matplotlib as mpl
+
+    n = len(labels)
+    cmap = mpl.colormaps["tab10"] if n <= 10 else None
+    colors = [cmap(i) for i in range(n)] if cmap else list(mpl.colormaps["viridis"](np.linspace(0, 0.75, n)))
+    return {str(lab): tuple(c) for lab, c in zip(labels, colors, strict=True)}
 
 
 def _units(da) -> str:
@@ -108,6 +144,7 @@ def plot_concentration(ds, *, variable: str = "ko", electrodes: Sequence[str] | 
     """
     da = _array(ds, variable, "the concentration figure")
     dim = _column_dim(da)
+    palette = electrode_colors([str(v) for v in da[dim].values])  # before selecting: stable colours
     da = select_time(_select(da, dim, electrodes), time)
     if da.sizes["time"] == 0:
         raise ValueError(f"no samples in the time window {time} ms")
@@ -116,15 +153,14 @@ def plot_concentration(ds, *, variable: str = "ko", electrodes: Sequence[str] | 
         da = da.isel({dim: np.argsort(-np.asarray(da[zc].values, dtype=float), kind="stable")})
     t, low, high = block_envelope(da.transpose(dim, "time"), _MAX_POINTS)
     fig, ax = _axes(ax, (8, 4.5))
-    import matplotlib.pyplot as plt
-
-    n = da.sizes[dim]
-    colors = plt.cm.tab10(np.arange(n)) if n <= 10 else plt.cm.viridis(np.linspace(0.0, 0.9, n))
+    names = [str(v) for v in da[dim].values]
     for k, label in enumerate(_labels(da, dim)):
-        _draw(ax, t, low[k], None if low is high else high[k], color=colors[k], lw=1.2, label=label)
+        _draw(ax, t, low[k], None if low is high else high[k], color=palette[names[k]], lw=1.2,
+              label=label)
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel(f"{da.attrs.get('long_name', variable)} ({_units(da)})")
-    ax.set_title(f"{da.name or variable} per {'cell' if dim.endswith('cell') else dim.replace('_', ' ')}")
+    ax.set_ylabel(f"{_pretty(da.attrs.get('long_name', variable))} ({_units(da)})")
+    ax.set_title(f"{_pretty(da.name or variable)} per "
+                 f"{'cell' if dim.endswith('cell') else dim.replace('_', ' ')}")
     ax.margins(x=0)
     ax.legend(fontsize="small", ncols=2 if da.sizes[dim] > 6 else 1, loc="best")
     return fig
@@ -207,7 +243,7 @@ def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | N
     mesh = ax.pcolormesh(edges(plane[hx].values), edges(plane[vy].values), plane.values,
                          cmap="magma", vmin=vmin, vmax=vmax, shading="flat")
     units = _units(da)
-    fig.colorbar(mesh, ax=ax, label=f"{da.attrs.get('long_name', da.name)} ({units})")
+    fig.colorbar(mesh, ax=ax, label=f"{_pretty(da.attrs.get('long_name', da.name))} ({units})")
     if electrodes and isinstance(grid, xr.Dataset) and {"electrode_x", "electrode_y", "electrode_z"} <= \
             set(grid.variables):
         pos = {a: np.asarray(grid[f"electrode_{a}"].values, dtype=float) for a in "xyz"}
@@ -223,7 +259,7 @@ def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | N
     ax.set_xlabel(f"{hx} (µm)")
     ax.set_ylabel(f"{vy} (µm)")
     when = "" if t is None else f"t = {t:g} ms, "
-    ax.set_title(f"{da.name or variable}: {when}{nz} = {centres[layer]:g} µm "
+    ax.set_title(f"{_pretty(da.name or variable)}: {when}{nz} = {centres[layer]:g} µm "
                  f"(voxel layer {centres[layer] - step / 2:g} to {centres[layer] + step / 2:g} µm)",
                  fontsize="medium")
     return fig
@@ -278,12 +314,13 @@ def plot_concentration_lfp(ds, electrode: str | None = None, *, concentration: s
     where = str(electrode)
     if "electrode_z" in conc.coords:
         where += f" (z = {float(conc['electrode_z']) + 0.0:.0f} µm)"
-    for axis, da, color in ((axes[0], conc, "tab:purple"), (axes[1], pot, "k")):
+    color = electrode_colors(labels)[str(electrode)]  # the electrode's colour in plot_concentration
+    for axis, da, c in ((axes[0], conc, color), (axes[1], pot, "k")):
         t, low, high = block_envelope(da.expand_dims("one").transpose("one", "time"), _MAX_POINTS)
-        _draw(axis, t, low[0], None if low is high else high[0], color=color,
+        _draw(axis, t, low[0], None if low is high else high[0], color=c,
               lw=1.0 if axis is axes[0] else 0.6)
-        axis.set_ylabel(f"{da.attrs.get('long_name', da.name)}\n({_units(da)})")
+        axis.set_ylabel(f"{_pretty(da.attrs.get('long_name', da.name))}\n({_units(da)})")
         axis.margins(x=0)
     axes[1].set_xlabel("time (ms)")
-    axes[0].set_title(f"{concentration} and {lfp} at electrode {where}")
+    axes[0].set_title(f"{_pretty(concentration)} and {lfp} at electrode {where}")
     return fig

@@ -494,9 +494,10 @@ class Session:
         """Advance the initialised model to ``tstop`` (ms), in chunk-sized pieces.
 
         Uses ``pc.psolve`` under MPI, ``h.continuerun`` otherwise; shows a progress bar on the
-        terminal for runs that take more than a few seconds (``progress=False`` hides it).
+        terminal for runs that take more than a few seconds (in a log, where stderr is not a
+        terminal, a line per tenth of the run; ``progress=False`` hides it).
         """
-        from tqdm.auto import tqdm
+        from signals._progress import progress as progress_display
 
         h = self._h
         tstop = check_positive(tstop, "tstop (ms)")
@@ -505,8 +506,7 @@ class Session:
         piece = max(self.chunk_samples * self._sdt, 10 * float(h.dt))
         pc = h.ParallelContext() if self.comm.nhost > 1 else None
         show = self.comm.rank == 0 and progress is not False
-        with tqdm(total=round(tstop - h.t, 6), unit="ms", delay=3, disable=not show,
-                  desc="signals", leave=False) as bar:
+        with progress_display(round(tstop - h.t, 6), show=show) as bar:
             while h.t < tstop - 0.5 * h.dt:
                 t_before = float(h.t)
                 target = min(t_before + piece, tstop)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 BIN = Path(sys.executable).parent
+SIGNALS = BIN / "signals"  # the installed console script
 MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
 LIBMPI = BIN.parent / "lib" / "libmpi.so.12"
 #: NEURON's major version (CI runs the suite on 9 and on 8.2, where some NEURON results differ)
@@ -167,3 +168,27 @@ def netpyne_rows(call_times, record_step, n_rows, samples, t):
     out = np.zeros((n_rows, samples.shape[1]))
     np.add.at(out, rows, samples[k])
     return out, rows, k
+
+
+def signals_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """Run the ``signals`` console script (arguments str()-ed), capturing its text output."""
+    return subprocess.run([str(SIGNALS), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def demo_run_file(directory: Path, tstop: float) -> Path:
+    """``signals demo --tstop`` into ``directory``: the run file, checked to have been written cleanly."""
+    res = signals_cli("demo", "--out", directory, "--tstop", tstop)
+    assert res.returncode == 0, res.stderr
+    assert "DISPLAY" not in res.stdout + res.stderr  # NEURON started with -nogui
+    return Path(directory) / "run.nc"
+
+
+def rxd_run_file(directory: Path, tstop: float) -> Path:
+    """``examples/rxd_potassium.py`` for ``tstop`` ms: ko, ki, ko_grid and lfp on one probe."""
+    out = Path(directory) / "k.nc"
+    example = Path(__file__).resolve().parents[1] / "examples" / "rxd_potassium.py"
+    res = subprocess.run([sys.executable, str(example), "--tstop", str(tstop), "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=out.parent)
+    assert res.returncode == 0, res.stderr
+    return out

@@ -118,8 +118,9 @@ def test_inverse_csd_recovers_cylindrical_source(method, tol):
     radius = 250.0  # µm
     lfp = laminar(disc_potential(Z, radius), Z, n_time=2)
     out = csd(lfp, method=method, diameter=2 * radius)
-    z = out["z"].values if method == "spline" else out["electrode_z"].values
-    assert (out.dims[-1] == "z") == (method == "spline")
+    z = out["probe_position"].values
+    assert (out.dims[-1] == "probe_position") == (method == "spline")
+    assert out.attrs["probe_axis"] == "z"
     assert_allclose(out.values[0], source(z), atol=tol * C0)
 
 
@@ -127,6 +128,48 @@ def test_standard_csd_misses_a_narrow_cylinder():
     """The standard method assumes infinite layers: on a 250 µm-radius source it is far off."""
     out = csd(laminar(disc_potential(Z, 250.0), Z, n_time=1))
     assert np.max(np.abs(out.values[0] - source(Z))) > 0.3 * C0
+
+
+def along(direction, lfp):
+    """``lfp`` (a z-probe from ``laminar``) with its contacts moved onto a probe along ``direction``,
+    position ``z`` along it (the same distances between contacts)."""
+    d = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
+    z = lfp["electrode_z"].values
+    shift = np.array([7.0, -3.0, 5.0])
+    shift -= (shift @ d) * d  # off the origin, across the probe: positions along it stay z
+    return lfp.assign_coords({f"electrode_{c}": ("electrode", z * d[k] + shift[k])
+                              for k, c in enumerate("xyz")})
+
+
+@pytest.mark.parametrize("method", ["standard", "step", "spline"])
+@pytest.mark.parametrize("direction, name", [((0, 1, 0), "y"), ((1, 0, 0), "x"), ((0.6, 0, 0.8), "probe"),
+                                             ((1, -2, 2), "probe")])
+def test_any_probe_direction_gives_the_csd_along_it(method, direction, name):
+    """A probe along y (NetPyNE's depth axis), x or an oblique line: the same CSD as along z."""
+    lfp = laminar(planar_potential(Z), Z)
+    ref = csd(lfp, method=method, diameter=500.0)
+    out = csd(along(direction, lfp), method=method, diameter=500.0)
+    assert out.attrs["probe_axis"] == name
+    assert_allclose(out.values, ref.values, rtol=1e-9, atol=1e-12)
+    # positions along the probe: the contacts' y for a y-probe, the distance along the direction
+    # otherwise (its largest component positive; z wins the tie of (1, -2, 2))
+    assert_allclose(out["probe_position"].values, ref["probe_position"].values, atol=1e-9)
+
+
+def test_oblique_direction_sign():
+    lfp = along((-0.8, 0, 0.6), laminar(planar_potential(Z), Z))  # x dominates: +x is up
+    out = csd(lfp)
+    assert_allclose(out.attrs["probe_direction"], [0.8, 0, -0.6], atol=1e-12)
+    assert_allclose(out["probe_position"].values, -Z[::-1], atol=1e-9)
+
+
+def test_reversed_probe_along_y_is_sorted_top_down():
+    """Contacts listed deepest first along y: the CSD still runs from the top (highest y) down."""
+    lfp = along((0, 1, 0), laminar(planar_potential(Z), Z)).isel(electrode=slice(None, None, -1))
+    out = csd(lfp)
+    assert list(out["electrode"].values) == [f"e{i:02d}" for i in range(Z.size)]
+    assert_allclose(out["electrode_y"].values, Z)
+    assert_allclose(out.values, csd(laminar(planar_potential(Z), Z)).values, rtol=1e-12)
 
 
 def test_blockwise_equals_whole_and_extra_dims():
@@ -149,8 +192,8 @@ def test_blockwise_equals_whole_and_extra_dims():
 @pytest.mark.parametrize(
     "change, error, message",
     [
-        (lambda da: da.assign_coords(electrode_x=("electrode", np.arange(Z.size, dtype=float))), ValueError,
-         "laminar"),
+        (lambda da: da.assign_coords(electrode_x=("electrode", 20.0 * (np.arange(Z.size) % 2))), ValueError,
+         "not on one straight line"),
         (lambda da: da.assign_coords(electrode_z=("electrode", Z**2 / -1000)), ValueError, "evenly spaced"),
         (lambda da: da.drop_vars("electrode_z"), KeyError, "electrode_z"),
         (lambda da: da.isel(electrode=[0, 1]), ValueError, "at least 3"),

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import demo_run_file, rxd_run_file, signals_cli
 
 from signals.cli import KINDS
 
-SCRIPT = Path(sys.executable).with_name("signals")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def run(*args, cwd=None):
-    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+run = signals_cli
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    res = run("demo", "--out", out, "--tstop", "300")
-    assert res.returncode == 0, res.stderr
-    return out / "run.nc"
+    return demo_run_file(tmp_path_factory.mktemp("demo"), 300)
 
 
 RXD_KINDS = ("conc", "concslice", "conclfp")
@@ -35,12 +27,7 @@ RXD_KINDS = ("conc", "concslice", "conclfp")
 @pytest.fixture(scope="module")
 def rxd_run(tmp_path_factory):
     """A short run of the rxd K+ example: ko, ki, ko_grid and lfp on one probe."""
-    out = tmp_path_factory.mktemp("rxd") / "k.nc"
-    example = Path(__file__).resolve().parents[1] / "examples" / "rxd_potassium.py"
-    res = subprocess.run([sys.executable, str(example), "--tstop", "40", "--out", str(out)],
-                         capture_output=True, text=True, timeout=600, cwd=out.parent)
-    assert res.returncode == 0, res.stderr
-    return out
+    return rxd_run_file(tmp_path_factory.mktemp("rxd"), 40)
 
 
 @pytest.fixture(scope="module")

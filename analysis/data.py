@@ -1,7 +1,9 @@
-"""Shared helpers of the analysis modules: checks, sampling rate, blockwise reading, spikes.
+"""Reading run files for analysis and figures: checks, windows, blockwise reading, spikes, probes.
 
-Run files are opened lazily (``signals.open_run``); these helpers read a variable in blocks
-along ``time`` so that an analysis of a long recording never holds the whole of it in memory.
+Shared by the analysis modules and the figure modules (public so that neither imports the
+other's private names). Run files are opened lazily (``signals.open_run``); these helpers read
+a variable in blocks along ``time`` so that an analysis of a long recording never holds the
+whole of it in memory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
+__all__ = ["BLOCK_BYTES", "block_envelope", "block_mean", "cell_gids", "cell_table", "check_time_dim",
+           "check_window", "electrode_axis", "iter_blocks", "other_coords", "population_names", "require",
+           "run_window", "samples_per_block", "sampling_rate", "select_time", "spikes"]
 
 #: Default size of one block read from a run file (bytes of float64 data).
 BLOCK_BYTES = 32 * 2**20
@@ -55,13 +61,58 @@ def sampling_rate(da) -> float:
     return 1000.0 / dt
 
 
+def check_window(time: tuple[float, float], start: float, stop: float, *, step: float = 0.0,
+                 what: str = "the run") -> tuple[float, float]:
+    """``time`` (ms) checked against the span ``[start, stop]`` (ms) of the data.
+
+    A window that misses the data is an error (an empty figure or a rate of 0 Hz would say
+    nothing was there); one that reaches beyond it warns with the range used.
+
+    Parameters
+    ----------
+    time : (float, float)
+        Requested window (ms), start < stop.
+    start, stop : float
+        First and last time of the data (ms).
+    step : float
+        Sampling step (ms): overhangs shorter than one step are not clipping.
+
+    Returns
+    -------
+    (float, float)
+        The window used, inside ``[start, stop]``.
+    """
+    import warnings
+
+    t0, t1 = (float(v) for v in time)
+    if not t1 > t0:
+        raise ValueError(f"time window must have start < stop (ms), got {time}")
+    tol = max(float(step), 1e-9 * max(1.0, abs(stop)))
+    if t0 > stop + tol or t1 < start - tol:
+        raise ValueError(f"the time window {t0:g}–{t1:g} ms is outside {what} ({start:g}–{stop:g} ms)")
+    used = (max(t0, start), min(t1, stop))
+    if t0 < start - tol or t1 > stop + tol:
+        warnings.warn(f"time window {t0:g}–{t1:g} ms reaches beyond {what} ({start:g}–{stop:g} ms); "
+                      f"using {used[0]:g}–{used[1]:g} ms", UserWarning, stacklevel=3)
+    return used
+
+
 def select_time(obj, time: tuple[float, float] | None):
-    """``obj`` restricted to ``time[0] <= t <= time[1]`` (ms); unchanged if ``time`` is None."""
+    """``obj`` restricted to ``time[0] <= t <= time[1]`` (ms); unchanged if ``time`` is None.
+
+    A window outside ``obj``'s time span raises ``ValueError``; one partly outside warns
+    (:func:`check_window`).
+    """
     if time is None:
         return obj
     t0, t1 = (float(v) for v in time)
     if not t1 > t0:
         raise ValueError(f"time window must have start < stop (ms), got {time}")
+    if "time" in obj.coords and obj.sizes.get("time", 0) >= 1:
+        t = obj["time"]
+        first, last = float(t[0]), float(t[-1])
+        step = float(t[1] - t[0]) if t.size > 1 else 0.0
+        t0, t1 = check_window((t0, t1), first, last, step=step, what="the recording")
     return obj.sel(time=slice(t0, t1))
 
 
@@ -140,9 +191,7 @@ def spikes(ds, *, time: tuple[float, float] | None = None,
     t = np.asarray(ds["spike_time"].values, dtype=float)
     gid = np.asarray(ds["spike_gid"].values, dtype=np.int64)
     if time is not None:
-        t0, t1 = (float(v) for v in time)
-        if not t1 > t0:
-            raise ValueError(f"time window must have start < stop (ms), got {time}")
+        t0, t1 = run_window(ds, time)
         keep = (t >= t0) & (t < t1)
         t, gid = t[keep], gid[keep]
     if populations is not None:
@@ -184,18 +233,57 @@ def cell_gids(ds, populations: Sequence[str]) -> np.ndarray:
 
 
 def run_window(ds, time: tuple[float, float] | None) -> tuple[float, float]:
-    """The analysed window (ms): ``time`` or the run's first to last sample (its ``t_start``/``tstop``)."""
+    """The analysed window (ms): ``time`` or the run's first to last sample (its ``t_start``/``tstop``).
+
+    ``time`` is checked against the run (:func:`check_window`): outside it is an error, partly
+    outside a warning and the part inside is used.
+    """
+    span = None
+    if "time" in ds.coords and ds.sizes.get("time", 0) >= 2:
+        span = float(ds["time"][0]), float(ds["time"][-1])
+    elif "tstop" in ds.attrs:
+        span = float(ds.attrs.get("t_start", 0.0)), float(ds.attrs["tstop"])
     if time is not None:
         t0, t1 = (float(v) for v in time)
         if not t1 > t0:
             raise ValueError(f"time window must have start < stop (ms), got {time}")
-        return t0, t1
-    if "time" in ds.coords and ds.sizes.get("time", 0) >= 2:
-        return float(ds["time"][0]), float(ds["time"][-1])
-    if "tstop" in ds.attrs:
-        t_start = float(ds.attrs.get("t_start", 0.0))
-        return t_start, float(ds.attrs["tstop"])
+        if span is None:
+            return t0, t1
+        # the run ends at its last sample's step: spikes up to tstop count
+        end = max(span[1], float(ds.attrs.get("tstop", span[1])))
+        return check_window((t0, t1), span[0], end, step=float(ds.attrs.get("record_dt", 0.0)))
+    if span is not None:
+        return span
     raise ValueError("cannot tell the duration of the run: give time=(start, stop) in ms")
+
+
+def electrode_axis(obj, *, what: str = "this analysis"):
+    """The straight probe axis of ``obj``'s electrodes, from ``electrode_x/y/z`` (µm).
+
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Dataset
+        Holds the coordinates ``electrode_x``, ``electrode_y``, ``electrode_z`` on ``electrode``.
+
+    Returns
+    -------
+    signals.electrodes.ProbeAxis
+        ``position`` in ``obj``'s electrode order.
+
+    Raises
+    ------
+    KeyError
+        If a coordinate is missing.
+    ValueError
+        If the contacts are not on one straight line (:func:`signals.electrodes.probe_axis`).
+    """
+    from signals.electrodes import probe_axis
+
+    names = ("electrode_x", "electrode_y", "electrode_z")
+    missing = [c for c in names if c not in obj.coords and c not in getattr(obj, "data_vars", {})]
+    if missing:
+        raise KeyError(f"{what} needs the electrode coordinates {missing} (µm)")
+    return probe_axis(np.column_stack([np.asarray(obj[c].values, dtype=float) for c in names]))
 
 
 def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
