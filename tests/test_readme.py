@@ -6,7 +6,8 @@ the README introduces with "your model's cells" get a small model first, built b
 the README marks with an HTML comment (``<!-- readme-test: needs=... -->``, invisible when
 rendered): ``plain-model`` (four ball-and-stick cells with gids 0-3), ``netpyne-model``
 (NetPyNE ``netParams`` and ``cfg`` of a 10-cell network), ``mpi`` (skipped where mpiexec
-cannot start two NEURON ranks). Lines that would re-run this very test session are mapped
+cannot start two NEURON ranks), ``hnn`` (skipped where hnn-core cannot be imported, i.e. on
+NEURON 9; ``make test-nrn82`` runs it). Lines that would re-run this very test session are mapped
 to what they run (listed in ``SHELL``).
 """
 
@@ -125,6 +126,8 @@ def test_the_readme_has_blocks_of_each_kind():
 def test_readme_block_runs(workdir, lang, code, needs, request):
     if needs == "mpi":
         request.getfixturevalue("mpi_available")
+    if needs == "hnn":
+        pytest.importorskip("hnn_core", reason="hnn-core runs on NEURON <= 8.2.7 (make test-nrn82)")
     if lang == "sh":
         for raw in code.splitlines():
             if not raw.strip() or raw.lstrip().startswith("#"):
