@@ -82,7 +82,8 @@ def readme_blocks():
     out = []
     for m in _BLOCK.finditer(text):
         line = text.count("\n", 0, m.start("code")) + 1
-        out.append(pytest.param(m["lang"], m["code"], m["needs"], id=f"{m['lang']}-line{line}"))
+        name = f"{m['lang']}-line{line}" + (f"-{m['needs']}" if m["needs"] else "")
+        out.append(pytest.param(m["lang"], m["code"], m["needs"], id=name))
     return out
 
 
