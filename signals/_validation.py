@@ -39,3 +39,68 @@ def check_option(value: Any, what: str, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(map(repr, allowed))}")
     return value
+
+
+def ensure_int(value: Any, what: str, *, minimum: int | None = None,
+               maximum: int | None = None) -> int:
+    """``value`` as an int (numpy integers accepted; bools, floats and strings refused)."""
+    import operator
+
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    try:
+        out = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {type(value).__name__} {value!r}") from None
+    if minimum is not None and out < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {out}")
+    if maximum is not None and out > maximum:
+        raise ValueError(f"{what} must be <= {maximum}, got {out}")
+    return out
+
+
+def check_real(value: Any, what: str) -> float:
+    """``value`` as a finite float (ints accepted; bools and strings refused)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return float(value)
+
+
+def check_path(value: Any, what: str = "path"):
+    """``value`` as a ``Path`` (str or os.PathLike, not empty)."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(value, str | os.PathLike) or isinstance(value, bytes):
+        raise TypeError(f"{what} must be a file name (str or Path), got {type(value).__name__}")
+    if not os.fspath(value):
+        raise ValueError(f"{what} must not be empty")
+    return Path(value)
+
+
+#: Dimensions a run file may hold; a recorder or coordinate named like one would clash with it.
+RESERVED_NAMES = frozenset({"time", "spike", "electrode", "component", "population", "cell",
+                            "segment", "connection", "eeg_sensor", "meg_sensor", "frequency"})
+
+
+def check_name(value: Any, what: str, *, reserved: Iterable[str] = RESERVED_NAMES) -> str:
+    """``value`` if it is usable as a netCDF variable or attribute name.
+
+    netCDF names must not be empty, contain ``/`` or control characters, start with a digit,
+    ``_`` (reserved by the library) or a space, or end with a space; a name must also not be
+    one of the run file's dimension names (``reserved``).
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, got {type(value).__name__} {value!r}")
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    bad = [c for c in value if c == "/" or ord(c) < 32 or ord(c) == 127]
+    if bad or value[0] in "_ 0123456789" or value[-1] == " ":
+        raise ValueError(f"{what} {value!r} is not a legal netCDF name: use letters, digits and "
+                         "'_' (not first), no '/', no leading digit or space")
+    if value in set(reserved):
+        raise ValueError(f"{what} {value!r} clashes with the run file's dimension {value!r}; "
+                         "choose another name")
+    return value

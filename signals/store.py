@@ -9,8 +9,10 @@ attributes hold provenance (versions, dt, conductivity, forward model). ``run_st
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import logging
 import os
+import shutil
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,8 +43,43 @@ def _attr_value(value: Any) -> Any:
     return str(value)
 
 
+#: Units of the numeric global attributes the session writes (stored as ``<name>_units``, the
+#: suffix style of ``sigma_units``): netCDF global attributes cannot carry CF ``units`` themselves.
+ATTR_UNITS = {"dt": "ms", "record_dt": "ms", "t_start": "ms", "tstop": "ms",
+              "tstop_requested": "ms", "v_init": "mV", "v_init_min": "mV", "v_init_max": "mV",
+              "n_samples": "1", "mpi_ranks": "1"}
+
+
 def _clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _attr_value(v) for k, v in attrs.items() if v is not None}
+    out = {k: _attr_value(v) for k, v in attrs.items() if v is not None}
+    out.update({f"{k}_units": ATTR_UNITS[k] for k in list(out) if k in ATTR_UNITS})
+    return out
+
+
+def _write_failure(path: Path, err: BaseException) -> tuple[int, str]:
+    """(errno, what went wrong) for a failed write; HDF5 reports only "NetCDF: HDF error"."""
+    import resource
+
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG,
+                                                  errno.EACCES, errno.EROFS):
+        return err.errno, os.strerror(err.errno)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return errno.ENOENT, "the file was removed while it was written"
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and size + 2**20 >= soft:
+        return errno.EFBIG, f"the file reached the file size limit (ulimit -f) of {soft} bytes"
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    if free is not None and free < 2**20:
+        return errno.ENOSPC, f"no space left on the device ({free} bytes free)"
+    if not os.access(path, os.W_OK):
+        return errno.EACCES, "the file is no longer writable (permission denied)"
+    return errno.EIO, (f"the HDF5 library could not write ({err}): disk full, quota exceeded or "
+                       "an I/O error")
 
 
 class RunWriter:
@@ -79,11 +116,16 @@ class RunWriter:
     ) -> None:
         import netCDF4
 
+        from signals._validation import check_path
+
         if compression is not None and (isinstance(compression, bool) or
-                                        int(compression) != compression or not 1 <= compression <= 9):
+                                        not isinstance(compression, int) or not 1 <= compression <= 9):
             raise ValueError(f"compression must be a zlib level 1-9 or None, got {compression!r}")
 
-        self.path = Path(path)
+        self.path = check_path(path, "path")
+        if self.path.is_dir():
+            raise IsADirectoryError(f"cannot write run file {str(self.path)!r}: it is a directory; "
+                                    "give a file name such as run.nc")
         if not self.path.parent.is_dir():
             raise OSError(f"cannot write run file {str(self.path)!r}: the directory "
                           f"{str(self.path.parent)!r} does not exist")
@@ -91,13 +133,29 @@ class RunWriter:
             self._nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
         except OSError as err:
             raise OSError(f"cannot write run file {str(self.path)!r}: {err.strerror or err}") from None
+        self._broken = False
+        try:
+            self._create(coords, variables, attrs, chunk_len, compression)
+        except BaseException:
+            # Leave nothing behind: an open handle would keep HDF5's lock on the path (every
+            # later record() to it would fail), and the half-made file holds no data.
+            self._nc.close()
+            self.path.unlink(missing_ok=True)
+            raise
+
+    def _create(self, coords, variables, attrs, chunk_len, compression) -> None:
         nc = self._nc
+        # Mark the file as ours at once: a run killed while the header is written is then
+        # reported as an interrupted creation, not as a foreign netCDF file.
+        nc.setncatts({"signals_format": FORMAT_NAME, "run_status": "creating"})
+        nc.sync()
         # Growing dims: time, spike, and the first dim of any variable that no coordinate sizes
         # (e.g. a recorder's snapshot dim).
         fixed = {d for dims, _, _ in coords.values() for d in dims}
         growing = list(UNLIMITED) + [spec.dims[0] for spec in variables.values()
                                      if spec.dims[0] not in UNLIMITED]
         self._count = {}
+        self._t_last: float | None = None
         for dim in dict.fromkeys(growing):
             if dim in fixed:
                 raise ValueError(f"dimension {dim!r} both grows (a variable's first dim) and has a "
@@ -171,34 +229,76 @@ class RunWriter:
         """Add or replace global attributes."""
         self._nc.setncatts(_clean_attrs(attrs))
 
-    def append(self, t: np.ndarray, outputs: Mapping[str, np.ndarray]) -> None:
-        """Write one chunk: sample times ``t`` (ms) and each variable's rows."""
+    def append(self, t: np.ndarray, outputs: Mapping[str, np.ndarray], *,
+               t_reached: float | None = None) -> None:
+        """Write one chunk: sample times ``t`` (ms) and each variable's rows.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written (disk full, quota, file size limit, permission): one
+            error naming the file, the cause, the time reached and the samples safe in it.
+        """
+        if self._broken:
+            raise OSError(errno.EIO, f"run file {str(self.path)!r} failed to write earlier")
         nc = self._nc
         n0 = self._count["time"]
-        nc["time"][n0:n0 + t.size] = t
         grown = {"time": t.size}
         for name, data in outputs.items():
             dim = self._specs[name].dims[0]
-            start = self._count[dim]
             n = data.shape[0]
             if grown.setdefault(dim, n) != n:
                 raise ValueError(f"variable {name!r} has {n} rows along {dim!r}, expected {grown[dim]}")
-            if n:
-                nc[name][start:start + n] = data
+        try:
+            # the data first and time last: a reader of a file being written never sees a
+            # sample time whose data has not been written yet
+            for name, data in outputs.items():
+                dim = self._specs[name].dims[0]
+                start = self._count[dim]
+                if data.shape[0]:
+                    nc[name][start:start + data.shape[0]] = data
+            nc["time"][n0:n0 + t.size] = t
+            nc.sync()
+        except (OSError, RuntimeError) as err:
+            self._broken = True
+            code, cause = _write_failure(self.path, err)
+            t_text = "" if t_reached is None else f" at t = {t_reached:g} ms"
+            last = f", up to t = {self._t_last:g} ms" if n0 else ""
+            raise OSError(code, f"cannot write run file {str(self.path)!r}{t_text}: {cause}; "
+                                f"the {n0} samples written before{last} are safe in it",
+                          str(self.path)) from None
         for dim, n in grown.items():
             self._count[dim] += n
-        nc.sync()
+        if t.size:
+            self._t_last = float(t[-1])
 
-    def close(self, *, error: BaseException | None = None, attrs: Mapping[str, Any] | None = None):
-        """Mark the file complete (or incomplete with the error message) and close it."""
+    def close(self, *, error: BaseException | str | None = None,
+              attrs: Mapping[str, Any] | None = None) -> None:
+        """Mark the file complete (or incomplete with the error message) and close it.
+
+        After a failed write the file is closed as it is (its last good chunk readable): a
+        second error from HDF5 must not hide the first.
+        """
         if not self._nc.isopen():
             return
         final = dict(attrs or {})
         final["run_status"] = "incomplete" if error is not None else "complete"
-        if error is not None:
+        if isinstance(error, str):
+            final["run_error"] = error
+        elif error is not None:
             final["run_error"] = f"{type(error).__name__}: {error}"
-        self._nc.setncatts(_clean_attrs(final))
-        self._nc.close()
+        try:
+            if not self._broken:
+                self._nc.setncatts(_clean_attrs(final))
+        finally:
+            try:
+                self._nc.close()
+            except (OSError, RuntimeError) as err:
+                if error is None and not self._broken:
+                    code, cause = _write_failure(self.path, err)
+                    raise OSError(code, f"cannot close run file {str(self.path)!r}: {cause}",
+                                  str(self.path)) from None
+                logger.debug("closing the failed run file %s: %s", self.path, err)
 
 
 def open_run(path: str | os.PathLike, **kwargs: Any):
