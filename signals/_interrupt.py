@@ -59,13 +59,18 @@ class SignalGuard:
         for signum, old in saved.items():
             signal.signal(signum, old)
 
-    def deliver(self, signum: int) -> None:
+    def deliver(self, signum: int, *, exception_aborts: bool = False) -> None:
         """Restore the user's handlers and raise ``signum`` in this process.
 
         With the default disposition the process ends here as the signal would have ended it;
         a Python handler (SIGINT's ``KeyboardInterrupt``, or the user's own) runs now.
+        ``exception_aborts``: we are inside a NEURON callback under MPI, where an exception
+        makes NEURON call ``MPI_Abort``; Python's default SIGINT handler is then replaced by the
+        signal's default action (the process ends by SIGINT, as a C program would).
         """
         self.restore()
+        if exception_aborts and signal.getsignal(signum) is signal.default_int_handler:
+            signal.signal(signum, signal.SIG_DFL)
         if signal.getsignal(signum) is signal.SIG_DFL:
             logging.shutdown()  # the default action ends the process without flushing logs
         signal.raise_signal(signum)

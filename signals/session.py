@@ -196,6 +196,7 @@ class Session:
         self._guard = SignalGuard()
         self._driving = False  # True while run() drives NEURON
         self._in_step = False
+        self._in_callback = False
         self._stop_raised = False
         self._fih = None
         self._n_samples = 0
@@ -284,7 +285,7 @@ class Session:
     def _detach(self) -> None:
         # Removing the callback from inside itself would change NEURON's list while NEURON
         # walks it; a closed session's callback returns at once instead.
-        if self._step_callback is not None and not self._in_step:
+        if self._step_callback is not None and not (self._in_step or self._in_callback):
             self._h.cvode.extra_scatter_gather_remove(self._step_callback)
             self._step_callback = None
         self._fih = None
@@ -300,7 +301,12 @@ class Session:
 
     @property
     def _t_reached(self) -> float:
-        return float(self._h.t)
+        """The time (ms) the run has reached; inside the step callback ``h.t`` still lags the
+        sample being taken by one step, so the last sample's time counts too."""
+        t = float(self._h.t)
+        if self._state in ("recording", "interrupted", "failed", "stopped") and self._n_samples:
+            t = max(t, self._t0 + (self._n_samples + self._fill - 1) * self._sdt)
+        return t
 
     def _on_init(self) -> None:
         h = self._h
@@ -446,11 +452,14 @@ class Session:
             self._in_step = False
         if self._state == "interrupted" and not self._driving:
             # The user drives NEURON: end the run file now, then obey the signal here.
+            self._in_callback = True
             try:
                 self.close()
             except BaseException as err:  # e.g. KeyboardInterrupt from SIGINT's handler
                 self._error = err
                 raise
+            finally:
+                self._in_callback = False
 
     def _pointer_views(self, n: int) -> list[np.ndarray]:
         """Buffers of the pointer groups in the recorders' order, (n_ptr, n) each."""
@@ -519,9 +528,10 @@ class Session:
         signums = [sig for _, sig in states if sig is not None]
         if signums and self._signal is None:
             self._signal = signums[0]
+            t_last = self._t0 + (self._n_samples - 1) * self._sdt
             self._stopped_by = _Interrupted(f"interrupted by {describe(self._signal)} at t = "
-                                            f"{self._t_reached:g} ms (samples up to t = "
-                                            f"{t[-1] if n else self._t0:g} ms are in the file)")
+                                            f"{t_last:g} ms: the {self._n_samples} samples up to "
+                                            "there are in the file")
             if self._state == "recording":
                 self._state = "interrupted"
                 self._h.stoprun = 1
@@ -591,6 +601,7 @@ class Session:
         """
         if self._state == "closed":
             return
+        t_reached = self._t_reached
         pending = self._error if error is None else None
         # the session's own error, not NEURON's hoc wrapper of it
         error = self._error or error
@@ -611,14 +622,14 @@ class Session:
                 if isinstance(reason, _Interrupted):
                     reason = str(reason)  # the message alone: "interrupted by SIGTERM at ..."
                 self._writer.close(error=reason, attrs={"n_samples": self._n_samples,
-                                                        "tstop": self._t_reached})
+                                                        "tstop": t_reached})
             # No rank may leave before rank 0 has closed the file: mpiexec kills the whole job
             # when one rank exits with an error, which would leave a half-written file.
             self.comm.barrier()
             self._guard.restore()
         signum = self._signal or self._guard.received
         if signum is not None:
-            self._guard.deliver(signum)
+            self._guard.deliver(signum, exception_aborts=self._in_callback and self.comm.nhost > 1)
         if pending is not None:
             raise pending
 
