@@ -20,7 +20,7 @@ import numpy as np
 
 from signals._interrupt import SignalGuard, describe
 from signals._parallel import Comm
-from signals._validation import check_positive
+from signals._validation import check_name, check_path, check_positive, ensure_int
 from signals.network import SegmentTable, from_neuron
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.store import RunWriter
@@ -32,6 +32,9 @@ logger = logging.getLogger("signals")
 #: Default upper bound of the sample buffer (bytes) when ``chunk_samples`` is not given; small
 #: enough to stay in a typical L3 cache (measured: 16 MiB chunks cost less than 64 MiB ones).
 _BUFFER_BYTES = 16 * 2**20
+#: Largest sample buffer accepted (bytes): HDF5 refuses chunks of 4 GiB or more, and the file's
+#: chunk along time has as many samples as the buffer.
+_MAX_BUFFER_BYTES = 2**31
 
 
 def _provenance() -> dict[str, Any]:
@@ -70,6 +73,7 @@ def _resolve_recorders(recorders: Sequence[Recorder | str]) -> list[Recorder]:
             rec = registry[rec]()
         if not isinstance(rec, Recorder):
             raise TypeError(f"recorders must be Recorder instances or names, got {rec!r}")
+        check_name(rec.name, f"recorder name (name= of {type(rec).__name__})")
         out.append(rec)
     if not out:
         raise ValueError("give at least one recorder")
@@ -126,16 +130,31 @@ class Session:
     ) -> None:
         from neuron import h
 
+        from signals._validation import check_option
+
+        # arguments first, before anything touches NEURON, MPI or the disk
+        path = check_path(path, "path")
+        if blas_threads is not None:
+            blas_threads = ensure_int(blas_threads, "blas_threads (None or a thread count)",
+                                      minimum=1)
+        if chunk_samples is not None:
+            chunk_samples = ensure_int(chunk_samples, "chunk_samples", minimum=1)
+        check_option(mpi_backend, "mpi_backend", ("auto", "mpi4py", "neuron"))
+        if compression is not None:
+            compression = ensure_int(compression, "compression (zlib level)", minimum=1, maximum=9)
+        if attrs is not None:
+            if not isinstance(attrs, Mapping):
+                raise TypeError(f"attrs must be a mapping of names to values, got "
+                                f"{type(attrs).__name__}")
+            for key in attrs:
+                check_name(key, "attribute name in attrs", reserved=())
         h.load_file("stdrun.hoc")  # h.cvode and continuerun; NetPyNE does not load it
         self._h = h
         self.comm = Comm.from_neuron(mpi_backend)
-        self.path = Path(path)
+        self.path = path
         self.blas_threads = blas_threads
         self._blas_limit = _BlasLimit(blas_threads)
         self.record_dt = None if record_dt is None else check_positive(record_dt, "record_dt (ms)")
-        if chunk_samples is not None and (isinstance(chunk_samples, bool)
-                                          or int(chunk_samples) != chunk_samples or chunk_samples < 1):
-            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
         # Each stage ends with a check on every rank, so one rank's bad input stops all ranks
         # with the same error instead of leaving the others waiting in a collective call.
         self.recorders, self.network, self._specs = self._agree(
@@ -147,6 +166,13 @@ class Session:
             chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(len(self.network), 1)), 1, 500))
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
+        buffer_bytes = 8 * self.chunk_samples * max(len(self.network), 1)
+        if buffer_bytes > _MAX_BUFFER_BYTES:
+            raise ValueError(
+                f"chunk_samples = {self.chunk_samples} needs a {buffer_bytes / 2**30:.1f} GiB "
+                f"sample buffer for {len(self.network)} segments; at most "
+                f"{_MAX_BUFFER_BYTES // (8 * max(len(self.network), 1))} here (default: "
+                "chosen for a 16 MiB buffer)")
         pos = self.network.cell_position
         totals = self.comm.gather_objects((pos.sum(axis=0), len(pos), len(self.network)))
         center, n_segments = None, None
@@ -228,6 +254,7 @@ class Session:
         specs: dict[str, VariableSpec] = {}
         for rec in recs:
             for name, spec in rec.variables().items():
+                check_name(name, f"variable name of recorder {rec.name!r}")
                 if name in specs or name == "time":
                     raise ValueError(f"two recorders write a variable named {name!r}")
                 specs[name] = spec

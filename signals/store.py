@@ -249,6 +249,8 @@ class RunWriter:
             n = data.shape[0]
             if grown.setdefault(dim, n) != n:
                 raise ValueError(f"variable {name!r} has {n} rows along {dim!r}, expected {grown[dim]}")
+        self._check_room(t.nbytes + sum(np.asarray(d).nbytes for d in outputs.values()),
+                         n0, t_reached)
         try:
             # the data first and time last: a reader of a file being written never sees a
             # sample time whose data has not been written yet
@@ -261,16 +263,43 @@ class RunWriter:
             nc.sync()
         except (OSError, RuntimeError) as err:
             self._broken = True
-            code, cause = _write_failure(self.path, err)
-            t_text = "" if t_reached is None else f" at t = {t_reached:g} ms"
-            last = f", up to t = {self._t_last:g} ms" if n0 else ""
-            raise OSError(code, f"cannot write run file {str(self.path)!r}{t_text}: {cause}; "
-                                f"the {n0} samples written before{last} are safe in it",
-                          str(self.path)) from None
+            raise self._error(*_write_failure(self.path, err), n0, t_reached) from None
         for dim, n in grown.items():
             self._count[dim] += n
         if t.size:
             self._t_last = float(t[-1])
+
+    def _error(self, code: int, cause: str, n0: int, t_reached: float | None) -> OSError:
+        t_text = "" if t_reached is None else f" at t = {t_reached:g} ms"
+        last = f", up to t = {self._t_last:g} ms" if n0 else ""
+        return OSError(code, f"cannot write run file {str(self.path)!r}{t_text}: {cause}; "
+                             f"the {n0} samples written before{last} are safe in it")
+
+    def _check_room(self, nbytes: int, n0: int, t_reached: float | None) -> None:
+        """Refuse a chunk that cannot fit, before HDF5 tries to write it.
+
+        HDF5 fails a write on a full disk with "NetCDF: HDF error", and then cannot close the
+        file either (the handle stays open to the end of the process). Checking first (one
+        ``statvfs``, a few µs per chunk) leaves a file that closes cleanly as incomplete.
+        Quotas are not visible this way; they still end in the error path of :meth:`append`.
+        """
+        import resource
+
+        need = 2 * nbytes + 2**18  # the chunk, HDF5's chunk-index and metadata updates
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        free = st.f_bavail * st.f_frsize
+        if free < need:
+            raise self._error(errno.ENOSPC, f"no space left on the device ({free} bytes free, "
+                              f"the next chunk needs {need})", n0, t_reached)
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if soft != resource.RLIM_INFINITY:
+            size = self.path.stat().st_size
+            if size + need > soft:
+                raise self._error(errno.EFBIG, f"the file size limit (ulimit -f) of {soft} bytes "
+                                  f"would be exceeded ({size} bytes written)", n0, t_reached)
 
     def close(self, *, error: BaseException | str | None = None,
               attrs: Mapping[str, Any] | None = None) -> None:

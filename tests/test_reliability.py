@@ -6,6 +6,7 @@ killed, real ``mpiexec -n 2``, a real full file system (tmpfs) or file size limi
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -136,3 +137,146 @@ def test_sigkill_at_random_moments_keeps_every_flushed_chunk(tmp_path):
             ds = signals.open_run(out)
         assert np.all(np.isfinite(ds["lfp"].values))
         ds.close()
+
+
+# -- a full disk ------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 1 MiB file system (root only: CI containers usually are; skipped elsewhere)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the file size limit case covers the rest")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                         capture_output=True, text=True)
+    if res.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.fixture
+def file_size_limit():
+    """RLIMIT_FSIZE of 1 MiB for this process (writes beyond it fail with EFBIG, unprivileged)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+
+
+def _fill_the_disk(ball_and_stick, path):
+    from signals.recorders import LFP
+
+    cell = ball_and_stick()
+    probe = signals.electrodes.laminar(x=30.0, y=0.0, z=np.linspace(-100, 500, 100))
+    # 100 electrodes × 8 B × 40 samples/ms: the 1 MiB is full after ~30 ms
+    with pytest.raises(OSError) as info:
+        signals.record(signals.network.from_neuron([cell]), [LFP(probe)], tstop=200, dt=0.025,
+                       path=path, chunk_samples=40, progress=False)
+    return info.value
+
+
+@pytest.mark.parametrize("how", ["tmpfs", "ulimit"])
+def test_disk_full_is_one_oserror_naming_file_cause_time_and_safe_samples(
+        request, ball_and_stick, tmp_path, how):
+    import errno
+
+    if how == "tmpfs":
+        path = request.getfixturevalue("small_tmpfs") / "run.nc"
+        expected = errno.ENOSPC, "no space left on the device"
+        err = _fill_the_disk(ball_and_stick, path)
+    else:
+        path = tmp_path / "run.nc"
+        expected = errno.EFBIG, "file size limit"
+        request.getfixturevalue("file_size_limit")
+        err = _fill_the_disk(ball_and_stick, path)
+    msg = str(err)
+    assert err.errno == expected[0], msg
+    assert expected[1] in msg and str(path) in msg
+    assert "HDF error" not in msg and (err.__context__ is None or err.__suppress_context__)
+    n_safe = int(msg.split(" samples written before")[0].rsplit(" ", 1)[1])
+    t_at = float(msg.split(" at t = ")[1].split(" ms")[0])
+    assert n_safe > 0 and t_at > 0
+    # what the message calls safe is readable
+    with netCDF4.Dataset(path) as nc:
+        t = nc["time"][:n_safe]
+        lfp = nc["lfp"][:n_safe]
+    assert not np.ma.is_masked(t) and np.all(np.diff(t) > 0)
+    assert np.all(np.isfinite(lfp)) and np.ptp(lfp) > 0
+    assert t[-1] < t_at
+    # refused before HDF5 tried: the file closed cleanly and says why it is incomplete
+    import psutil
+
+    assert str(path) not in [f.path for f in psutil.Process().open_files()]
+    attrs, t_all = _status(path)
+    assert attrs["run_status"] == "incomplete" and t_all.size == n_safe
+    assert expected[1] in attrs["run_error"]
+
+
+# -- failures leave nothing open --------------------------------------------------------------
+
+def test_a_failed_record_leaves_the_path_free(ball_and_stick, tmp_path):
+    from signals.recorders import LFP, Spikes
+
+    cell = ball_and_stick()
+    table = signals.network.from_neuron([cell])
+    path = tmp_path / "run.nc"
+    with pytest.raises(ValueError, match="not a legal netCDF name"):
+        signals.record(table, [LFP([[30, 0, 0]], name="a/b")], tstop=5, path=path)
+
+    class FailsInWriterSetup(Spikes):
+        def variables(self):  # a dim that no coordinate sizes: the writer refuses it
+            return {"bad": signals.VariableSpec(("time", "nowhere"), "1", "x")}
+
+    with pytest.raises(ValueError, match="nowhere"):
+        signals.record(table, [FailsInWriterSetup()], tstop=5, path=path)
+    assert not path.exists()  # the half-made file is gone, and so is its lock
+    signals.record(table, [LFP([[30, 0, 0]])], tstop=5, path=path, progress=False)
+    assert signals.open_run(path).attrs["run_status"] == "complete"
+
+
+def test_error_in_a_callback_reaches_the_user_once_without_hoc_text(tmp_path):
+    code = f"""
+import numpy as np, signals
+from neuron import h
+from signals.recorders import LFP
+s = h.Section(name="soma"); s.pt3dadd(0, 0, 0, 10); s.pt3dadd(0, 0, 10, 10); s.insert("hh")
+
+class Boom(signals.Recorder):
+    name = "boom"
+    def variables(self):
+        return {{"ok": signals.VariableSpec(("time",), "1", "x")}}
+    def on_chunk(self, chunk):
+        if chunk.start >= 100:
+            raise ArithmeticError("deliberate recorder failure")
+        return {{"ok": np.ones(chunk.t.size)}}
+
+mode = "MODE"
+path = {str(tmp_path)!r} + "/" + mode + ".nc"
+if mode == "record":
+    signals.record(None, [LFP([[30, 0, 0]]), Boom()], tstop=50, path=path, chunk_samples=100)
+else:
+    with signals.attach(None, [Boom()], path=path, chunk_samples=100):
+        h.ParallelContext().set_maxstep(10)
+        h.finitialize(-65)
+        getattr(h, mode)(50) if mode == "continuerun" else h.ParallelContext().psolve(50)
+"""
+    for mode in ("record", "continuerun", "psolve"):
+        res = subprocess.run([sys.executable, "-c", code.replace("MODE", mode)], capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 1
+        last = res.stderr.strip().splitlines()[-1]
+        assert last == "ArithmeticError: deliberate recorder failure", res.stderr
+        assert res.stderr.count("deliberate recorder failure") == 1 + (mode == "psolve"), \
+            res.stderr  # psolve ignores stoprun: NEURON reports the one-line stop message
+        assert "hocobj_call" not in res.stderr and "hoc_execerror" not in res.stderr
+        attrs, t = _status(tmp_path / f"{mode}.nc")
+        assert attrs["run_status"] == "incomplete" and t.size == 100
+        assert attrs["run_error"] == "ArithmeticError: deliberate recorder failure"
