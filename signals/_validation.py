@@ -97,10 +97,17 @@ def check_name(value: Any, what: str, *, reserved: Iterable[str] = RESERVED_NAME
     if not value:
         raise ValueError(f"{what} must not be empty")
     bad = [c for c in value if c == "/" or ord(c) < 32 or ord(c) == 127]
-    if bad or value[0] in "_ 0123456789" or value[-1] == " ":
-        raise ValueError(f"{what} {value!r} is not a legal netCDF name: use letters, digits and "
-                         "'_' (not first), no '/', no leading digit or space")
+    if bad or not value[0].isalpha() or value[-1] == " ":
+        raise ValueError(f"{what} {value!r} is not a legal netCDF name: start with a letter, "
+                         "no '/' or control characters, no trailing space")
     if value in set(reserved):
         raise ValueError(f"{what} {value!r} clashes with the run file's dimension {value!r}; "
                          "choose another name")
     return value
+
+
+def check_iterable(value: Any, what: str) -> list:
+    """``value`` as a list; a string or a lone number is refused, not iterated or wrapped."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{what} must be a sequence, got {type(value).__name__} {value!r}")
+    return list(value)

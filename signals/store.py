@@ -186,6 +186,10 @@ class RunWriter:
                 var[:] = values
             var.setncatts(_clean_attrs(vattrs))
         self._specs = dict(variables)
+        for name in self._specs:
+            if name in coords or name in nc.dimensions:
+                raise ValueError(f"a recorder's variable {name!r} clashes with the run file's "
+                                 f"coordinate or dimension {name!r}; give the recorder another name=")
         for name, spec in self._specs.items():
             missing = [d for d in spec.dims[1:] if d not in nc.dimensions]
             if missing:
