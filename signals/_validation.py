@@ -111,3 +111,39 @@ def check_iterable(value: Any, what: str) -> list:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise TypeError(f"{what} must be a sequence, got {type(value).__name__} {value!r}")
     return list(value)
+
+
+def as_gids(values: Any, where: str) -> np.ndarray:
+    """``values`` as int64 gids: integral numbers that fit int64 (no bools, NaN, inf, strings)."""
+    try:
+        arr = np.asarray(values)
+        if arr.dtype == object:
+            arr = np.asarray(values, dtype=float)  # Python ints beyond int64 become floats
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: gids must be integers") from None
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: gids must be integers, got {arr.dtype} values")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{where}: gids must be integers, found non-integral or non-finite "
+                             "values")
+        if arr.size and (arr.max() >= 2.0**63 or arr.min() < -(2.0**63)):
+            raise ValueError(f"{where}: a gid does not fit a 64-bit integer")
+    elif arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{where}: a gid does not fit a 64-bit integer")
+    return arr.astype(np.int64).ravel()
+
+
+def as_times(values: Any, where: str) -> np.ndarray:
+    """``values`` as finite, non-negative float times (ms)."""
+    try:
+        arr = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where}: times must be numbers (ms)") from None
+    if np.asarray(values).dtype.kind in "bUSO" and arr.size and np.asarray(values).dtype != object:
+        raise ValueError(f"{where}: times must be numbers (ms), got {np.asarray(values).dtype}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{where}: {int(np.sum(~np.isfinite(arr)))} times are not finite")
+    if arr.size and (arr.min() < 0 or arr.max() > 1e15):
+        raise ValueError(f"{where}: times must lie in [0, 1e15] ms, found {arr.min()} .. {arr.max()}")
+    return arr

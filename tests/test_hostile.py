@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import signals
+import signals.io
 from signals.electrodes import laminar, mea, points
 from signals.recorders import LFP, Dipole, Spikes, Traces
 
@@ -224,3 +225,66 @@ def test_points_reject_hostile_positions():
             points(bad)
     with pytest.raises(ValueError):
         laminar(x=0, y=0, z=[np.nan])
+
+
+# -- importers validate what they read ---------------------------------------------------------
+
+def _netpyne_json(path, *, spkt=(1.0, 2.5), spkid=(0, 1), gids=(0, 1), raw=None):
+    import json
+
+    data = {"simConfig": {"dt": 0.025, "recordStep": 0.1, "duration": 10.0},
+            "simData": {"spkt": list(spkt), "spkid": list(spkid)},
+            "net": {"cells": [{"gid": g, "tags": {"pop": "E", "x": 0.0, "y": 0.0, "z": 0.0}}
+                              for g in gids]}}
+    path.write_text(raw if raw is not None else json.dumps(data))
+    return path
+
+
+def test_a_plain_netpyne_json_imports(tmp_path):
+    ds = signals.io.from_netpyne(_netpyne_json(tmp_path / "ok.json"))
+    assert ds["spike_time"].values.tolist() == [1.0, 2.5]
+    assert ds["spike_gid"].values.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"spkt": (float("inf"), 1.0)}, r"simData.spkt/spkid \(spike times\): 1 times are not finite"),
+    ({"spkt": (-1.0, 1.0)}, r"spike times\): times must lie in \[0"),
+    ({"spkt": (1e308, 1.0)}, r"spike times\): times must lie in \[0"),
+    ({"spkid": (1e300, 0)}, r"spike gids\): a gid does not fit a 64-bit integer"),
+    ({"spkid": (0.7, 0)}, r"spike gids\): gids must be integers"),
+    ({"gids": (1e300, 0)}, r"net.cells\[\].gid: a gid does not fit"),
+    ({"gids": ("a", 0)}, r"net.cells\[\].gid: gids must be integers"),
+    ({"spkt": (1.0,)}, "1 spike times but 2 spike gids"),
+    ({"raw": '{"simData": [], "net": {}}'}, "simData must be an object"),
+    ({"raw": '{"simData": {"spkt": {"a": 1}}, "net": {"cells": 5}}'}, "not valid NetPyNE output"),
+    ({"raw": '{"net": {"cells": [{"gid": ' + "9" * 400 + '}]}}'}, "gid"),
+    ({"raw": '{"net": ' + "[" * 100000 + "]" * 100000 + "}"}, "nested too deeply"),
+    ({"raw": '{"simConfig": {"dt": "x"}, "simData": {}, "net": {}}'}, "simConfig.dt"),
+])
+def test_hostile_netpyne_files(tmp_path, kwargs, match):
+    import subprocess
+    import sys
+
+    path = _netpyne_json(tmp_path / "bad.json", **kwargs)
+    with pytest.raises(ValueError, match=match) as info:
+        signals.io.from_netpyne(path)
+    assert "bad.json" in str(info.value)
+    res = subprocess.run([sys.executable, "-m", "signals.cli", "convert", str(path),
+                          str(tmp_path / "out.nc")], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert not (tmp_path / "out.nc").exists()
+
+
+def test_hostile_sonata_spikes(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "spikes.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("/spikes/E/node_ids", data=np.array([0, 1]))
+        f.create_dataset("/spikes/E/timestamps", data=np.array([b"1.0", b"2.0"]))
+    with pytest.raises(ValueError, match="timestamps holds .* values, expected numbers"):
+        signals.io.from_sonata(path)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("/spikes/E/node_ids", data=np.array([0, 1]))
+        f.create_dataset("/spikes/E/timestamps", data=np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="spikes.h5.*/spikes \\(spike times\\): 1 times are not finite"):
+        signals.io.from_sonata(path)
