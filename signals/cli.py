@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -260,7 +261,7 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--electrodes", type=_names, metavar="LABEL,...",
                       help="electrode labels, e.g. e00,e05")
     plot.add_argument("--cells", type=_gids, metavar="GID,...", help="traced cells to show (gids)")
-    plot.add_argument("--freq", nargs=2, type=float, metavar=("FMIN", "FMAX"),
+    plot.add_argument("--freq", nargs=2, type=_nonnegative, metavar=("FMIN", "FMAX"),
                       help="frequency range (Hz); default 0-200 (psd, ratepsd), 0-100 (spectrogram)")
     plot.add_argument("--variable", help="variable to plot (default lfp, v for traces, dipole)")
     plot.add_argument("--method", help="psd: welch|multitaper; spectrogram: stft|wavelet; "
@@ -272,7 +273,7 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--external", action="store_true", help="conn: add a row for external sources")
     plot.add_argument("--statistic", default="rate", choices=("rate", "cv", "fano"),
                       help="rates: firing rate (default), ISI CV or Fano factor")
-    plot.add_argument("--bin", type=float, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
+    plot.add_argument("--bin", type=_positive, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
                                                               "spikecorr, granger")
     plot.add_argument("--view", default="xz", choices=("xz", "xy", "yz"),
                       help="projection for net2d and electrodes (default xz: depth vertical)")
@@ -311,9 +312,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> float:
+    """argparse type: a finite number > 0 (so that 0 is refused, not replaced by a default)."""
+    value = _nonnegative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _nonnegative(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``signals`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    freq = getattr(args, "freq", None)
+    if freq is not None and freq[0] >= freq[1]:
+        parser.error(f"argument --freq: FMIN must be below FMAX, got {freq[0]:g} {freq[1]:g}")
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError, KeyError, OSError, ImportError) as err:

@@ -288,3 +288,21 @@ def test_hostile_sonata_spikes(tmp_path):
         f.create_dataset("/spikes/E/timestamps", data=np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="spikes.h5.*/spikes \\(spike times\\): 1 times are not finite"):
         signals.io.from_sonata(path)
+
+
+@pytest.mark.parametrize("args, match", [
+    (["poprate", "--bin", "0"], "argument --bin: must be > 0"),
+    (["psd", "--freq", "-5", "10"], "argument --freq: must be a finite number >= 0"),
+    (["psd", "--freq", "50", "10"], "FMIN must be below FMAX"),
+    (["ratepsd", "--bin", "1e-8"], "bin_size = 1e-08 ms makes"),  # 2e9 bins: 16 GB of counts
+])
+def test_cli_refuses_bad_plot_arguments(table, tmp_path, args, match):
+    import subprocess
+    import sys
+
+    path = _record(table, tmp_path / "r.nc", tstop=20, recorders=[LFP([[30, 0, 0]]), Spikes()])
+    res = subprocess.run([sys.executable, "-m", "signals.cli", "plot", args[0], str(path),
+                          "-o", str(tmp_path / "f.png"), *args[1:]],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and match in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "f.png").exists()
