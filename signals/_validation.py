@@ -28,9 +28,17 @@ def check_positive(value: Any, what: str) -> float:
     """``value`` as a float > 0 (ints accepted)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    if not np.isfinite(value) or value <= 0:
+    out = _as_float(value, what)
+    if not np.isfinite(out) or out <= 0:
         raise ValueError(f"{what} must be > 0, got {value}")
-    return float(value)
+    return out
+
+
+def _as_float(value: Real, what: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"{what} is too large: {value}") from None
 
 
 def check_option(value: Any, what: str, allowed: Iterable[str]) -> str:
@@ -52,6 +60,8 @@ def ensure_int(value: Any, what: str, *, minimum: int | None = None,
         out = operator.index(value)
     except TypeError:
         raise TypeError(f"{what} must be an integer, got {type(value).__name__} {value!r}") from None
+    if not -(2**63) <= out < 2**63:
+        raise ValueError(f"{what} does not fit a 64-bit integer: {out}")
     if minimum is not None and out < minimum:
         raise ValueError(f"{what} must be >= {minimum}, got {out}")
     if maximum is not None and out > maximum:
@@ -63,9 +73,10 @@ def check_real(value: Any, what: str) -> float:
     """``value`` as a finite float (ints accepted; bools and strings refused)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    if not np.isfinite(value):
+    out = _as_float(value, what)
+    if not np.isfinite(out):
         raise ValueError(f"{what} must be finite, got {value}")
-    return float(value)
+    return out
 
 
 def check_path(value: Any, what: str = "path"):

@@ -186,8 +186,9 @@ class RunWriter:
                 var[:] = values
             var.setncatts(_clean_attrs(vattrs))
         self._specs = dict(variables)
-        for name in self._specs:
-            if name in coords or name in nc.dimensions:
+        for name, spec in self._specs.items():
+            # a variable may be the coordinate of its own growing dim (e.g. a snapshot time)
+            if name in coords or (name in nc.dimensions and tuple(spec.dims) != (name,)):
                 raise ValueError(f"a recorder's variable {name!r} clashes with the run file's "
                                  f"coordinate or dimension {name!r}; give the recorder another name=")
         for name, spec in self._specs.items():
