@@ -359,7 +359,13 @@ class Session:
             self._start()
         except Exception as err:
             self._fail(err)
-            raise
+            if self.comm.nhost > 1:
+                # one rank alone may fail here: without an abort the others would wait for it
+                # in the first chunk's collectives forever
+                raise
+            # Serially nothing is raised into NEURON (it would print the traceback and wrap it
+            # in hoc text): initialize() raises it when finitialize returns, and a run driven
+            # by the user stops at its first step (see _on_step).
 
     def _start(self) -> None:
         h = self._h

@@ -262,16 +262,27 @@ mode = "MODE"
 path = {str(tmp_path)!r} + "/" + mode + ".nc"
 if mode == "record":
     signals.record(None, [LFP([[30, 0, 0]]), Boom()], tstop=50, path=path, chunk_samples=100)
+elif mode == "cvode":  # an error at finitialize: the session refuses variable time steps
+    h.load_file("stdrun.hoc"); h.cvode.active(1)
+    signals.record(None, [LFP([[30, 0, 0]])], tstop=50, path=path)
 else:
     with signals.attach(None, [Boom()], path=path, chunk_samples=100):
         h.ParallelContext().set_maxstep(10)
         h.finitialize(-65)
         getattr(h, mode)(50) if mode == "continuerun" else h.ParallelContext().psolve(50)
 """
-    for mode in ("record", "continuerun", "psolve"):
+    for mode in ("record", "continuerun", "psolve", "cvode"):
         res = subprocess.run([sys.executable, "-c", code.replace("MODE", mode)], capture_output=True,
                              text=True, timeout=300)
         assert res.returncode == 1
+        if mode == "cvode":
+            assert res.stderr.strip().splitlines()[-1].startswith(
+                "RuntimeError: variable time step (CVode) is not supported")
+            assert res.stderr.count("RuntimeError: variable time step") == 1, res.stderr
+            assert "hocobj_call" not in res.stderr and "hoc_execerror" not in res.stderr
+            with pytest.warns(UserWarning, match="incomplete: RuntimeError: variable time step"):
+                signals.open_run(tmp_path / "cvode.nc")
+            continue
         last = res.stderr.strip().splitlines()[-1]
         assert last == "ArithmeticError: deliberate recorder failure", res.stderr
         assert res.stderr.count("deliberate recorder failure") == 1 + (mode == "psolve"), \
