@@ -51,6 +51,10 @@ ATTR_UNITS = {"dt": "ms", "record_dt": "ms", "t_start": "ms", "tstop": "ms",
 
 
 def _clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in attrs.items():
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            raise ValueError(f"attrs: attribute {key!r} = {value} does not fit a 64-bit integer "
+                             "(netCDF's largest); store it as a string")
     out = {k: _attr_value(v) for k, v in attrs.items() if v is not None}
     out.update({f"{k}_units": ATTR_UNITS[k] for k in list(out) if k in ATTR_UNITS})
     return out
