@@ -18,6 +18,10 @@ from signals.analysis.data import cell_table, population_names, require, run_win
 __all__ = ["firing_rates", "fano_factor", "isi_cv", "population_rate", "rate_psd", "synchrony"]
 
 
+#: Largest (cells × bins) count matrix the rate functions build (8 bytes each: 2 GiB).
+_MAX_COUNTS = 2**28
+
+
 def _cells(ds, populations):
     require(ds, "spike_time", "spike_gid", what="spike statistics", hint="record with the Spikes recorder")
     names = population_names(ds, populations)
@@ -134,6 +138,11 @@ def _counts(ds, gids, t0, t1, bin_size):
     n_bins = int(np.floor((t1 - t0) / bin_size + 1e-9))
     if n_bins < 2:
         raise ValueError(f"the window {t1 - t0:g} ms holds fewer than two bins of {bin_size:g} ms")
+    if n_bins * max(gids.size, 1) > _MAX_COUNTS:
+        # a tiny bin (e.g. 1e-6 ms) would ask for hundreds of GiB of counts
+        raise ValueError(f"bin_size = {bin_size:g} ms makes {n_bins} bins for {gids.size} cells "
+                         f"(more than {_MAX_COUNTS:.0e} counts); use a larger bin_size or a "
+                         "shorter time window")
     t, gid = spikes(ds, time=(t0, t0 + n_bins * bin_size))
     row = np.searchsorted(np.sort(gids), gid)
     order = np.argsort(gids)

@@ -22,9 +22,9 @@ def connection_table(rows, comments: dict[str, str] | None = None) -> dict:
     dims = ("connection",)
     out = {
         "connection_pre": (dims, np.asarray(col[0], dtype=np.int64),
-                           {"long_name": "presynaptic gid (-1: outside the network)"}),
+                           {"units": "1", "long_name": "presynaptic gid (-1: outside the network)"}),
         "connection_post": (dims, np.asarray(col[1], dtype=np.int64),
-                            {"long_name": "postsynaptic gid"}),
+                            {"units": "1", "long_name": "postsynaptic gid"}),
         "connection_weight": (dims, np.asarray(col[2], dtype=float),
                               {"units": "uS", "long_name": "NetCon weight[0]",
                                "comment": "units as the target mechanism defines them"}),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from signals._validation import as_positions
+from signals._validation import as_positions, check_iterable, ensure_int
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 
 __all__ = ["Dipole"]
@@ -44,8 +44,9 @@ class Dipole(Recorder):
                  origin=(0.0, 0.0, 0.0), name: str = "dipole") -> None:
         self.name = str(name)
         self.per_population = bool(per_population)
-        self.cells = None if cells is None else np.array(sorted({int(g) for g in cells}),
-                                                         dtype=np.int64)
+        self.cells = None if cells is None else np.array(
+            sorted({ensure_int(g, "cells (gids)") for g in check_iterable(cells, "cells")}),
+            dtype=np.int64)
         if self.cells is not None and self.cells.size == 0:
             raise ValueError("cells is empty; pass None to store no per-cell dipoles")
         self.origin = as_positions(origin, "origin")[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from signals._validation import check_real
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 
 __all__ = ["Spikes"]
@@ -34,9 +35,7 @@ class Spikes(Recorder):
     description = "spike times and gids"
 
     def __init__(self, *, threshold: float = 10.0) -> None:
-        if not np.isfinite(threshold):
-            raise ValueError(f"threshold must be a finite voltage (mV), got {threshold}")
-        self.threshold = float(threshold)
+        self.threshold = check_real(threshold, "threshold (mV)")
 
     def __repr__(self) -> str:
         return f"Spikes(threshold={self.threshold} mV)"

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from signals._validation import check_iterable, ensure_int
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 
 __all__ = ["Traces"]
@@ -40,9 +41,10 @@ class Traces(Recorder):
 
     def __init__(self, gids: Iterable[int], *, variable: str = "v", units: str = "mV",
                  loc: float = 0.5, name: str = "v", state: bool | None = None) -> None:
-        self.gids = np.array(sorted({int(g) for g in gids}), dtype=np.int64)
+        self.gids = np.array(sorted({ensure_int(g, "gids (cell gids to trace)") for g in
+                                     check_iterable(gids, "gids")}), dtype=np.int64)
         if self.gids.size == 0:
-            raise ValueError("give at least one gid to trace")
+            raise ValueError("gids is empty: give at least one gid to trace")
         if not 0.0 <= float(loc) <= 1.0:
             raise ValueError(f"loc must be in [0, 1], got {loc}")
         self.variable = str(variable)
@@ -61,7 +63,7 @@ class Traces(Recorder):
                                         f"{self.variable} at the soma")}
 
     def coords(self, ctx: Context) -> dict:
-        return {self.dim_: ((self.dim_,), self.gids, {"long_name": "cell gid"})}
+        return {self.dim_: ((self.dim_,), self.gids, {"units": "1", "long_name": "cell gid"})}
 
     def setup(self, ctx: Context) -> None:
         self.cols_, local = ctx.segments.local_roots(self.gids, require_all=ctx.nhost == 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -244,7 +245,6 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     if args.kind not in KINDS:
         raise ValueError(f"unknown plot kind {args.kind!r}; choose from {', '.join(KINDS)}")
-    _check_plot_options(args)
     # Figures read the file in sequential blocks: a small HDF5 chunk cache (the library default is
     # 64 MiB per variable) keeps the memory of a figure of a long run low.
     netCDF4.set_chunk_cache(16 * 2**20, 1009, 0.75)
@@ -266,18 +266,6 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         ds.close()
     print(f"figure: {out}")
     return 0
-
-
-def _check_plot_options(args: argparse.Namespace) -> None:
-    """Refuse option values no figure can mean, before the run file is read."""
-    if args.freq is not None:
-        lo, hi = args.freq
-        if not (lo >= 0 and hi > lo):
-            raise ValueError(f"--freq needs 0 <= FMIN < FMAX (Hz), got {lo:g} {hi:g}")
-    for name in ("bin", "dpi"):
-        value = getattr(args, name)
-        if value is not None and not value > 0:
-            raise ValueError(f"--{name} must be > 0, got {value:g}")
 
 
 def _names(text: str) -> list[str]:
@@ -310,7 +298,7 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--electrodes", type=_names, metavar="LABEL,...",
                       help="electrode labels, e.g. e00,e05")
     plot.add_argument("--cells", type=_gids, metavar="GID,...", help="traced cells to show (gids)")
-    plot.add_argument("--freq", nargs=2, type=float, metavar=("FMIN", "FMAX"),
+    plot.add_argument("--freq", nargs=2, type=_nonnegative, metavar=("FMIN", "FMAX"),
                       help="frequency range (Hz); default 0-200 (psd, ratepsd), 0-100 (spectrogram)")
     plot.add_argument("--variable", help="variable to plot (default lfp, v for traces, dipole)")
     plot.add_argument("--method", help="psd: welch|multitaper; spectrogram: stft|wavelet; "
@@ -322,9 +310,9 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--external", action="store_true", help="conn: add a row for external sources")
     plot.add_argument("--statistic", default="rate", choices=("rate", "cv", "fano"),
                       help="rates: firing rate (default), ISI CV or Fano factor")
-    plot.add_argument("--bin", type=float, metavar="MS", help="rate bin (ms) for ratepsd, poprate, "
-                                                              "spikecorr, granger; counting window "
-                                                              "of rates --statistic fano (default 100)")
+    plot.add_argument("--bin", type=_positive, metavar="MS",
+                      help="rate bin (ms) for ratepsd, poprate, spikecorr, granger; counting "
+                           "window of rates --statistic fano (default 100)")
     plot.add_argument("--view", choices=("xz", "xy", "yz", "zy", "zx", "yx"),
                       help="projection, horizontal then vertical axis, for electrodes and net2d "
                            "(default: the view along the probe; net2d without one: xz) and "
@@ -332,7 +320,7 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--at", type=float, metavar="MS", help="concslice: snapshot time (default: last)")
     plot.add_argument("--position", type=float, metavar="UM",
                       help="concslice: slice position along the third axis (default: the maximum)")
-    plot.add_argument("--dpi", type=float, default=120.0, help="resolution (default 120)")
+    plot.add_argument("--dpi", type=_positive, default=120.0, help="resolution (default 120)")
     plot.set_defaults(func=_cmd_plot)
 
 
@@ -365,6 +353,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> float:
+    """argparse type: a finite number > 0 (so that 0 is refused, not replaced by a default)."""
+    value = _nonnegative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _nonnegative(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``signals`` console script."""
     import os
@@ -372,7 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     # before NEURON loads: a headless machine would otherwise print "no DISPLAY environment
     # variable" on every command that runs a model (an option the user set wins)
     os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    freq = getattr(args, "freq", None)
+    if freq is not None and freq[0] >= freq[1]:
+        parser.error(f"argument --freq: FMIN must be below FMAX, got {freq[0]:g} {freq[1]:g}")
     try:
         return args.func(args)
     except (FileNotFoundError, FileExistsError, ValueError, KeyError, OSError, ImportError) as err:

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signals._validation import as_positions, check_positive
+from signals._validation import as_positions, check_option, check_positive, ensure_int
+
+#: Most contacts a generated layout may have (large CMOS arrays have ~26,000).
+_MAX_CONTACTS = 100_000
 
 __all__ = ["Electrodes", "ProbeAxis", "points", "laminar", "grid", "mea", "probe_axis"]
 
@@ -168,15 +171,20 @@ def mea(
         Contact radius (µm) for disc-averaged potentials.
     """
     check_positive(pitch, "pitch (µm)")
-    if plane not in ("xy", "xz", "yz"):
-        raise ValueError(f"plane must be 'xy', 'xz' or 'yz', got {plane!r}")
-    if int(rows) < 1 or int(cols) < 1:
-        raise ValueError("rows and cols must be positive integers")
+    check_option(plane, "plane", ("xy", "xz", "yz"))
+    rows = ensure_int(rows, "rows", minimum=1)
+    cols = ensure_int(cols, "cols", minimum=1)
+    if rows * cols > _MAX_CONTACTS:
+        raise ValueError(f"mea(rows={rows}, cols={cols}) would make {rows * cols} contacts; at most "
+                         f"{_MAX_CONTACTS} (each needs a row of the transfer matrix)")
+    center = as_positions(center, "center (µm)")
+    if center.shape[0] != 1:
+        raise ValueError(f"center must be 3 numbers (x, y, z) in µm, got shape {center.shape}")
     a, b = ("xyz".index(plane[0]), "xyz".index(plane[1]))
     u = (np.arange(cols) - (cols - 1) / 2) * pitch
     v = (np.arange(rows) - (rows - 1) / 2) * pitch
     uu, vv = np.meshgrid(u, v)
-    pos = np.tile(np.asarray(center, dtype=float), (uu.size, 1))
+    pos = np.tile(center[0], (uu.size, 1))
     pos[:, a] += uu.ravel()
     pos[:, b] += vv.ravel()
     normal = None

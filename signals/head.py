@@ -166,12 +166,22 @@ class NYHead:
             raise FileNotFoundError(
                 f"NY Head file not found: {str(path)!r}. Download sa_nyhead.mat (710 MB) from "
                 f"{NYHEAD_URL} and pass its path; signals never downloads it at run time.")
+        # sa_nyhead.mat is MATLAB v7.3, i.e. HDF5 (signature at 0 or after a 512·2^k user block)
+        with open(path, "rb") as fh:
+            head = fh.read(4096 + 8)
+        if not any(head[k:k + 8] == b"\x89HDF\r\n\x1a\n" for k in (0, 512, 1024, 2048, 4096)):
+            raise ValueError(f"NY Head file {str(path)!r} is not the MATLAB v7.3 (HDF5) file "
+                             f"sa_nyhead.mat from {NYHEAD_URL}")
 
     def load(self):
         """LFPykit's ``NYHeadModel`` with the dipole at :attr:`location`."""
         from lfpykit.eegmegcalc import NYHeadModel
 
-        model = NYHeadModel(nyhead_file=str(self.path))
+        try:
+            model = NYHeadModel(nyhead_file=str(self.path))
+        except (OSError, KeyError, ValueError, TypeError) as err:
+            raise ValueError(f"NY Head file {str(self.path)!r} cannot be read as sa_nyhead.mat: "
+                             f"{err}") from None
         model.set_dipole_pos(self.location if isinstance(self.location, str)
                              else np.asarray(self.location, dtype=float))
         return model

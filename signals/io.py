@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from signals._validation import as_gids, as_positions, as_times, check_positive
 from signals.recorder import VariableSpec
 from signals.recorders.connections import connection_table
 
@@ -444,14 +445,17 @@ def _electrode_coords(positions: np.ndarray, names: Sequence[str] | None = None,
 
 def _cell_coords(gid, pop, pos, populations, *, comment: str) -> dict[str, tuple]:
     """The cell table of a live run: ``cell``, ``cell_population``, ``cell_x/y/z`` (µm)."""
-    gid = np.asarray(gid, dtype=np.int64)
+    gid = as_gids(gid, "cell gids")
+    if np.unique(gid).size != gid.size:
+        raise ValueError("cell gids repeat: " + str(np.unique(gid[np.flatnonzero(
+            np.diff(np.sort(gid)) == 0)]).tolist()[:5]))
     order = np.argsort(gid, kind="stable")
     pos = np.asarray(pos, dtype=float).reshape(-1, 3)[order]
     um = {"units": "um", "comment": comment}
     return {
         "population": (("population",), np.array(populations, dtype=object),
                        {"long_name": "cell population"}),
-        "cell": (("cell",), gid[order], {"long_name": "cell gid"}),
+        "cell": (("cell",), gid[order], {"units": "1", "long_name": "cell gid"}),
         "cell_population": (("cell",), np.asarray(pop, dtype=object)[order],
                             {"long_name": "population of the cell"}),
         "cell_x": (("cell",), pos[:, 0], {**um, "long_name": "soma x position"}),
@@ -460,12 +464,16 @@ def _cell_coords(gid, pop, pos, populations, *, comment: str) -> dict[str, tuple
     }
 
 
-def _spike_events(times, gids, *, comment: str | None = None) -> dict[str, tuple]:
-    """``spike_time`` (ms), ``spike_gid`` sorted by time then gid, as live runs store them."""
-    times = np.asarray(times, dtype=float).ravel()
-    gids = np.asarray(gids, dtype=np.int64).ravel()
+def _spike_events(times, gids, *, where: str = "spikes",
+                  comment: str | None = None) -> dict[str, tuple]:
+    """``spike_time`` (ms), ``spike_gid`` sorted by time then gid, as live runs store them.
+
+    ``where`` names the file and fields in errors: times finite and >= 0, gids int64.
+    """
+    times = as_times(times, f"{where} (spike times)")
+    gids = as_gids(gids, f"{where} (spike gids)")
     if times.size != gids.size:
-        raise ValueError(f"{times.size} spike times but {gids.size} spike gids")
+        raise ValueError(f"{where}: {times.size} spike times but {gids.size} spike gids")
     order = np.lexsort([gids, times])
     attrs = {"comment": comment} if comment else {}
     return {
@@ -520,7 +528,7 @@ def _load_netpyne(path: Path, allow_pickle: bool) -> dict:
         try:
             with opener(path, "rb") as fh:
                 data = pickle.load(fh)
-        except (pickle.UnpicklingError, EOFError, OSError) as err:
+        except (pickle.UnpicklingError, EOFError, OSError, RecursionError) as err:
             raise ValueError(f"{str(path)!r} is not a readable pickle (truncated?): {err}") from None
         except (ImportError, AttributeError) as err:
             raise ValueError(f"{str(path)!r}: the pickle refers to code that is not installed "
@@ -532,6 +540,10 @@ def _load_netpyne(path: Path, allow_pickle: bool) -> dict:
         except json.JSONDecodeError as err:
             raise ValueError(f"{str(path)!r} is not complete JSON (truncated or corrupt file?): "
                              f"{err}") from None
+        except RecursionError:
+            raise ValueError(f"{str(path)!r}: JSON nested too deeply to be NetPyNE output") from None
+        except ValueError as err:  # e.g. Python's limit on the digits of an integer
+            raise ValueError(f"{str(path)!r} holds a value JSON cannot give: {err}") from None
     elif kind in ("hdf5", "netcdf3"):
         raise ValueError(f"{str(path)!r} is a {'netCDF/HDF5' if kind == 'hdf5' else 'netCDF'} file, "
                          "not NetPyNE output (JSON, or pickle with allow_pickle=True); for a signals "
@@ -684,16 +696,30 @@ def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
     if not path.exists():
         raise FileNotFoundError(f"NetPyNE file not found: {str(path)!r}")
     data = _load_netpyne(path, allow_pickle)
+    try:
+        return _netpyne_run(path, data, out)
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError) as err:
+        # the file parsed but holds other types or shapes than NetPyNE writes
+        raise ValueError(f"{str(path)!r} is not valid NetPyNE output: unexpected contents "
+                         f"({type(err).__name__}: {err})") from None
+
+
+def _netpyne_run(path: Path, data: Mapping, out):
+    """The body of :func:`from_netpyne` once the file is loaded."""
+    for key in ("simConfig", "simData", "net"):
+        if data.get(key) is not None and not isinstance(data[key], Mapping):
+            raise ValueError(f"{str(path)!r}: {key} must be an object, got "
+                             f"{type(data[key]).__name__}")
     cfg = data.get("simConfig") or {}
     sd = data.get("simData") or {}
     net = data.get("net") or {}
-    record_step = cfg.get("recordStep")
-    dt = cfg.get("dt")
-    duration = cfg.get("duration")
+    record_step, dt, duration = (
+        None if cfg.get(k) is None else check_positive(cfg[k], f"{str(path)!r}: simConfig.{k}")
+        for k in ("recordStep", "dt", "duration"))
 
     lfp = _rows(sd["LFP"]) if "LFP" in sd and len(sd["LFP"]) else None
     dipole = _rows(sd["dipoleSum"]) if "dipoleSum" in sd and len(sd["dipoleSum"]) else None
-    t_rec = np.asarray(sd.get("t", []), dtype=float)
+    t_rec = as_times(sd.get("t", []), f"{str(path)!r}: simData.t")
     n_time = max(t_rec.size, *(a.shape[0] + 1 for a in (lfp, dipole) if a is not None), 0)
     if n_time and record_step is None:
         if t_rec.size < 2:
@@ -714,10 +740,13 @@ def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
 
     # cells, populations, connections
     cells = list(net.get("cells") or [])
-    cells.sort(key=lambda c: int(c["gid"]))
+    if not all(isinstance(c, Mapping) and "gid" in c for c in cells):
+        raise ValueError(f"{str(path)!r}: net.cells must be objects with a 'gid'")
+    cell_gids = as_gids([c["gid"] for c in cells], f"{str(path)!r}: net.cells[].gid")
+    cells = [cells[i] for i in np.argsort(cell_gids, kind="stable")]
     populations: list[str] = []
     if cells:
-        gids = [int(c["gid"]) for c in cells]
+        gids = np.sort(cell_gids).tolist()
         pops = [str((c.get("tags") or {}).get("pop", "all")) for c in cells]
         pos = [_netpyne_cell_position(c, cfg) for c in cells]
     else:  # cells not saved (cfg.saveDataInclude): take the gids the populations list
@@ -830,7 +859,8 @@ def from_netpyne(path: str | os.PathLike, *, allow_pickle: bool = False,
                                          attrs={"netpyne_trace": str(key)}), values)
 
     if "spkt" in sd:
-        run.events.update(_spike_events(sd.get("spkt", []), np.asarray(sd.get("spkid", []), dtype=float),
+        run.events.update(_spike_events(sd.get("spkt", []), sd.get("spkid", []),
+                                        where=f"{str(path)!r}: simData.spkt/spkid",
                                         comment="NetPyNE spkt (pc.spike_record: step time + 1e-10 ms)"))
     return run.finish(out)
 
@@ -867,6 +897,13 @@ def _time_factor(dset, default: str = "ms") -> float:
     return factors[units]
 
 
+def _numeric(dset, path: Path) -> np.ndarray:
+    """A dataset's values, refused unless numeric (h5py would hand strings to numpy ufuncs)."""
+    if dset.dtype.kind not in "iuf":
+        raise ValueError(f"{str(path)!r}: {dset.name} holds {dset.dtype} values, expected numbers")
+    return dset[()]
+
+
 def _sonata_spikes(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(population, node_ids, times in ms) per population of a SONATA spike file."""
     with _open_h5(path, "SONATA spike file") as f:
@@ -879,12 +916,12 @@ def _sonata_spikes(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
             ids = grp["node_ids"] if "node_ids" in grp else grp.get("gids")
             if ids is None:
                 raise ValueError(f"{str(path)!r}: /spikes has timestamps but no node_ids or gids")
-            out.append((str(grp.attrs.get("population", "all")), ids[()],
-                        grp["timestamps"][()] * _time_factor(grp["timestamps"])))
+            out.append((str(grp.attrs.get("population", "all")), _numeric(ids, path),
+                        _numeric(grp["timestamps"], path) * _time_factor(grp["timestamps"])))
         for pop, sub in grp.items():
             if hasattr(sub, "keys") and "timestamps" in sub and "node_ids" in sub:
-                out.append((pop, sub["node_ids"][()],
-                            sub["timestamps"][()] * _time_factor(sub["timestamps"])))
+                out.append((pop, _numeric(sub["node_ids"], path),
+                            _numeric(sub["timestamps"], path) * _time_factor(sub["timestamps"])))
         if not out:
             raise ValueError(f"{str(path)!r}: /spikes holds no population with timestamps and "
                              "node_ids")
@@ -928,9 +965,16 @@ def _read_electrodes(path: Path, channels: np.ndarray) -> np.ndarray:
         raise ValueError(f"{str(path)!r}: expected BMTK's columns x_pos y_pos z_pos, found {header}")
     rows = [line.split(delim) for line in text[1:] if line.strip()]
     table = {h: [r[i].strip() for r in rows] for i, h in enumerate(header)}
-    pos = np.column_stack([np.asarray(table[c], dtype=float) for c in need])
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError(f"{str(path)!r}: every row must have the {len(header)} columns {header}")
+    pos = as_positions(np.column_stack([table[c] for c in need]) if rows else np.zeros((0, 3)),
+                       f"{str(path)!r}: x_pos y_pos z_pos")
     if "channel" in table:
-        ids = np.asarray(table["channel"], dtype=np.int64)
+        try:
+            channel = np.asarray(table["channel"], dtype=float)
+        except ValueError:
+            raise ValueError(f"{str(path)!r}: channel must be integers") from None
+        ids = as_gids(channel, f"{str(path)!r}: channel")
         lookup = dict(zip(ids.tolist(), range(len(ids)), strict=True))
         missing = [int(c) for c in channels if int(c) not in lookup]
         if missing:
@@ -1057,7 +1101,8 @@ def from_sonata(spikes: str | os.PathLike | None = None, *, ecp: str | os.PathLi
     if spike_parts:
         times = np.concatenate([t for _, _, t in spike_parts])
         gids = np.concatenate([ids.astype(np.int64) + offsets[p] for p, ids, _ in spike_parts])
-        run.events.update(_spike_events(times, gids, comment="SONATA spike file"))
+        run.events.update(_spike_events(times, gids, where=f"{str(spikes)!r}: /spikes",
+                                        comment="SONATA spike file"))
         attrs["spikes_file"] = str(spikes)
 
     handle = None

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from signals._initial import initial_membrane_currents
+from signals._interrupt import SignalGuard, describe
 from signals._parallel import Comm
-from signals._validation import check_positive
+from signals._validation import check_name, check_path, check_positive, ensure_int
 from signals.network import SegmentTable, from_neuron
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.store import RunWriter
@@ -32,14 +33,24 @@ logger = logging.getLogger("signals")
 #: Default upper bound of the sample buffer (bytes) when ``chunk_samples`` is not given; small
 #: enough to stay in a typical L3 cache (measured: 16 MiB chunks cost less than 64 MiB ones).
 _BUFFER_BYTES = 16 * 2**20
+#: Largest sample buffer accepted (bytes): HDF5 refuses chunks of 4 GiB or more, and the file's
+#: chunk along time has as many samples as the buffer.
+_MAX_BUFFER_BYTES = 2**31
 
 
 def _provenance() -> dict[str, Any]:
+    """Versions of signals, NEURON, LFPykit and, when the model uses them, NetPyNE and LFPy."""
+    import sys
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist, key in (("neuro-signals", "signals_version"), ("neuron", "neuron_version"),
-                      ("LFPykit", "lfpykit_version")):
+    for dist, key, module in (("neuro-signals", "signals_version", None),
+                              ("neuron", "neuron_version", None),
+                              ("LFPykit", "lfpykit_version", None),
+                              ("netpyne", "netpyne_version", "netpyne"),
+                              ("LFPy", "lfpy_version", "LFPy")):
+        if module is not None and module not in sys.modules:
+            continue  # not imported by the model: not part of this run
         try:
             out[key] = version(dist)
         except PackageNotFoundError:
@@ -63,6 +74,7 @@ def _resolve_recorders(recorders: Sequence[Recorder | str]) -> list[Recorder]:
             rec = registry[rec]()
         if not isinstance(rec, Recorder):
             raise TypeError(f"recorders must be Recorder instances or names, got {rec!r}")
+        check_name(rec.name, f"recorder name (name= of {type(rec).__name__})")
         out.append(rec)
     if not out:
         raise ValueError("give at least one recorder")
@@ -119,16 +131,31 @@ class Session:
     ) -> None:
         from neuron import h
 
+        from signals._validation import check_option
+
+        # arguments first, before anything touches NEURON, MPI or the disk
+        path = check_path(path, "path")
+        if blas_threads is not None:
+            blas_threads = ensure_int(blas_threads, "blas_threads (None or a thread count)",
+                                      minimum=1)
+        if chunk_samples is not None:
+            chunk_samples = ensure_int(chunk_samples, "chunk_samples", minimum=1)
+        check_option(mpi_backend, "mpi_backend", ("auto", "mpi4py", "neuron"))
+        if compression is not None:
+            compression = ensure_int(compression, "compression (zlib level)", minimum=1, maximum=9)
+        if attrs is not None:
+            if not isinstance(attrs, Mapping):
+                raise TypeError(f"attrs must be a mapping of names to values, got "
+                                f"{type(attrs).__name__}")
+            for key in attrs:
+                check_name(key, "attribute name in attrs", reserved=())
         h.load_file("stdrun.hoc")  # h.cvode and continuerun; NetPyNE does not load it
         self._h = h
         self.comm = Comm.from_neuron(mpi_backend)
-        self.path = Path(path)
+        self.path = path
         self.blas_threads = blas_threads
         self._blas_limit = _BlasLimit(blas_threads)
         self.record_dt = None if record_dt is None else check_positive(record_dt, "record_dt (ms)")
-        if chunk_samples is not None and (isinstance(chunk_samples, bool)
-                                          or int(chunk_samples) != chunk_samples or chunk_samples < 1):
-            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
         # Each stage ends with a check on every rank, so one rank's bad input stops all ranks
         # with the same error instead of leaving the others waiting in a collective call.
         self.recorders, self.network, self._specs = self._agree(
@@ -140,6 +167,13 @@ class Session:
             chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(len(self.network), 1)), 1, 500))
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
+        buffer_bytes = 8 * self.chunk_samples * max(len(self.network), 1)
+        if buffer_bytes > _MAX_BUFFER_BYTES:
+            raise ValueError(
+                f"chunk_samples = {self.chunk_samples} needs a {buffer_bytes / 2**30:.1f} GiB "
+                f"sample buffer for {len(self.network)} segments; at most "
+                f"{_MAX_BUFFER_BYTES // (8 * max(len(self.network), 1))} here (default: "
+                "chosen for a 16 MiB buffer)")
         pos = self.network.cell_position
         totals = self.comm.gather_objects((pos.sum(axis=0), len(pos), len(self.network)))
         center, n_segments = None, None
@@ -187,7 +221,14 @@ class Session:
 
         self._agree(open_writer)
         self._state = "created"
-        self._error: BaseException | None = None
+        self._error: BaseException | None = None  # raised once NEURON has returned
+        self._stopped_by: BaseException | None = None  # why the run file is incomplete
+        self._signal: int | None = None  # a termination signal agreed by every rank
+        self._guard = SignalGuard()
+        self._driving = False  # True while run() drives NEURON
+        self._in_step = False
+        self._in_callback = False
+        self._stop_raised = False
         self._fih = None
         self._n_samples = 0
 
@@ -218,6 +259,7 @@ class Session:
         specs: dict[str, VariableSpec] = {}
         for rec in recs:
             for name, spec in rec.variables().items():
+                check_name(name, f"variable name of recorder {rec.name!r}")
                 if name in specs or name == "time":
                     raise ValueError(f"two recorders write a variable named {name!r}")
                 specs[name] = spec
@@ -248,7 +290,7 @@ class Session:
         return {
             "population": (("population",), np.array(self.ctx.populations, dtype=object),
                            {"long_name": "cell population"}),
-            "cell": (("cell",), gid[order], {"long_name": "cell gid"}),
+            "cell": (("cell",), gid[order], {"units": "1", "long_name": "cell gid"}),
             "cell_population": (("cell",), pop[order], {"long_name": "population of the cell"}),
             "cell_x": (("cell",), pos[order, 0], {**um, "long_name": "soma x position"}),
             "cell_y": (("cell",), pos[order, 1], {**um, "long_name": "soma y position"}),
@@ -282,24 +324,50 @@ class Session:
         self._step_callback = self._on_step
         h.cvode.extra_scatter_gather(0, self._step_callback)
         self._state = "attached"
+        self._guard.install()
         return self
 
     def _detach(self) -> None:
-        if self._state in ("attached", "recording", "failed"):
+        # Removing the callback from inside itself would change NEURON's list while NEURON
+        # walks it; a closed session's callback returns at once instead.
+        if self._step_callback is not None and not (self._in_step or self._in_callback):
             self._h.cvode.extra_scatter_gather_remove(self._step_callback)
             self._step_callback = None
-            self._fih = None
+        self._fih = None
+
+    def _fail(self, err: BaseException) -> None:
+        """Stop recording after ``err``; it is raised once NEURON has returned."""
+        if self._error is None:
+            self._error = err
+        self._state = "failed"
+        # stdrun's continuerun (h.run, h.continuerun) stops after this step without an
+        # exception, so NEURON prints no hoc stack; drivers that ignore stoprun see _RunStopped.
+        self._h.stoprun = 1
+
+    @property
+    def _t_reached(self) -> float:
+        """The time (ms) the run has reached; inside the step callback ``h.t`` still lags the
+        sample being taken by one step, so the last sample's time counts too."""
+        t = float(self._h.t)
+        if self._state in ("recording", "interrupted", "failed", "stopped") and self._n_samples:
+            t = max(t, self._t0 + (self._n_samples + self._fill - 1) * self._sdt)
+        return t
 
     def _on_init(self) -> None:
         h = self._h
         try:
             if self._state == "recording":
-                logger.warning("h.finitialize called again: recording stopped at t = %g ms; use "
-                               "one session per run", self._t0 + self._n_samples * self._sdt)
+                t_last = self._t0 + (self._n_samples + self._fill - 1) * self._sdt
+                self._stopped_by = RuntimeError(
+                    f"h.finitialize was called again after the sample at t = {t_last:g} ms; "
+                    "recording stopped there (use one session per run)")
+                logger.warning("%s", self._stopped_by)
                 self._complete_pending(valid=False)  # the states were just re-initialised
                 self._flush()
                 self._detach()
                 self._state = "stopped"
+                return
+            if self._state != "attached":
                 return
             if h.cvode.active():
                 raise RuntimeError("variable time step (CVode) is not supported: signals samples "
@@ -310,9 +378,15 @@ class Session:
             if moved:
                 raise ValueError(moved)
             self._start()
-        except BaseException as err:
-            self._error = err
-            raise
+        except Exception as err:
+            self._fail(err)
+            if self.comm.nhost > 1:
+                # one rank alone may fail here: without an abort the others would wait for it
+                # in the first chunk's collectives forever
+                raise
+            # Serially nothing is raised into NEURON (it would print the traceback and wrap it
+            # in hoc text): initialize() raises it when finitialize returns, and a run driven
+            # by the user stops at its first step (see _on_step).
 
     def _start(self) -> None:
         h = self._h
@@ -350,10 +424,25 @@ class Session:
         self._fill = 0
         self._n_samples = 0
         if self._writer is not None:
-            self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0})
+            self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0,
+                                    **self._initial_v()})
         self._state = "recording"
         self._sample(imem=initial_membrane_currents(self.network.segments) if n else None)
         self._complete_pending()  # at initialisation the states are already final
+
+    def _initial_v(self) -> dict[str, float]:
+        """``v_init`` (mV) as NEURON initialised it, when every local segment has the same v.
+
+        Read after ``finitialize`` (and any type-1 handlers that set v), so it is the initial
+        potential of the run, whatever argument ``finitialize`` got.
+        """
+        segs = self.network.segments
+        if not segs:
+            return {}
+        v = np.fromiter((seg.v for seg in segs), dtype=float, count=len(segs))
+        if np.ptp(v) > 1e-9:
+            return {"v_init_min": float(v.min()), "v_init_max": float(v.max())}
+        return {"v_init": float(v[0])}
 
     def _sample(self, imem: np.ndarray | None = None) -> None:
         """Read membrane currents (or take ``imem``, nA) and current-phase pointers into a row.
@@ -391,7 +480,12 @@ class Session:
 
     def _on_step(self) -> None:
         if self._state != "recording":
+            if self._state == "failed" and self.comm.nhost == 1 and not self._stop_raised:
+                # the driver ignored stoprun (e.g. pc.psolve): only an exception stops it
+                self._stop_raised = True
+                raise _RunStopped(f"signals stopped the run: {self._error}")
             return
+        self._in_step = True
         try:
             if self._h.dt != self._dt:
                 if self._h.t < self._t0:
@@ -405,13 +499,23 @@ class Session:
             if self._step_count % self._every == 0:
                 self._sample()
         except Exception as err:
-            self._error = err
-            self._state = "failed"
-            if self.comm.nhost == 1:
+            # Nothing is raised into NEURON: under MPI an exception escaping a callback makes
+            # NEURON call MPI_Abort, killing rank 0 before it can close the file; serially
+            # NEURON wraps it in hoc text. Failures are agreed on by all ranks in _flush, every
+            # rank stops recording here, and run()/close()/__exit__ raise the original error.
+            self._fail(err)
+        finally:
+            self._in_step = False
+        if self._state == "interrupted" and not self._driving:
+            # The user drives NEURON: end the run file now, then obey the signal here.
+            self._in_callback = True
+            try:
+                self.close()
+            except BaseException as err:  # e.g. KeyboardInterrupt from SIGINT's handler
+                self._error = err
                 raise
-            # Under MPI an exception escaping a NEURON callback makes NEURON call MPI_Abort,
-            # killing rank 0 before it can close the file. Failures are agreed on by all ranks
-            # in _flush, so every rank stops recording here and run()/close() raise afterwards.
+            finally:
+                self._in_callback = False
 
     def _anchor_clock(self) -> None:
         """Start the time axis where the run's first step really starts.
@@ -461,10 +565,14 @@ class Session:
                 )
         except Exception as err:
             local_error = err
-        # Collective on every chunk so that a failure on one rank ends all ranks, not a hang.
-        errors = self.comm.any_error(
-            None if local_error is None else f"{type(local_error).__name__}: {local_error}"
-        )
+        # Collective on every chunk so that a failure or a termination signal on one rank ends
+        # all ranks at this same chunk, not a hang.
+        message = None if local_error is None else f"{type(local_error).__name__}: {local_error}"
+        states = [(message, self._guard.received)]
+        if self.comm.nhost > 1:
+            states = self.comm.broadcast(self.comm.gather_objects(states[0]))
+        errors = [f"rank {i}: {m}" if self.comm.nhost > 1 else m
+                  for i, (m, _) in enumerate(states) if m]
         if local_error is not None:
             raise local_error
         if errors:
@@ -472,10 +580,30 @@ class Session:
         reduced = self.comm.reduce_outputs(outputs, {k: v.reduce for k, v in self._specs.items()})
         if reduced is not None:
             reduced = _sort_ragged(reduced, self._specs)
+        write_error = None
         if self._writer is not None:
-            self._writer.append(t, reduced)
+            try:
+                self._writer.append(t, reduced, t_reached=self._t_reached)
+            except OSError as err:
+                write_error = err
+        if self.comm.nhost > 1:  # rank 0's write failure stops every rank at this chunk
+            failed = self.comm.broadcast(None if write_error is None else str(write_error))
+            if failed and write_error is None:
+                write_error = RuntimeError(f"rank 0 could not write the run file: {failed}")
+        if write_error is not None:
+            raise write_error
         self._n_samples += n
         self._fill = 0
+        signums = [sig for _, sig in states if sig is not None]
+        if signums and self._signal is None:
+            self._signal = signums[0]
+            t_last = self._t0 + (self._n_samples - 1) * self._sdt
+            self._stopped_by = _Interrupted(f"interrupted by {describe(self._signal)} at t = "
+                                            f"{t_last:g} ms: the {self._n_samples} samples up to "
+                                            "there are in the file")
+            if self._state == "recording":
+                self._state = "interrupted"
+                self._h.stoprun = 1
 
     def initialize(self, v_init: float = -65.0) -> None:
         """``h.finitialize(v_init)`` (mV), re-raising the session's own error if setup fails."""
@@ -487,6 +615,8 @@ class Session:
             if self._error is not None:
                 raise self._error from None
             raise
+        if self._error is not None:
+            raise self._error
 
     # -- running ------------------------------------------------------------------------------
 
@@ -506,24 +636,30 @@ class Session:
         piece = max(self.chunk_samples * self._sdt, 10 * float(h.dt))
         pc = h.ParallelContext() if self.comm.nhost > 1 else None
         show = self.comm.rank == 0 and progress is not False
-        with progress_display(round(tstop - h.t, 6), show=show) as bar:
-            while h.t < tstop - 0.5 * h.dt:
-                t_before = float(h.t)
-                target = min(t_before + piece, tstop)
-                try:
-                    if pc is not None:
-                        pc.psolve(target)
-                    else:
-                        h.continuerun(target)
-                except Exception as err:
+        self._driving = True
+        try:
+            with progress_display(round(tstop - h.t, 6), show=show) as bar:
+                while h.t < tstop - 0.5 * h.dt and self._state == "recording":
+                    t_before = float(h.t)
+                    target = min(t_before + piece, tstop)
+                    try:
+                        if pc is not None:
+                            pc.psolve(target)
+                        else:
+                            h.continuerun(target)
+                    except Exception as err:
+                        if self._error is not None:
+                            raise self._error from None
+                        raise RuntimeError(f"NEURON failed at t = {h.t} ms: {err}") from err
                     if self._error is not None:
-                        raise self._error from None
-                    raise RuntimeError(f"NEURON failed at t = {h.t} ms: {err}") from err
-                if self._error is not None:
-                    raise self._error
-                bar.update(round(float(h.t) - t_before, 6))
-                if h.t <= t_before:
-                    break
+                        raise self._error
+                    bar.update(round(float(h.t) - t_before, 6))
+                    if h.t <= t_before:
+                        break
+        finally:
+            self._driving = False
+        if self._state == "interrupted":
+            self.close()  # closes the file as incomplete, then re-raises the signal
 
     def close(self, error: BaseException | None = None) -> None:
         """Flush the last partial chunk, mark the file complete (or incomplete) and detach.
@@ -534,8 +670,10 @@ class Session:
         """
         if self._state == "closed":
             return
+        t_reached = self._t_reached
         pending = self._error if error is None else None
-        error = error or self._error
+        # the session's own error, not NEURON's hoc wrapper of it
+        error = self._error or error
         try:
             if error is None and self._state == "recording":
                 self._complete_pending()  # the last step has finished: its states are final
@@ -544,13 +682,23 @@ class Session:
             error = err
             raise
         finally:
+            state, self._state = self._state, "closed"
             self._detach()
-            self._state = "closed"
+            reason = error or self._stopped_by
+            if reason is None and state == "attached":
+                reason = RuntimeError("no samples: h.finitialize was never called after attach")
             if self._writer is not None:
-                self._writer.close(error=error, attrs={"n_samples": self._n_samples})
+                if isinstance(reason, _Interrupted):
+                    reason = str(reason)  # the message alone: "interrupted by SIGTERM at ..."
+                self._writer.close(error=reason, attrs={"n_samples": self._n_samples,
+                                                        "tstop": t_reached})
             # No rank may leave before rank 0 has closed the file: mpiexec kills the whole job
             # when one rank exits with an error, which would leave a half-written file.
             self.comm.barrier()
+            self._guard.restore()
+        signum = self._signal or self._guard.received
+        if signum is not None:
+            self._guard.deliver(signum, exception_aborts=self._in_callback and self.comm.nhost > 1)
         if pending is not None:
             raise pending
 
@@ -560,14 +708,21 @@ class Session:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        # NEURON 8.2 replaces an exception raised inside a callback (extra_scatter_gather,
-        # FInitializeHandler) by a bare RuntimeError('hocobj_call error') when it reaches the
-        # caller of h.continuerun/h.finitialize; NEURON 9 passes it through. The session kept
-        # its own exception: record that one in the file and raise it instead of the wrapper.
+        # NEURON's hoc wrapper of an error raised in a callback (on 8.2 a bare
+        # RuntimeError('hocobj_call error') even where NEURON 9 passes the error through): the
+        # session kept its own exception; record that one in the file and raise it instead.
         own = self._error if isinstance(exc, Exception) and exc is not self._error else None
         self.close(error=own or exc)
         if own is not None:
             raise own from None
+
+
+class _RunStopped(RuntimeError):
+    """Raised into a NEURON driver that ignores ``stoprun`` after recording failed."""
+
+
+class _Interrupted(RuntimeError):
+    """Why a run file is incomplete after a termination signal (written, never raised)."""
 
 
 def _merge_coords(coords: dict, extra: Mapping, owner: str = "a recorder") -> dict:
@@ -719,7 +874,7 @@ def record(
                              "would hold only the sample at t = 0")
     if network is not None and getattr(network, "run_note", ""):
         raise ValueError(f"signals.record cannot run this network itself: {network.run_note}")
-    attrs = {"tstop": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
+    attrs = {"tstop_requested": tstop, "v_init": v_init, **dict(kwargs.pop("attrs", None) or {})}
     session = Session(network, recorders, path=path, attrs=attrs, **kwargs)
     if session.comm.nhost > 1:
         h.ParallelContext().set_maxstep(10)

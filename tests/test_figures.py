@@ -356,10 +356,10 @@ def test_every_plot_option(ds, argv, check):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("psd", "R", "--freq", "-5", "10"), "0 <= FMIN < FMAX"),
-    (("psd", "R", "--freq", "50", "10"), "0 <= FMIN < FMAX"),
-    (("poprate", "R", "--bin", "0"), "--bin must be > 0"),
-    (("raster", "R", "--dpi", "-1"), "--dpi must be > 0"),
+    (("psd", "R", "--freq", "-5", "10"), "argument --freq: must be a finite number >= 0"),
+    (("psd", "R", "--freq", "50", "10"), "FMIN must be below FMAX"),
+    (("poprate", "R", "--bin", "0"), "argument --bin: must be > 0"),
+    (("raster", "R", "--dpi", "-1"), "argument --dpi: must be a finite number >= 0"),
 ])
 def test_bad_plot_options(short_run, argv, message):
     res = run("plot", *[short_run if a == "R" else a for a in argv], "-o", short_run.with_name("bad.png"))
