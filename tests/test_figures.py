@@ -293,10 +293,9 @@ def cli_figure(ds, *argv):
 
     ``"R"`` stands for the run file's path (the open ``ds`` is plotted).
     """
-    from signals.cli import _check_plot_options, _plot_kinds, build_parser
+    from signals.cli import _plot_kinds, build_parser
 
     args = build_parser().parse_args(["plot", *argv])
-    _check_plot_options(args)
     return _plot_kinds()[args.kind](ds, args)
 
 
