@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
@@ -13,7 +12,6 @@ from signals.recorder import Context, LinearRecorder, cell_gids
 
 __all__ = ["LFP", "METHODS"]
 
-logger = logging.getLogger(__name__)
 
 #: Forward models: LFPykit ``RecExtElectrode`` methods.
 METHODS = ("linesource", "pointsource", "root_as_point")

@@ -24,7 +24,7 @@ from signals.recorder import VariableSpec
 
 __all__ = ["RunWriter", "open_run", "FORMAT_NAME", "FORMAT_VERSION"]
 
-logger = logging.getLogger("signals")
+logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "signals-run"
 FORMAT_VERSION = 1
