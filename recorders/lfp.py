@@ -10,7 +10,7 @@ from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.recorder import Context, LinearRecorder, cell_gids
 
-__all__ = ["LFP", "METHODS"]
+__all__ = ["LFP", "METHODS", "inside_segments", "transfer_matrix"]
 
 
 #: Forward models: LFPykit ``RecExtElectrode`` methods.
@@ -188,8 +188,14 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
     return M
 
 
-def _inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[str, str]:
-    """Electrodes closer to a segment than its radius: name → how many, and where."""
+def inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[str, str]:
+    """Electrodes closer to a segment than its radius (µm).
+
+    Returns
+    -------
+    dict
+        Electrode name → how many segments it is inside, and how many of them are somata.
+    """
     if len(segments) == 0:
         return {}
     _, counts = _source_kernel(segments, electrodes.positions, method="pointsource", sigma=1.0,
@@ -269,7 +275,7 @@ class LFP(LinearRecorder):
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         seg = ctx.segments
         threads = _setup_threads(ctx)
-        inside = _inside_segments(seg, self.electrodes, threads=threads)
+        inside = inside_segments(seg, self.electrodes, threads=threads)
         if inside:
             warnings.warn(
                 f"electrode(s) inside segments (closer than the segment radius): {inside}; "
