@@ -109,7 +109,7 @@ class EEG(LinearRecorder):
             model = self.head.load()
             # NYHeadModel rotates a z-oriented moment onto the cortical normal; it is linear
             rotation = np.asarray(model.rotate_dipole_to_surface_normal(np.eye(3)))
-            positions = np.asarray(model.elecs[:3]).T * 1000.0  # mm -> µm
+            positions = np.asarray(model.elecs[:3], dtype=float).T * 1000.0  # mm -> µm, native order
             self.sensor_positions = positions
             self.sensor_names = tuple(f"ny{i:03d}" for i in range(len(positions)))
             location = np.asarray(model.dipole_pos, dtype=float) * 1000.0
