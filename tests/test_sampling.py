@@ -99,3 +99,46 @@ def test_sampling_option_is_checked(ball_and_stick, tmp_path):
     with pytest.raises(ValueError, match="sampling"):
         signals.record(table, [MembraneCurrents()], tstop=5.0, sampling="median",
                        path=tmp_path / "x.nc", progress=False)
+
+
+@pytest.mark.parametrize("layout", ["plain", "cache_efficient"])
+def test_currents_read_from_node_storage_equal_vector_record(ball_and_stick, tmp_path, layout):
+    """On NEURON 9 the currents are one copy of the node storage, proven against the pointers;
+    the values equal Vector.record of every segment, whatever NEURON's layout."""
+    from conftest import NEURON_MAJOR
+    from neuron import h
+
+    cells = [ball_and_stick(gid=g, origin=(100.0 * g, 0, 0), start=1.0 + g) for g in range(3)]
+    table = signals.network.from_neuron(cells)
+    if layout == "cache_efficient":
+        h.cvode.cache_efficient(1)
+    try:
+        h.cvode.use_fast_imem(1)
+        # sec= ties each record to the section's thread (needed with two threads)
+        vecs = [h.Vector().record(seg._ref_i_membrane_, sec=seg.sec)
+                for seg in user_segments(cells)]
+        signals.record(table, [MembraneCurrents()], tstop=15.0, dt=0.025,
+                       path=tmp_path / "n.nc", progress=False, chunk_samples=50)
+        imem = np.array([v.as_numpy() for v in vecs])
+    finally:
+        h.cvode.cache_efficient(0)
+    with signals.open_run(tmp_path / "n.nc") as ds:
+        expected = "node storage copy" if NEURON_MAJOR >= 9 else "pointer gather"
+        assert ds.attrs["membrane_current_read"] == expected
+        assert np.abs(imem).max() > 0.1
+        np.testing.assert_array_equal(ds["imem"].values[1:], imem.T[1:])
+
+
+def test_threads_are_refused_clearly(ball_and_stick, tmp_path):
+    """NEURON aborts the process on extra_scatter_gather with threads: refused before."""
+    from neuron import h
+
+    table = signals.network.from_neuron([ball_and_stick()])
+    pc = h.ParallelContext()
+    pc.nthread(2)
+    try:
+        with pytest.raises(ValueError, match="pc.nthread"):
+            signals.attach(table, [MembraneCurrents()], path=tmp_path / "t.nc")
+        assert not (tmp_path / "t.nc").exists()  # refused before anything is written
+    finally:
+        pc.nthread(1)

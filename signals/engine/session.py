@@ -121,6 +121,12 @@ class Session:
                 check_name(key, "attribute name in attrs", reserved=())
         h.load_file("stdrun.hoc")  # h.cvode and continuerun; NetPyNE does not load it
         self._h = h
+        if int(h.ParallelContext().nthread()) > 1:
+            # NEURON refuses extra_scatter_gather with threads and aborts the process
+            raise ValueError(f"signals records with one NEURON thread per process, the model "
+                             f"uses {int(h.ParallelContext().nthread())} (pc.nthread): call "
+                             "pc.nthread(1) and run MPI ranks for parallelism")
+
         self.comm = Comm.from_neuron(mpi_backend)
         self.path = path
         self._blas_limit = BlasLimit(blas_threads)
@@ -378,6 +384,8 @@ class Session:
         if self._writer is not None:
             self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0,
                                     "sampling": "mean" if self._sampler.mean else "point",
+                                    "membrane_current_read": "node storage copy"
+                                    if self._sampler.contiguous else "pointer gather",
                                     **self._initial_v()})
         self._state = "recording"
         self._sample(imem=initial_membrane_currents(self.network.segments) if n else None)
