@@ -104,6 +104,22 @@ def _segment_starts(n: int, nperseg: int, step: int) -> int:
     return (n - nperseg) // step + 1
 
 
+def _welch_blocks(da, nperseg: int, step: int, block_bytes: int, bytes_per_value: int = 32):
+    """The signal read in blocks of whole Welch segments (the one block loop of this module).
+
+    Yields ``(start, x, k)``: the block's first sample, its values (other dims..., time) cut
+    to exactly ``k`` segments of ``nperseg`` samples ``step`` apart. scipy's Welch (and
+    spectrogram, and the cross-spectra of :func:`coherence`) of a block is then its segments'
+    sum or mean, so the weighted sum over blocks is the estimate of the whole signal.
+    """
+    n_seg = _segment_starts(da.sizes["time"], nperseg, step)
+    per_block = _segments_per_block(da, nperseg, step, block_bytes, bytes_per_value)
+    starts = range(0, n_seg * step, per_block * step)
+    for start, x in iter_blocks(da, starts, (per_block - 1) * step + nperseg):
+        k = min(per_block, n_seg - start // step)
+        yield start, x[..., : (k - 1) * step + nperseg], k
+
+
 def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int | None = None,
         window: str = "hann", bandwidth: float | None = None, fmin: float | None = None,
         fmax: float | None = None, time: tuple[float, float] | None = None,
@@ -164,14 +180,9 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
         nperseg, noverlap = _segments(n, fs, nperseg, noverlap, 500.0, 0.5)
         step = nperseg - noverlap
         n_seg = _segment_starts(n, nperseg, step)
-        # blocks of whole segments: scipy's Welch of a block is the mean over its segments, so
-        # the weighted mean over blocks is the Welch estimate of the whole signal
-        seg_per_block = _segments_per_block(da, nperseg, step, block_bytes)
-        starts = range(0, n_seg * step, seg_per_block * step)
+        # scipy's Welch of a block is the mean over its segments: the weighted mean over blocks
         total, f = None, None
-        for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
-            k = min(seg_per_block, n_seg - start // step)
-            x = x[..., : (k - 1) * step + nperseg]
+        for _, x, k in _welch_blocks(da, nperseg, step, block_bytes):
             f, p = welch(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap, axis=-1)
             total = p * k if total is None else total + p * k
         p = total / n_seg
@@ -247,14 +258,9 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
                       "resolution)", UserWarning, stacklevel=2)
     nperseg, noverlap = _segments(n, fs, nperseg, noverlap, 200.0, 7 / 8)
     step = nperseg - noverlap
-    n_seg = _segment_starts(n, nperseg, step)
-    seg_per_block = _segments_per_block(da, nperseg, step, block_bytes)
-    starts = range(0, n_seg * step, seg_per_block * step)
     parts, centres, keep, f = [], [], None, None
     t0 = float(da["time"][0])
-    for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
-        k = min(seg_per_block, n_seg - start // step)
-        x = x[..., : (k - 1) * step + nperseg]
+    for start, x, _ in _welch_blocks(da, nperseg, step, block_bytes):
         f, tc, s = _spectrogram(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap,
                                 axis=-1, scaling="density", mode="psd")
         if keep is None:
@@ -475,12 +481,9 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     keep = _freq_mask(f, fmin, fmax)
     n_ch = len(labels)
     nf = int(keep.sum())
-    seg_per_block = _segments_per_block(da, nperseg, step, block_bytes, bytes_per_value=48)
     sxx = np.zeros((n_ch, nf))
     sxy = np.zeros((n_ch, nf) if ref_idx is not None else (n_ch, n_ch, nf), dtype=complex)
-    starts = range(0, n_seg * step, seg_per_block * step)
-    for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
-        k = min(seg_per_block, n_seg - start // step)
+    for _, x, k in _welch_blocks(da, nperseg, step, block_bytes, bytes_per_value=48):
         segs = np.lib.stride_tricks.sliding_window_view(x, nperseg, axis=-1)[:, : k * step: step, :]
         segs = (segs - segs.mean(axis=-1, keepdims=True)) * win
         spec = np.fft.rfft(segs, axis=-1)[..., keep]  # (channel, segment, frequency)
