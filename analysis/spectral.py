@@ -28,7 +28,8 @@ from signals.analysis.data import (
     select_time,
 )
 
-__all__ = ["BANDS", "band_power", "coherence", "psd", "sampling_rate", "spectrogram", "wavelet"]
+__all__ = ["BANDS", "band_power", "coherence", "positive_frequencies", "psd", "sampling_rate", "spectrogram",
+           "wavelet", "wavelet_frequencies"]
 
 #: Canonical frequency bands (Hz): name → (low, high), low inclusive, high exclusive.
 BANDS: dict[str, tuple[float, float]] = {
@@ -353,6 +354,67 @@ def wavelet(da, *, frequencies, n_cycles: float = 7.0, step: int = 1,
     return _label(out, da, units=_power_units(da), suffix="wavelet",
                   long_name=f"Morlet wavelet power of {da.attrs.get('long_name', da.name or 'signal')}",
                   method="morlet", n_cycles=float(n_cycles), sampling_rate=fs)
+
+
+def wavelet_frequencies(da, *, fmin: float | None = None, fmax: float | None = None,
+                        n_cycles: float = 7.0, n: int = 60) -> np.ndarray:
+    """Default frequencies of a Morlet wavelet analysis (:func:`wavelet`) of ``da``'s window.
+
+    The highest is ``fmax`` (default 100 Hz), at most 0.45 of the sampling rate (below
+    Nyquist). The lowest is ``fmin`` or, by default, the lowest frequency whose wavelet is no
+    wider than the window allows: ``n_cycles / (pi * duration)`` (the wavelet's ±1 standard
+    deviation, ``2 sigma_t = n_cycles / (pi f)``, spans at most the window), and at least
+    ``fmax / 50`` and 1 Hz.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Signal with a ``time`` dimension (ms, evenly sampled), already cut to the window.
+    fmin, fmax : float, optional
+        Frequency range (Hz).
+    n_cycles : float > 0
+        Cycles per wavelet, as given to :func:`wavelet`.
+    n : int
+        Number of frequencies, evenly spaced from the lowest to the highest.
+
+    Returns
+    -------
+    ndarray of float, shape (n,)
+        Frequencies (Hz).
+
+    Raises
+    ------
+    ValueError
+        If the window is too short for ``n_cycles``-cycle wavelets below the highest frequency.
+    """
+    check_time_dim(da, "wavelet_frequencies")
+    fs = sampling_rate(da)
+    hi = min(fmax if fmax is not None else 100.0, 0.45 * fs)
+    duration = (float(da["time"][-1]) - float(da["time"][0])) / 1000.0  # s
+    lo = fmin if fmin is not None else max(n_cycles / (np.pi * duration), hi / 50, 1.0)
+    if not lo < hi:
+        raise ValueError(f"the window ({duration * 1000:g} ms) is too short for {n_cycles:g}-cycle "
+                         f"wavelets below {hi:g} Hz; give a longer window or fmin")
+    return np.linspace(lo, hi, int(n))
+
+
+def positive_frequencies(da):
+    """``da`` without its frequencies at or below 0 Hz (the DC bin of a PSD or coherence).
+
+    A log-scaled spectrum cannot show 0 Hz, and the coherence there is that of the means.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A result with a ``frequency`` dimension (Hz), e.g. from :func:`psd` or :func:`coherence`.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``da`` restricted to ``frequency > 0``; unchanged if no frequency is above 0 Hz.
+    """
+    positive = np.asarray(da["frequency"].values, dtype=float) > 0
+    return da.isel(frequency=positive) if positive.any() else da
 
 
 def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **psd_kwargs):
