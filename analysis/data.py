@@ -160,7 +160,8 @@ def block_mean(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
     Returns
     -------
     xarray.DataArray
-        ``time`` replaced by the bin centres (ms), attributes kept (and ``time_bin`` in ms).
+        ``time`` replaced by the bin centres (ms), attributes kept (and ``time_bin``, the bin
+        width, with ``time_bin_units`` ``"ms"``).
     """
     import xarray as xr
 
@@ -182,6 +183,7 @@ def block_mean(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
                        name=da.name, attrs=dict(da.attrs))
     out["time"].attrs.update(units="ms", long_name="time (bin centre)")
     out.attrs["time_bin"] = width * float(np.median(np.diff(np.asarray(da["time"][:2].values))))
+    out.attrs["time_bin_units"] = "ms"
     return out.transpose(*da.dims)
 
 

@@ -71,11 +71,17 @@ def _freq_mask(f: np.ndarray, fmin: float | None, fmax: float | None) -> np.ndar
     return keep
 
 
+#: Attributes of spectral results in Hz; each comes with ``<name>_units``.
+_HZ_ATTRS = ("frequency_step", "frequency_resolution", "sampling_rate", "bandwidth")
+
+
 def _label(out, da, *, units: str, long_name: str, suffix: str, **attrs):
-    """Name, units and provenance attributes of a spectral result."""
+    """Name, units and provenance attributes of a spectral result (``X_units`` beside each ``X`` in Hz)."""
     out["frequency"].attrs.update(units="Hz", long_name="frequency")
     out.name = f"{da.name}_{suffix}" if da.name else suffix
-    out.attrs.update(units=units, long_name=long_name, **{k: v for k, v in attrs.items() if v is not None})
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    attrs.update({f"{k}_units": "Hz" for k in _HZ_ATTRS if k in attrs})
+    out.attrs.update(units=units, long_name=long_name, **attrs)
     return out
 
 
@@ -472,8 +478,25 @@ def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **
     unit = str(da.attrs.get("units", "1/Hz"))
     out.attrs = {"units": unit[:-3] if unit.endswith("/Hz") else f"{unit} Hz",
                  "long_name": f"band power ({da.attrs.get('long_name', 'PSD')})",
-                 "frequency_resolution": df, "bands_without_bins": ", ".join(dropped)}
+                 "frequency_resolution": df, "frequency_resolution_units": "Hz",
+                 "bands_without_bins": ", ".join(dropped)}
     out.name = "band_power"
+    return out
+
+
+def _pair_coords(da, dim) -> dict:
+    """``dim``'s label coordinate and the coordinates on it, once as ``source``, once as ``target``."""
+    import xarray as xr
+
+    out = {}
+    long_name = da[dim].attrs.get("long_name", str(dim))
+    for side in ("source", "target"):
+        out[side] = xr.Variable(side, np.asarray(da[dim].values), {"long_name": long_name})
+        for name, c in other_coords(da, [dim]).items():
+            if name == dim:
+                continue
+            short = name.removeprefix(f"{dim}_")
+            out[f"{side}_{short}"] = xr.Variable(side, np.asarray(c.values), dict(c.attrs))
     return out
 
 
@@ -508,8 +531,11 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     Returns
     -------
     xarray.DataArray
-        Dimensionless, in [0, 1]. With ``reference``: dims (``dim``, ``frequency``); otherwise
-        (``dim``, ``<dim>_ref``, ``frequency``), symmetric in the two channel dims.
+        Dimensionless, in [0, 1]. With ``reference``: dims (``dim``, ``frequency``). Otherwise
+        every pair: dims (``source``, ``target``, ``frequency``), symmetric in the two, both
+        labeled by ``dim``'s labels (``long_name``: ``dim``'s, e.g. "electrode"), the attribute
+        ``pair_of`` naming ``dim``; coordinates of ``dim`` come once per side, renamed
+        ``source_<name>`` and ``target_<name>`` (``electrode_x`` → ``source_x``, ``target_x``).
     """
     import xarray as xr
     from scipy.signal import get_window
@@ -561,9 +587,11 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
             coords = {**other_coords(da, [dim]), "frequency": f[keep]}
         else:
             coh = np.abs(sxy) ** 2 / (sxx[:, None, :] * sxx[None, :, :])
-            dims = (dim, f"{dim}_ref", "frequency")
-            coords = {**other_coords(da, [dim]), f"{dim}_ref": labels, "frequency": f[keep]}
+            dims = ("source", "target", "frequency")
+            coords = {**_pair_coords(da, dim), "frequency": f[keep]}
     out = xr.DataArray(coh, dims=dims, coords=coords)
+    if ref_idx is None:
+        out.attrs["pair_of"] = str(dim)
     return _label(out, da, units="1", suffix="coherence",
                   long_name=f"magnitude-squared coherence of {da.attrs.get('long_name', da.name)}",
                   reference=None if reference is None else str(reference), nperseg=nperseg,

@@ -411,7 +411,7 @@ def test_more_kinds_draw_the_analysis(ds):
     for patch in fig.axes[0].patches:
         x = int(round(patch.get_x() + patch.get_width() / 2))
         heights[x] = heights.get(x, 0.0) + patch.get_height()
-    assert_allclose([heights[i] for i in range(m.sizes["post"])], m.sum("pre").values)
+    assert_allclose([heights[i] for i in range(m.sizes["target"])], m.sum("source").values)
 
     fig = plots.plot_network_2d(ds, view="xz")
     pts = np.concatenate([c.get_offsets() for c in fig.axes[0].collections if c.get_label()[0] != "_"])

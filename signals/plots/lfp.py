@@ -148,7 +148,7 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
     lfp = sort_electrodes(block_mean(da, max_columns))
     c = csd(lfp, method=method, sigma=sigma, diameter=diameter)
     z = np.asarray(c["probe_position"].values, dtype=float)
-    zdim = "probe_position" if "probe_position" in c.dims else "electrode"
+    zdim = "depth" if "depth" in c.dims else "electrode"
     img = c.transpose(zdim, "time").values
     t = c["time"].values
     # colour limits from the bulk of the values: a few spike transients would wash the image out

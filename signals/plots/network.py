@@ -133,7 +133,8 @@ def plot_connectivity(ds, *, feature: str | None = None, by: str = "population",
     return fig
 
 
-_ADDITIVE = {"count": "post", "convergence": "post", "divergence": "pre"}
+#: Additive connectivity features → the pair dimension of the bars (the other one is stacked).
+_ADDITIVE = {"count": "target", "convergence": "target", "divergence": "source"}
 
 
 def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[str] | None = None,
@@ -166,8 +167,8 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
                          f"got {feature!r}")
     bar_dim = _ADDITIVE[feature]
     m = connectivity_matrix(ds, feature=feature, populations=populations,
-                            include_external=include_external and bar_dim == "post")
-    stack_dim = "pre" if bar_dim == "post" else "post"
+                            include_external=include_external and bar_dim == "target")
+    stack_dim = "source" if bar_dim == "target" else "target"
     m = m.transpose(stack_dim, bar_dim)
     colors = _run_colors(ds)
     fig, ax = _axes(ax, figsize=(7, 5))
@@ -180,9 +181,9 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
         bottom += vals
     for i, total in enumerate(bottom):
         ax.text(i, total, f"{total:.3g}", ha="center", va="bottom", fontsize=9)
-    ax.legend(title=f"{'presynaptic' if stack_dim == 'pre' else 'postsynaptic'} population",
-              frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_xlabel(f"{'postsynaptic' if bar_dim == 'post' else 'presynaptic'} population")
+    ax.legend(title=m[stack_dim].attrs["long_name"], frameon=False, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))
+    ax.set_xlabel(m[bar_dim].attrs["long_name"])
     ylabel = {"count": "connections", "convergence": "inputs per postsynaptic cell",
               "divergence": "outputs per presynaptic cell"}[feature]
     ax.set_ylabel(f"{ylabel} (count)")

@@ -261,13 +261,12 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
     f = c["frequency"].values
     m = c.mean("frequency")
     m.attrs.update(units="1", long_name=f"coherence, mean over {f[0]:.3g}–{f[-1]:.3g} Hz")
-    dim = [d for d in m.dims][0]
-    axis = _probe(da) if dim == "electrode" else None
-    if axis is not None and m.sizes[m.dims[0]] == da.sizes["electrode"]:
+    axis = _probe(da) if c.attrs.get("pair_of") == "electrode" else None
+    if axis is not None and m.sizes["source"] == da.sizes["electrode"]:
         z = [f"{v + 0.0:.0f}" for v in axis.position]
-        m = m.assign_coords({m.dims[0]: z, m.dims[1]: z})
-        m[m.dims[0]].attrs["long_name"] = axis.label
-        m[m.dims[1]].attrs["long_name"] = axis.label
+        m = m.assign_coords(source=z, target=z)
+        m["source"].attrs["long_name"] = axis.label
+        m["target"].attrs["long_name"] = axis.label
     fig = plot_matrix(m, cmap="viridis", ax=ax)
     fig.axes[0].set_title(f"coherence between electrodes ({c.attrs.get('frequency_resolution', 0):.3g} Hz "
                           "resolution)")

@@ -255,8 +255,6 @@ def plot_spike_correlation(ds, *, bin_size: float = 5.0, populations: Sequence[s
     m = spike_count_correlation(ds, bin_size=bin_size, populations=populations, time=time)
     fig = plot_matrix(m, center=0.0, colors=_run_colors(ds), ax=ax)
     fig.axes[0].set_title("functional connectivity: spike-count correlation")
-    fig.axes[0].set_ylabel("population")
-    fig.axes[0].set_xlabel("population")
     return fig
 
 
@@ -272,7 +270,8 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
     bin_size : float
         Rate bin (ms); the autoregressive order counts bins.
     max_order : int, optional
-        Largest model order tried (bins); default 20, at most a tenth of the number of bins.
+        Largest model order tried (bins); default 20, at most a tenth of the number of bins
+        (:func:`signals.analysis.connectivity.granger_causality` with ``max_order=None``).
     populations : sequence of str, optional
         Populations shown.
     time : (float, float), optional
@@ -287,11 +286,8 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
     from signals.analysis.rates import population_rate
 
     rate = population_rate(ds, bin_size=bin_size, populations=populations, time=time)
-    if max_order is None:
-        max_order = max(1, min(20, rate.sizes["time"] // 10))
     g = granger_causality(rate, max_order=max_order)
-    g["source"].attrs["long_name"] = "source population"
-    g["target"].attrs["long_name"] = "target population"
+    max_order = g.attrs["max_order"]
     fig = plot_matrix(g, cmap="viridis", colors=_run_colors(ds), ax=ax)
     res = g.attrs.get("resolution")
     fig.axes[0].set_title(f"Granger causality of population rates ({bin_size:g} ms bins, "
