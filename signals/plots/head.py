@@ -134,6 +134,15 @@ def plot_eeg_topomap(ds, *, t: float | None = None, variable: str = "eeg", ax=No
 def plot_sensors(ds, *, variable: str = "eeg", ax=None):
     """Sensor positions and the network (dipole) location in the head (mm), seen from above.
 
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run recorded with :class:`signals.recorders.EEG` or :class:`signals.recorders.MEG`:
+        ``variable`` over a ``<name>_sensor`` dimension with ``<name>_sensor_x/y/z`` (µm).
+    variable : str
+        The EEG or MEG variable.
+    ax : matplotlib Axes, optional
+
     Returns
     -------
     matplotlib.figure.Figure
