@@ -324,16 +324,6 @@ def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
     return t, np.concatenate(lows, axis=-1), np.concatenate(highs, axis=-1)
 
 
-def _straight_axis(da):
-    """The straight probe axis of ``da``'s electrodes, or None (no positions, or not on a line)."""
-    if "electrode" not in da.dims:
-        return None
-    try:
-        return electrode_axis(da)
-    except (KeyError, ValueError):
-        return None
-
-
 def sort_electrodes(da):
     """``da`` with its electrodes sorted from the top of the probe down (any probe direction).
 
@@ -354,13 +344,12 @@ def sort_electrodes(da):
     """
     if "electrode" not in da.dims:
         return da
-    axis = _straight_axis(da)
-    if axis is not None:
-        order = axis.order
-    elif "electrode_z" in da.coords:
+    try:
+        order = electrode_axis(da).order
+    except (KeyError, ValueError):  # no positions, or not on one line: by z, if there is one
+        if "electrode_z" not in da.coords:
+            return da
         order = np.argsort(-np.asarray(da["electrode_z"].values, dtype=float), kind="stable")
-    else:
-        return da
     if np.array_equal(order, np.arange(order.size)):
         return da  # already sorted: keep the plain (cheaper) lazy variable
     return da.isel(electrode=order)
