@@ -9,6 +9,14 @@
   correlation, Granger causality).
 - :mod:`~signals.analysis.rates`: firing rates, ISI CV, Fano factor, synchrony, population
   rate histograms and their PSD.
+- :mod:`~signals.analysis.data`: reading run files in blocks, time windows, spikes, the cell
+  table, electrodes sorted and picked by depth, populations ordered by depth.
+
+Matrices over pairs (connectivity, spike-count correlation, Granger causality, coherence)
+have the dimensions ``source`` and ``target`` (directed measures go from source to target;
+symmetric ones use the same names); the coordinates' ``long_name`` says what they label and
+the attribute ``pair_of`` names the dimension paired. A scalar attribute ``X`` with a unit has
+it in ``X_units`` (``bin_size``, ``bin_size_units``).
 
 >>> import signals
 >>> from signals.analysis import psd

@@ -170,7 +170,7 @@ def test_head_plots_render_with_units(ball_and_stick, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from signals.headplots import plot_eeg_topomap, plot_sensors
+    from signals.plots import plot_eeg_topomap, plot_sensors
 
     _, table = _network(ball_and_stick)
     signals.record(table, [EEG(per_population=True), Dipole()], tstop=15, path=tmp_path / "e.nc",
