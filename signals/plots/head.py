@@ -157,14 +157,15 @@ def plot_sensors(ds, *, variable: str = "eeg", ax=None):
     ax.scatter(pos[:, 0], pos[:, 1], s=25, color="tab:blue", zorder=3, label="sensors")
     for name, (x, y, _) in zip(ds[dim].values, pos, strict=True):
         ax.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    loc = da.attrs.get("dipole_location_um")
+    # (the *_um names: run files of signals 0.1)
+    loc = da.attrs.get("dipole_location", da.attrs.get("dipole_location_um"))
     if loc is not None:
         loc = np.asarray(loc, dtype=float) / 1000.0
         ax.scatter([loc[0]], [loc[1]], marker="*", s=180, color="tab:red", zorder=4,
                    label=f"network, {abs(loc[2]):.0f} mm {'above' if loc[2] >= 0 else 'below'} "
                          "the centre")
     outline = np.abs(pos).max() * 1.05
-    radii = da.attrs.get("head_radii_um")
+    radii = da.attrs.get("head_radii", da.attrs.get("head_radii_um"))
     if radii is not None:
         outline = float(np.max(radii)) / 1000.0
     ax.add_patch(Circle((0, 0), outline, fill=False, lw=0.8, color="0.5"))
