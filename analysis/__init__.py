@@ -9,6 +9,12 @@
   correlation, Granger causality).
 - :mod:`~signals.analysis.rates`: firing rates, ISI CV, Fano factor, synchrony, population
   rate histograms and their PSD.
+- :mod:`~signals.analysis.coupling`: spike-triggered averages, spike–field coherence, spike
+  phase locking (PLV, PPC).
+- :mod:`~signals.analysis.pac`: phase–amplitude coupling (Tort MI comodulogram, surrogates).
+- :mod:`~signals.analysis.aperiodic`: aperiodic exponent and peaks of spectra (fooof).
+- :mod:`~signals.analysis.events`: event-related averages with bootstrap intervals,
+  kernel-smoothed population rates.
 
 >>> import signals
 >>> from signals.analysis import psd
@@ -49,4 +55,21 @@ __all__ = [
     "spike_count_correlation",
     "synchrony",
     "wavelet",
+]
+
+# spike-field coupling, PAC, spectral parameterisation, event-related averages (issue 17)
+from signals.analysis import aperiodic, coupling, events, pac  # noqa: E402
+from signals.analysis.aperiodic import parameterize_spectrum  # noqa: E402
+from signals.analysis.coupling import (  # noqa: E402
+    spike_field_coherence,
+    spike_phase_locking,
+    spike_triggered_average,
+)
+from signals.analysis.events import event_average, event_times, instantaneous_rate  # noqa: E402
+from signals.analysis.pac import comodulogram, modulation_index  # noqa: E402
+
+__all__ += [
+    "aperiodic", "comodulogram", "coupling", "event_average", "event_times", "events",
+    "instantaneous_rate", "modulation_index", "pac", "parameterize_spectrum", "spike_field_coherence",
+    "spike_phase_locking", "spike_triggered_average",
 ]

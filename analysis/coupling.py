@@ -370,7 +370,8 @@ def spike_phase_locking(ds, signal="lfp", *, band: tuple[float, float],
     def stack(rows):
         return np.stack(rows).reshape(len(rows), *shape)
 
-    out = xr.Dataset({"plv": (dims, stack(plv)), "ppc": (dims, stack(ppc)), "mean_phase": (dims, stack(phase)),
+    out = xr.Dataset({"plv": (dims, stack(plv)), "ppc": (dims, stack(ppc)),
+                      "mean_phase": (dims, stack(phase)),
                       "n_spikes": ("population", np.asarray(used)),
                       "n_dropped": ("population", np.asarray(dropped))},
                      coords={"population": names, **other_coords(da, other)})
