@@ -265,7 +265,7 @@ def _analytic(da, band: tuple[float, float], order: int):
 
 
 def _at_times(y: np.ndarray, t: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Analytic signal at ``times`` (ms), interpolated linearly between samples: (spikes, channels)."""
+    """``y`` at ``times`` (ms), interpolated linearly between samples: (spikes, channels)."""
     dt = t[1] - t[0]
     pos = (times - t[0]) / dt
     i = np.clip(np.floor(pos).astype(np.int64), 0, t.size - 2)
@@ -342,6 +342,9 @@ def spike_phase_locking(ds, signal="lfp", *, band: tuple[float, float],
     elif edge != 0:
         edge = check_positive(edge, "edge (ms)")
     y, t, fs_work = _analytic(da, (lo, hi), order)
+    # phases interpolated on the circle between samples, as elephant's spike_triggered_phase does
+    mag = np.abs(y)
+    unit = np.where(mag > 0, y / np.where(mag > 0, mag, 1.0), 1.0)
     if 2 * edge >= t[-1] - t[0]:
         raise ValueError(f"edge = {edge:g} ms leaves nothing of the {t[-1] - t[0]:g} ms signal; "
                          "give a smaller edge (ms) or a longer window")
@@ -358,7 +361,7 @@ def spike_phase_locking(ds, signal="lfp", *, band: tuple[float, float],
             ppc.append(nan)
             phase.append(nan)
             continue
-        phi = np.angle(_at_times(y, t, times[keep]))  # (spikes, channels)
+        phi = np.angle(_at_times(unit, t, times[keep]))  # (spikes, channels)
         theta, r = mean_phase_vector(phi, axis=0)
         s = np.abs(np.exp(1j * phi).sum(axis=0)) ** 2
         plv.append(r)
