@@ -90,7 +90,11 @@ def _scalar(value) -> Any:
 
 
 def _netpyne_cfg(path: Path) -> dict[str, Any]:
-    """Scalar entries of NetPyNE's ``<simLabel>_cfg.json`` beside ``<simLabel>.nc`` (nested keys joined by _)."""
+    """Scalar entries of NetPyNE's ``<simLabel>_cfg.json`` beside ``<simLabel>.nc``.
+
+    NetPyNE's batch (``netpyne/batch/grid.py``) saves each run's configuration there as
+    ``{"simConfig": {...}}``; nested keys are joined by ``_``.
+    """
     cfg = path.with_name(f"{path.stem}_cfg.json")
     if not cfg.is_file():
         return {}
@@ -219,7 +223,8 @@ def open_runs(paths_or_glob, *, dim: str = "run", chunks: Mapping[str, int] | No
     n = len(paths)
     if params is not None:
         if not isinstance(params, Mapping):
-            raise TypeError(f"params must be a mapping of name to one value per run, got {type(params).__name__}")
+            raise TypeError("params must be a mapping of name to one value per run, got "
+                            f"{type(params).__name__}")
         for key, values in params.items():
             if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray) \
                     or len(values) != n:
@@ -292,7 +297,8 @@ def open_runs(paths_or_glob, *, dim: str = "run", chunks: Mapping[str, int] | No
         names.append(name)
     for d, sizes in ragged.items():
         out[f"{d}_count"] = (dim, np.asarray(sizes, dtype=np.int64))
-        out[f"{d}_count"].attrs.update(units="1", long_name=f"entries of {d!r} in each run (the rest is padding)")
+        out[f"{d}_count"].attrs.update(units="1",
+                                       long_name=f"entries of {d!r} in each run (the rest is padding)")
     out[dim].attrs["long_name"] = "run (file stem)"
     out.attrs["run_parameters"] = ", ".join(names)
     return out

@@ -101,7 +101,8 @@ def test_spike_triggered_average_equals_elephant():
     # elephant starts each window at the sample below (spike + window start); here the sample
     # nearest the spike: the same windows for spikes on the grid
     t = np.round(ds.spike_time.values[ds.spike_gid.values == 0])
-    ref = el_sta(sig, neo.SpikeTrain(t * pq.ms, t_start=0 * pq.ms, t_stop=sig.t_stop), (-30 * pq.ms, 31 * pq.ms))
+    train = neo.SpikeTrain(t * pq.ms, t_start=0 * pq.ms, t_stop=sig.t_stop)
+    ref = el_sta(sig, train, (-30 * pq.ms, 31 * pq.ms))
     ds2 = ds.assign(spike_time=("spike", np.round(ds.spike_time.values)))
     res = spike_triggered_average(ds2, window=(-30, 30), populations=["L"])
     assert_allclose(res.sta.sel(population="L").values, np.asarray(ref.magnitude).T, rtol=1e-10, atol=1e-12)
