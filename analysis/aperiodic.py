@@ -140,7 +140,7 @@ def parameterize_spectrum(da, *, freq_range: tuple[float, float] | None = None,
     unit = str(da.attrs.get("units", "1"))
 
     def field(values, *extra):
-        return values.reshape(*shape, *extra)
+        return values.reshape((*shape, *extra))
 
     dims = tuple(other)
     out = xr.Dataset({"offset": (dims, field(ap[:, 0])), "exponent": (dims, field(ap[:, -1])),
