@@ -46,7 +46,8 @@ def test_knee_mode_and_signal_input():
     # a signal is turned into its PSD first: white noise has exponent ~0
     rng = np.random.default_rng(0)
     sig = xr.DataArray(rng.standard_normal((20000, 2)), dims=("time", "electrode"),
-                       coords={"time": np.arange(20000) * 1.0, "electrode": ["a", "b"]}, attrs={"units": "mV"})
+                       coords={"time": np.arange(20000) * 1.0, "electrode": ["a", "b"]},
+                       attrs={"units": "mV"})
     white = parameterize_spectrum(sig, freq_range=(2, 200), nperseg=1000)
     assert_allclose(white.exponent, 0.0, atol=0.1)
 
