@@ -31,6 +31,7 @@ dask chunks each block needs, so its peak memory is set by ``block_bytes``, not 
 
 from __future__ import annotations
 
+import contextlib
 import glob as _glob
 import json
 import os
@@ -48,6 +49,28 @@ PROVENANCE = frozenset({"created", "signals_version", "neuron_version", "lfpykit
                         "mpi_ranks", "n_samples", "netpyne_version", "lfpy_version"})
 
 JOINS = ("exact", "inner", "outer")
+
+#: netCDF/HDF5 chunk cache per variable of each file :func:`open_runs` opens with ``chunks`` (bytes).
+#: netCDF-C's default is 64 MiB per variable per open file: across a batch that, not the data
+#: analysed, was most of the memory (measured, 4 runs of 0.29 GiB: psd peak RSS 682 MiB with the
+#: default, 368 MiB with 4 MiB). Analyses read contiguous blocks of time, which a small cache serves.
+RUN_CHUNK_CACHE = 4 * 2**20
+
+
+@contextlib.contextmanager
+def _chunk_cache(size: int | None):
+    """netCDF4's default chunk cache set to ``size`` bytes for the files opened inside, then restored."""
+    if size is None:
+        yield
+        return
+    import netCDF4
+
+    old = netCDF4.get_chunk_cache()
+    netCDF4.set_chunk_cache(int(size))
+    try:
+        yield
+    finally:
+        netCDF4.set_chunk_cache(*old)
 
 
 def _paths(paths_or_glob) -> list[Path]:
@@ -230,7 +253,8 @@ def open_runs(paths_or_glob, *, dim: str = "run", chunks: Mapping[str, int] | No
                     or len(values) != n:
                 raise ValueError(f"params[{key!r}] must hold one value per run ({n} runs), got {values!r}")
     kwargs = {} if chunks is None else {"chunks": dict(chunks)}
-    datasets = [open_run(p, **kwargs) for p in paths]
+    with _chunk_cache(RUN_CHUNK_CACHE if chunks is not None else None):
+        datasets = [open_run(p, **kwargs) for p in paths]
     for ds in datasets:
         if dim in ds.dims or dim in ds.variables:
             raise ValueError(f"dim {dim!r} is already a dimension or variable of the runs; choose another")
