@@ -9,15 +9,14 @@ import sys
 
 import numpy as np
 import pytest
-import xarray as xr
 from numpy.testing import assert_allclose
 
 import signals
 from signals.analysis import band_power, firing_rates, psd, spike_triggered_average
 from signals.runs import map_runs, mean_ci, run_dataset
 
-RECORD = "import sys; from signals.demo import record_demo; record_demo(sys.argv[1], tstop=float(sys.argv[2]), " \
-         "seed=int(sys.argv[3]), progress=False)"
+RECORD = ("import sys; from signals.demo import record_demo; "
+          "record_demo(sys.argv[1], tstop=float(sys.argv[2]), seed=int(sys.argv[3]), progress=False)")
 
 
 def record(path, tstop, seed):
