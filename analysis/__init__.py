@@ -9,12 +9,6 @@
   correlation, Granger causality).
 - :mod:`~signals.analysis.rates`: firing rates, ISI CV, Fano factor, synchrony, population
   rate histograms and their PSD.
-- :mod:`~signals.analysis.coupling`: spike-triggered averages, spike–field coherence, spike
-  phase locking (PLV, PPC).
-- :mod:`~signals.analysis.pac`: phase–amplitude coupling (Tort MI comodulogram, surrogates).
-- :mod:`~signals.analysis.aperiodic`: aperiodic exponent and peaks of spectra (fooof).
-- :mod:`~signals.analysis.events`: event-related averages with bootstrap intervals,
-  kernel-smoothed population rates.
 
 >>> import signals
 >>> from signals.analysis import psd
@@ -57,7 +51,11 @@ __all__ = [
     "wavelet",
 ]
 
-# spike-field coupling, PAC, spectral parameterisation, event-related averages (issue 17)
+# Issue 17 (appended, to merge easily):
+# - coupling: spike-triggered averages, spike-field coherence, spike phase locking (PLV, PPC)
+# - pac: phase-amplitude coupling (Tort MI comodulogram, time-shift surrogates)
+# - aperiodic: aperiodic exponent, offset, knee and peaks of spectra (fooof)
+# - events: event-related averages with bootstrap intervals, kernel-smoothed population rates
 from signals.analysis import aperiodic, coupling, events, pac  # noqa: E402
 from signals.analysis.aperiodic import parameterize_spectrum  # noqa: E402
 from signals.analysis.coupling import (  # noqa: E402

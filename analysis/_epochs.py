@@ -17,8 +17,11 @@ def as_signal(ds, signal, what: str):
     """The DataArray ``signal`` (a variable name of ``ds`` or a DataArray with ``time`` in ms)."""
     import xarray as xr
 
+    if isinstance(signal, str) and ds is None:
+        raise TypeError(f"{what}: the signal must be an xarray.DataArray with a 'time' dimension "
+                        f"(e.g. ds.lfp), got the string {signal!r}")
     if isinstance(signal, str):
-        if ds is None or signal not in ds.variables:
+        if signal not in ds.variables:
             have = sorted(v for v in getattr(ds, "data_vars", {}) if "time" in ds[v].dims)
             raise KeyError(f"{what}: signal {signal!r} is not a variable of the run "
                            f"(signals sampled in time: {have})")
