@@ -1,8 +1,9 @@
 """Event-related averages of signals with bootstrap confidence intervals; smoothed population rates.
 
 Events are times in ms: given by the user (e.g. stimulus onsets), or the spikes of some
-populations (:func:`event_times`). Run files do not store the times of the network's NetStims
-(a recorder would have to record them), so stimulus times must be given by the user.
+populations (:func:`event_times`). Run files do not store the event times of the network's
+``NetStim`` inputs (the ``Connections`` recorder lists their NetCons, with presynaptic gid -1,
+but no recorder records their events), so stimulus times must be given by the user.
 
 Any signal sampled in time works: ``ds.lfp`` (mV), ``ds.eeg``, ``ds.dipole`` (nA µm),
 ``ds.lfp_population``; every dimension other than ``time`` is kept (also a ``run`` dimension of
