@@ -12,7 +12,14 @@ import pytest
 from numpy.testing import assert_allclose
 
 import signals
-from signals.analysis import band_power, firing_rates, psd, spike_triggered_average
+from signals.analysis import (
+    band_power,
+    event_average,
+    firing_rates,
+    psd,
+    spike_phase_locking,
+    spike_triggered_average,
+)
 from signals.runs import map_runs, mean_ci, run_dataset
 
 RECORD = ("import sys; from signals.demo import record_demo; "
@@ -62,6 +69,8 @@ def test_analyses_over_the_run_dim_equal_single_runs(batch):
     bp = band_power(ds.lfp, bands={"gamma": (30, 80)})
     rates = map_runs(firing_rates, ds, by="population")
     sta = map_runs(spike_triggered_average, ds, window=(-10, 10))
+    lock = map_runs(spike_phase_locking, ds, band=(30, 50), edge=20)
+    evoked = event_average(ds.lfp, [30.0, 60.0], window=(-5, 5), n_boot=0)  # user-given times (ms)
     assert p.dims == ("run", "electrode", "frequency") and list(rates.seed.values) == [1, 2, 3]
     for i, path in enumerate(paths):
         one = signals.open_run(path)
@@ -69,6 +78,10 @@ def test_analyses_over_the_run_dim_equal_single_runs(batch):
         assert_allclose(bp.isel(run=i), band_power(one.lfp, bands={"gamma": (30, 80)}), rtol=1e-12)
         assert_allclose(rates.isel(run=i), firing_rates(one, by="population"), rtol=1e-12)
         assert_allclose(sta.sta.isel(run=i), spike_triggered_average(one, window=(-10, 10)).sta, rtol=1e-12)
+        one_lock = spike_phase_locking(one, band=(30, 50), edge=20)
+        assert_allclose(lock.ppc.isel(run=i), one_lock.ppc, rtol=1e-12)
+        one_evoked = event_average(one.lfp, [30.0, 60.0], window=(-5, 5), n_boot=0)
+        assert_allclose(evoked["mean"].isel(run=i), one_evoked["mean"], rtol=1e-12)
 
 
 def test_mean_ci_and_groupby_parameter(batch):
