@@ -16,10 +16,12 @@ Which parts come from elephant (1.2, installed with signals), and why the rest d
   loops over spikes in Python with a ``neo.AnalogSignal`` slice per spike, measured 3.5 s for
   500 spikes on the demo run's 10-contact LFP (40 kHz), i.e. ~15 s per population of the demo
   and minutes for a real run, and it needs the whole signal in memory. Here the windows are
-  gathered block by block with NumPy (the demo's 2,101 spikes take well under a second) and the
-  result equals elephant's to rounding error (tested). Likewise the phase at each spike is read
-  from the analytic signal with vectorised interpolation, not with elephant's per-spike loop in
-  ``spike_triggered_phase`` (same values, tested).
+  gathered block by block with NumPy: the demo's 2,101 spikes, 4 populations × 10 contacts,
+  ±50 ms, take 0.44 s, and the result equals elephant's to rounding error (tested).
+- The phase at each spike is interpolated on the circle between samples as in elephant's
+  ``spike_triggered_phase`` (same values, tested), but vectorised: elephant's per-spike loop
+  took 2.6 s for the demo's spikes on one contact; here all 10 contacts, filtering included,
+  take 0.04 s.
 
 References
 ----------
