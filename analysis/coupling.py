@@ -14,8 +14,8 @@ Which parts come from elephant (1.2, installed with signals), and why the rest d
   elephant 1.2, so it is computed here from its closed form.
 - :func:`spike_triggered_average` does not call ``elephant.sta.spike_triggered_average``: that
   loops over spikes in Python with a ``neo.AnalogSignal`` slice per spike, measured 3.5 s for
-  500 spikes on the demo run's 10-contact LFP (40 kHz), i.e. ~15 s per population of the demo
-  and minutes for a real run, and it needs the whole signal in memory. Here the windows are
+  500 spikes on the demo run's 10-contact LFP (40 kHz), so ~15 s for the demo's 2,101 spikes,
+  growing with the spike count, and it needs the whole signal in memory. Here the windows are
   gathered block by block with NumPy: the demo's 2,101 spikes, 4 populations × 10 contacts,
   ±50 ms, take 0.44 s, and the result equals elephant's to rounding error (tested).
 - The phase at each spike is interpolated on the circle between samples as in elephant's
