@@ -14,7 +14,6 @@ from signals import electrodes, network
 from signals._parallel import init_mpi_if_launched
 from signals.offline import recompute
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
-from signals.runs import open_runs
 from signals.session import Session, attach, record
 from signals.store import open_run
 
@@ -34,7 +33,11 @@ __all__ = [
     "init_mpi_if_launched",
     "network",
     "open_run",
-    "open_runs",
     "recompute",
     "record",
 ]
+
+# many runs at once (issue 17), appended to merge easily
+from signals.runs import open_runs  # noqa: E402
+
+__all__ += ["open_runs"]
