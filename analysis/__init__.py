@@ -58,3 +58,24 @@ __all__ = [
     "synchrony",
     "wavelet",
 ]
+
+# Issue 17 (appended, to merge easily):
+# - coupling: spike-triggered averages, spike-field coherence, spike phase locking (PLV, PPC)
+# - pac: phase-amplitude coupling (Tort MI comodulogram, time-shift surrogates)
+# - aperiodic: aperiodic exponent, offset, knee and peaks of spectra (fooof)
+# - events: event-related averages with bootstrap intervals, kernel-smoothed population rates
+from signals.analysis import aperiodic, coupling, events, pac  # noqa: E402
+from signals.analysis.aperiodic import parameterize_spectrum  # noqa: E402
+from signals.analysis.coupling import (  # noqa: E402
+    spike_field_coherence,
+    spike_phase_locking,
+    spike_triggered_average,
+)
+from signals.analysis.events import event_average, event_times, instantaneous_rate  # noqa: E402
+from signals.analysis.pac import comodulogram, modulation_index  # noqa: E402
+
+__all__ += [
+    "aperiodic", "comodulogram", "coupling", "event_average", "event_times", "events",
+    "instantaneous_rate", "modulation_index", "pac", "parameterize_spectrum", "spike_field_coherence",
+    "spike_phase_locking", "spike_triggered_average",
+]
