@@ -8,10 +8,9 @@ import numpy as np
 
 from signals._validation import as_positions, check_iterable, ensure_int
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.schema import component_coord
 
 __all__ = ["Dipole"]
-
-COMPONENTS = ("x", "y", "z")
 
 
 class Dipole(Recorder):
@@ -70,8 +69,7 @@ class Dipole(Recorder):
         return out
 
     def coords(self, ctx: Context) -> dict:
-        out = {"component": (("component",), np.array(COMPONENTS, dtype=object),
-                             {"long_name": "Cartesian component"})}
+        out = component_coord()
         if self.cells is not None:
             out[f"{self.name}_cell"] = ((f"{self.name}_cell",), self.cells,
                                         {"long_name": "cell gid"})

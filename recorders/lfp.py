@@ -10,6 +10,7 @@ import numpy as np
 from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.schema import electrode_coords
 
 __all__ = ["LFP", "METHODS"]
 
@@ -261,12 +262,7 @@ class LFP(Recorder):
         return out
 
     def coords(self, ctx: Context) -> dict:
-        el = self.electrodes
-        out = {"electrode": (("electrode",), np.array(el.names, dtype=object),
-                             {"long_name": "electrode contact"})}
-        for k, axis in enumerate("xyz"):
-            out[f"electrode_{axis}"] = (("electrode",), el.positions[:, k],
-                                        {"units": "um", "long_name": f"electrode {axis} position"})
+        out = electrode_coords(self.electrodes.positions, self.electrodes.names)
         if self.per_population:
             out["population"] = (("population",), np.array(ctx.populations, dtype=object),
                                  {"long_name": "cell population"})
