@@ -304,6 +304,53 @@ def test_a_reader_failing_while_guessing_warns_and_is_skipped(tmp_path, monkeypa
         assert readers.guess_reader(tmp_path / "np.json").name == "netpyne"
 
 
+@pytest.mark.parametrize("text", [
+    "channel x_pos y_pos z_pos\n1 4 5 6\n0 1 2 3\n",
+    "channel\tx_pos\ty_pos\tz_pos\n1\t4\t5\t6\n0\t1\t2\t3\n",
+    "channel, x_pos, y_pos, z_pos\r\n1, 4, 5, 6\r\n\r\n0, 1, 2, 3\r\n",
+    "\ufeffchannel,x_pos,y_pos,z_pos\n1,4,5,6\n0,1,2,3\n",  # byte-order mark
+    '"channel","x_pos","y_pos","z_pos"\n1,4,5,6\n0,1,2,3\n',  # quoted names
+    ",channel,x_pos,y_pos,z_pos\n0,1,4,5,6\n1,0,1,2,3\n",  # pandas' index column
+], ids=["spaces", "tabs", "comma-space-crlf", "bom", "quoted", "index-column"])
+def test_bmtk_electrode_files_as_written(tmp_path, text):
+    """Electrode tables as tools write them; the channel column orders the rows."""
+    _write_bmtk_ecp(tmp_path / "ecp.h5", np.zeros((5, 2)))
+    (tmp_path / "el.csv").write_text(text, newline="")
+    ds = from_sonata(ecp=tmp_path / "ecp.h5", electrodes=tmp_path / "el.csv")
+    assert_array_equal(np.column_stack([ds[f"electrode_{a}"].values for a in "xyz"]),
+                       [[1, 2, 3], [4, 5, 6]])
+    (tmp_path / "short.csv").write_text("channel x_pos y_pos z_pos\n0 1 2 3\n1 4 5\n")
+    with pytest.raises(ValueError, match="every row must have the 4 columns"):
+        from_sonata(ecp=tmp_path / "ecp.h5", electrodes=tmp_path / "short.csv")
+
+
+@pytest.mark.parametrize("units, factor", [("ms", 1.0), ("millisecond", 1.0), ("s", 1e3),
+                                           ("second", 1e3), (b"sec", 1e3)])
+def test_sonata_spike_time_units(tmp_path, units, factor):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "spikes.h5", "w") as f:
+        f.create_dataset("/spikes/E/node_ids", data=np.array([0, 1]))
+        f.create_dataset("/spikes/E/timestamps", data=np.array([0.5, 1.5]))
+        f["/spikes/E/timestamps"].attrs["units"] = units
+    assert_allclose(from_sonata(tmp_path / "spikes.h5")["spike_time"].values,
+                    np.array([0.5, 1.5]) * factor, rtol=1e-15)
+
+
+@pytest.mark.parametrize("units, factor", [("mV", 1.0), ("uV", 1e-3), ("µV", 1e-3),
+                                           ("microvolt", 1e-3), ("V", 1e3)])
+def test_ecp_voltage_units(tmp_path, units, factor):
+    h5py = pytest.importorskip("h5py")
+    data = np.arange(8.0).reshape(4, 2)
+    _write_bmtk_ecp(tmp_path / "ecp.h5", data)
+    with h5py.File(tmp_path / "ecp.h5", "a") as f:
+        f["/ecp/data"].attrs["units"] = units
+    assert_allclose(from_sonata(ecp=tmp_path / "ecp.h5")["lfp"].values, data * factor, rtol=1e-15)
+    with h5py.File(tmp_path / "ecp.h5", "a") as f:
+        f["/ecp/data"].attrs["units"] = "furlong"
+    with pytest.raises(ValueError, match="ECP units 'furlong' not understood"):
+        from_sonata(ecp=tmp_path / "ecp.h5")
+
+
 def test_from_sonata_spikes_written_by_bmtk(tmp_path):
     pytest.importorskip("bmtk")
     from bmtk.utils.reports.spike_trains import SpikeTrains

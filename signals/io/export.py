@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from signals import schema
+from signals.io._units import NWB_UNITS, quantities_units
 
 __all__ = ["to_mne", "to_neo", "to_nwb"]
 
@@ -106,23 +107,6 @@ def _time_variables(ds, variables: Sequence[str] | None, *, skip=("imem",)) -> l
     return list(variables)
 
 
-def _pq_units(units: str):
-    """``quantities`` unit of a UDUNITS string used in run files (e.g. ``"nA um"``)."""
-    import quantities as pq
-
-    text = {"1": "dimensionless", "": "dimensionless"}.get(units.strip(), units.strip())
-    text = "*".join(text.split())
-    if text == "fT":
-        try:
-            return pq.Quantity(1.0, "fT").units
-        except LookupError:
-            return pq.UnitQuantity("femtotesla", pq.T * 1e-15, symbol="fT")
-    try:
-        return pq.Quantity(1.0, text).units
-    except (LookupError, ValueError, TypeError) as err:
-        raise ValueError(f"units {units!r} have no `quantities` equivalent: {err}") from None
-
-
 def _channel_annotations(ds, da) -> dict[str, np.ndarray]:
     """One entry per flattened channel of a (time, ...) variable: labels and positions."""
     dims = da.dims[1:]
@@ -194,7 +178,7 @@ def to_neo(ds, *, variables: Sequence[str] | None = None, spikes: bool = True):
         for name in names:
             da = ds[name]
             data = np.asarray(da.values).reshape(da.shape[0], -1)
-            sig = neo.AnalogSignal(data, units=_pq_units(str(da.attrs.get("units", "1"))),
+            sig = neo.AnalogSignal(data, units=quantities_units(str(da.attrs.get("units", "1"))),
                                    sampling_period=dt * pq.ms, t_start=(t[0] if t.size else 0.0) * pq.ms,
                                    name=name, description=str(da.attrs.get("long_name", "")),
                                    array_annotations=_channel_annotations(ds, da),
@@ -224,11 +208,6 @@ def _annotation(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-# NWB stores data as recorded with a conversion factor to its SI unit.
-_NWB_UNITS = {"mV": ("volts", 1e-3), "nA um": ("A m", 1e-15), "fT": ("tesla", 1e-15),
-              "nA": ("amperes", 1e-9), "ms": ("seconds", 1e-3)}
 
 
 def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str] | None = None,
@@ -320,7 +299,7 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
                 name=name, data=np.asarray(da.values), electrodes=region, conversion=1e-3,
                 starting_time=start, rate=rate, description=str(da.attrs.get("long_name", name))))
         else:
-            unit, conversion = _NWB_UNITS.get(units, (units or "n/a", 1.0))
+            unit, conversion = NWB_UNITS.get(units, (units or "n/a", 1.0))
             comments = f"dims {', '.join(da.dims)}; signals units {units!r}"
             for d in da.dims[1:]:
                 if d in ds.variables:

@@ -14,6 +14,7 @@ from signals import schema
 from signals._validation import as_gids, as_positions
 from signals.io._files import h5py_or_none, open_h5, require_h5py, sniff
 from signals.io._imported import Imported, provenance
+from signals.io._units import TIME_TO_MS, VOLTAGE_TO_MV, units_text
 from signals.io.readers import Reader
 from signals.recorder import VariableSpec
 
@@ -219,9 +220,8 @@ def _add_ecp(run: Imported, path: Path, handle, electrodes: Path | None, layout:
 
 def _voltage_factor(dset, path: Path) -> float:
     """Factor from the ECP's ``units`` attribute (default mV) to mV."""
-    units = dset.attrs.get("units", "mV")
-    units = units.decode() if isinstance(units, bytes) else str(units)
-    factor = {"mV": 1.0, "uV": 1e-3, "V": 1e3}.get(units)
+    units = units_text(dset.attrs.get("units"), "mV")
+    factor = VOLTAGE_TO_MV.get(units)
     if factor is None:
         raise ValueError(f"{str(path)!r}: ECP units {units!r} not understood (mV, uV or V)")
     return factor
@@ -264,12 +264,10 @@ class EcpReader(Reader):
 
 
 def _time_factor(dset, default: str = "ms") -> float:
-    units = dset.attrs.get("units", default)
-    units = units.decode() if isinstance(units, bytes) else str(units)
-    factors = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "seconds": 1000.0}
-    if units not in factors:
+    units = units_text(dset.attrs.get("units"), default)
+    if units not in TIME_TO_MS:
         raise ValueError(f"{dset.name}: time units {units!r} not understood (expected ms or s)")
-    return factors[units]
+    return TIME_TO_MS[units]
 
 
 def _numeric(dset, path: Path) -> np.ndarray:
@@ -327,22 +325,31 @@ def _sonata_nodes(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def _read_electrodes(path: Path, channels: np.ndarray) -> np.ndarray:
-    """Positions (µm) of ``channels`` from a BMTK electrode file (``channel x_pos y_pos z_pos``)."""
+    """Positions (µm) of ``channels`` from a BMTK electrode file (``channel x_pos y_pos z_pos``).
+
+    The table is read by pandas (whitespace-, tab- or comma-separated, quoted names, a leading
+    index column, a byte-order mark); a ``channel`` column, when there is one, orders the rows.
+    """
+    import pandas as pd
+
     if not path.exists():
         raise FileNotFoundError(f"electrode file not found: {str(path)!r}")
-    text = path.read_text().splitlines()
-    if not text:
-        raise ValueError(f"{str(path)!r} is empty")
-    delim = "," if "," in text[0] else None
-    header = text[0].replace(",", " ").split()
+    try:
+        frame = pd.read_csv(path, sep=r"\s*,\s*|\s+" if _has_comma(path) else r"\s+",
+                            engine="python", encoding="utf-8-sig", dtype=str, quotechar='"')
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{str(path)!r} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{str(path)!r} is not a table of electrode positions: {err}") from None
+    frame.columns = [str(c).strip().strip('"') for c in frame.columns]
+    header = list(frame.columns)
     need = ("x_pos", "y_pos", "z_pos")
     if not set(need) <= set(header):
         raise ValueError(f"{str(path)!r}: expected BMTK's columns x_pos y_pos z_pos, found {header}")
-    rows = [line.split(delim) for line in text[1:] if line.strip()]
-    table = {h: [r[i].strip() for r in rows] for i, h in enumerate(header)}
-    if any(len(r) != len(header) for r in rows):
+    if frame[list(need)].isna().to_numpy().any():
         raise ValueError(f"{str(path)!r}: every row must have the {len(header)} columns {header}")
-    pos = as_positions(np.column_stack([table[c] for c in need]) if rows else np.zeros((0, 3)),
+    table = {h: [str(v).strip().strip('"') for v in frame[h]] for h in header}
+    pos = as_positions(np.column_stack([table[c] for c in need]) if len(frame) else np.zeros((0, 3)),
                        f"{str(path)!r}: x_pos y_pos z_pos")
     if "channel" in table:
         try:
@@ -358,6 +365,11 @@ def _read_electrodes(path: Path, channels: np.ndarray) -> np.ndarray:
     if len(pos) != len(channels):
         raise ValueError(f"{str(path)!r} has {len(pos)} positions for {len(channels)} channels")
     return pos
+
+
+def _has_comma(path: Path) -> bool:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        return "," in fh.readline()
 
 
 class _Transposed:
