@@ -101,8 +101,8 @@ def _child_demo(mode: str, tstop: float, scale: float, backend: str, out: str | 
     from neuron import h
 
     import signals
-    from signals._parallel import Comm
     from signals.demo import build_network
+    from signals.engine.parallel import Comm
     from signals.recorders import LFP, Dipole, Spikes
 
     h.load_file("stdrun.hoc")
@@ -181,7 +181,7 @@ def _child_reduce(chunk: int, n_iter: int, nhost: int, pc) -> dict:
     dipole, dipole per population (4), ~20 spikes per rank); each call is preceded by a barrier,
     so the time is the communication itself, not waiting for a slower rank.
     """
-    from signals._parallel import Comm
+    from signals.engine.parallel import Comm
 
     rng = np.random.default_rng(int(pc.id()))
     outputs = {"lfp": rng.standard_normal((chunk, 32)), "dipole": rng.standard_normal((chunk, 3)),
@@ -207,7 +207,7 @@ def _child_reduce(chunk: int, n_iter: int, nhost: int, pc) -> dict:
 
 
 def run_child(args) -> None:
-    from signals._parallel import init_mpi_if_launched
+    from signals.engine.parallel import init_mpi_if_launched
 
     nhost = init_mpi_if_launched()
     from neuron import h

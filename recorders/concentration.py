@@ -307,9 +307,6 @@ class Concentration(Recorder):
     stated time, as ``Vector.record`` gives it.
     """
 
-    name = "concentration"
-    needs_neuron = True
-    description = "extracellular rxd concentration at electrodes"
 
     def __init__(self, electrodes: Electrodes | np.ndarray, *, species: str = "k",
                  interpolation: str = "trilinear", name: str | None = None,
@@ -326,9 +323,6 @@ class Concentration(Recorder):
         self.snapshot_every = (None if snapshot_every is None
                                else check_positive(snapshot_every, "snapshot_every (ms)"))
 
-    def __repr__(self) -> str:
-        return (f"Concentration(n_electrodes={len(self.electrodes)}, species={self.species!r}, "
-                f"interpolation={self.interpolation!r})")
 
     def variables(self) -> dict[str, VariableSpec]:
         long_name = f"extracellular {self.species} concentration"
@@ -430,9 +424,6 @@ class IntracellularConcentration(Recorder):
     sample is the concentration at its stated time, as ``Vector.record`` gives it.
     """
 
-    name = "intracellular_concentration"
-    needs_neuron = True
-    description = "intracellular ion concentration of chosen cells"
 
     def __init__(self, gids: Iterable[int], *, ion: str = "k", section: str | None = None,
                  loc: float = 0.5, name: str | None = None) -> None:
@@ -449,9 +440,6 @@ class IntracellularConcentration(Recorder):
         self.name = str(name) if name is not None else f"{ion}i"
         self.dim_ = f"{self.name}_cell"
 
-    def __repr__(self) -> str:
-        return (f"IntracellularConcentration(n_cells={self.gids.size}, ion={self.ion!r}, "
-                f"section={self.section!r}, loc={self.loc})")
 
     def variables(self) -> dict[str, VariableSpec]:
         where = self.section or "root (soma) section"

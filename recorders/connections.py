@@ -34,11 +34,7 @@ class Connections(Recorder):
     """
 
     name = "connections"
-    needs_neuron = True
-    description = "synaptic connections (static)"
 
-    def __repr__(self) -> str:
-        return "Connections()"
 
     def variables(self) -> dict[str, VariableSpec]:
         return {}

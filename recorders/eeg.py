@@ -8,7 +8,7 @@ import numpy as np
 
 from signals._validation import as_positions, check_option
 from signals.head import CLASSIC_1020, FourSphere, InfiniteHead, NYHead, placement, sensors_1020
-from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.recorder import Context, LinearRecorder
 
 __all__ = ["EEG", "MEG"]
 
@@ -29,7 +29,7 @@ def _sensor_coords(dim: str, names: Sequence[str], positions: np.ndarray, frame:
     return out
 
 
-class EEG(Recorder):
+class EEG(LinearRecorder):
     """Scalp potential (mV) of the network's current dipole moment.
 
     The network's dipole moment (about its centre, in nA µm) is rotated and placed into the head
@@ -59,8 +59,8 @@ class EEG(Recorder):
     cortical column (≈1 mm) changes the potential by well under 1 %.
     """
 
-    name = "eeg"
-    description = "EEG from current dipoles through a head model"
+    units = "mV"
+    long_name = "EEG potential"
 
     def __init__(self, head: FourSphere | InfiniteHead | NYHead | None = None, *,
                  sensors: Sequence[str] | np.ndarray | None = None, under: str = "Cz",
@@ -72,6 +72,7 @@ class EEG(Recorder):
         self.dim = f"{self.name}_sensor"
         self.per_population = bool(per_population)
         self.under, self.depth = str(under), float(depth)
+        self.sensors = sensors
         if isinstance(self.head, NYHead):
             self.placement = None
             self.sensor_names, self.sensor_positions = None, None
@@ -88,9 +89,6 @@ class EEG(Recorder):
             self.sensor_names = tuple(f"s{i:03d}" for i in range(len(self.sensor_positions)))
         self.head.check_sensors(self.sensor_positions)
 
-    def __repr__(self) -> str:
-        return f"EEG(head={self.head!r}, under={self.under!r}, depth={self.depth} um)"
-
     def _head_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sensors × 3) head transfer in the network frame, sensor positions, location."""
         if isinstance(self.head, NYHead):
@@ -106,38 +104,27 @@ class EEG(Recorder):
         T = self.head.transfer(self.sensor_positions, loc)
         return T @ self.placement.rotation, self.sensor_positions, loc
 
-    def variables(self) -> dict[str, VariableSpec]:
-        attrs = {**self.head.describe(), "under": self.under, "depth_um": self.depth}
-        if self.placement is not None:
-            attrs["dipole_location_um"] = self.placement.location
-        out = {self.name: VariableSpec(("time", self.dim), "mV", "EEG potential", attrs=attrs)}
-        if self.per_population:
-            out[f"{self.name}_population"] = VariableSpec(
-                ("time", "population", self.dim), "mV", "EEG potential per population",
-                attrs=attrs)
-        return out
+    def channel_dims(self) -> tuple[str, ...]:
+        return (self.dim,)
 
-    def setup(self, ctx: Context) -> None:
+    def attrs(self) -> dict:
+        attrs = {**self.head.describe(), "under": self.under, "depth": self.depth,
+                 "depth_units": "um"}
+        if self.placement is not None:
+            attrs.update(dipole_location=self.placement.location, dipole_location_units="um")
+        return attrs
+
+    def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         # The (sensors × segments) map has rank 3: dipole first (3 × segments), then the head
         # (sensors × 3); two thin products cost half of one with the full matrix.
-        self.T_, _, _ = self._head_matrix()  # mV per nA µm, network frame
-        self.R_ = _centered(ctx)  # µm
-        self.pop_rows_ = (ctx.segments.population_rows(ctx.populations)
-                          if self.per_population else [])
+        T, _, _ = self._head_matrix()  # mV per nA µm, network frame
+        return T, _centered(ctx)  # µm
 
-    def coords(self, ctx: Context) -> dict:
+    def channel_coords(self, ctx: Context) -> dict:
         return _sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame")
 
-    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        if not self.per_population:
-            return {self.name: (self.T_ @ (self.R_ @ chunk.imem)).T}
-        per_pop = np.empty((chunk.t.size, len(self.pop_rows_), self.T_.shape[0]))
-        for k, rows in enumerate(self.pop_rows_):
-            per_pop[:, k] = (self.T_ @ (self.R_[:, rows] @ chunk.imem[rows])).T
-        return {self.name: per_pop.sum(axis=1), f"{self.name}_population": per_pop}
 
-
-class MEG(Recorder):
+class MEG(LinearRecorder):
     """Magnetic field (fT) of the network's current dipole moment at magnetometers.
 
     Parameters
@@ -156,20 +143,26 @@ class MEG(Recorder):
         Placement of the network (see :func:`signals.head.placement`); depth in µm.
     names : sequence of str, optional
         Sensor names.
+    per_population : bool
+        Also store ``<name>_population`` (time, population, ``<name>_sensor``, component).
     name : str
         Variable name; dims (time, ``<name>_sensor``, component).
     """
 
-    name = "meg"
-    description = "MEG from current dipoles"
+    units = "fT"
+    long_name = "magnetic flux density"
 
     def __init__(self, sensors, *, head: FourSphere | InfiniteHead | None = None,
                  model: str = "sphere", under: str = "Cz", depth: float = 1000.0,
-                 names: Sequence[str] | None = None, name: str = "meg") -> None:
+                 names: Sequence[str] | None = None, per_population: bool = False,
+                 name: str = "meg") -> None:
         self.head = FourSphere() if head is None else head
         if not isinstance(self.head, FourSphere | InfiniteHead):
             raise TypeError(f"head must be FourSphere or InfiniteHead, got {head!r}")
         self.model = check_option(model, "MEG model", ("sphere", "infinite"))
+        self.sensors = sensors
+        self.names = names
+        self.per_population = bool(per_population)
         self.sensor_positions = as_positions(sensors, "MEG sensor positions (µm)")
         radius = np.linalg.norm(self.sensor_positions, axis=1)
         if np.any(radius <= self.head.brain_radius):
@@ -184,30 +177,24 @@ class MEG(Recorder):
         self.name = str(name)
         self.dim = f"{self.name}_sensor"
 
-    def __repr__(self) -> str:
-        return f"MEG(n_sensors={len(self.sensor_positions)}, model={self.model!r})"
+    def channel_dims(self) -> tuple[str, ...]:
+        return (self.dim, "component")
 
-    def variables(self) -> dict[str, VariableSpec]:
-        attrs = {"meg_model": self.model, "dipole_location_um": self.placement.location,
-                 "under": self.under, "depth_um": self.depth}
-        return {self.name: VariableSpec(("time", self.dim, "component"), "fT",
-                                        "magnetic flux density", attrs=attrs)}
+    def attrs(self) -> dict:
+        return {"meg_model": self.model, "dipole_location": self.placement.location,
+                "dipole_location_units": "um", "under": self.under, "depth": self.depth,
+                "depth_units": "um"}
 
-    def coords(self, ctx: Context) -> dict:
+    def channel_coords(self, ctx: Context) -> dict:
         return {**_sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame"),
                 "component": (("component",), np.array(["x", "y", "z"], dtype=object),
                               {"long_name": "Cartesian component"})}
 
-    def setup(self, ctx: Context) -> None:
+    def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         from lfpykit.eegmegcalc import InfiniteHomogeneousVolCondMEG, SphericallySymmetricVolCondMEG
 
         cls = SphericallySymmetricVolCondMEG if self.model == "sphere" else InfiniteHomogeneousVolCondMEG
         H = cls(self.sensor_positions).get_transformation_matrix(self.placement.location)
         n = len(self.sensor_positions)
         # (sensor·component, 3) in fT per nA µm, in the network frame; applied to the dipole
-        self.K_ = H.reshape(n * 3, 3) * _FT_PER_H @ self.placement.rotation
-        self.R_ = _centered(ctx)  # µm
-
-    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        b = (self.K_ @ (self.R_ @ chunk.imem)).T
-        return {self.name: b.reshape(chunk.t.size, len(self.sensor_positions), 3)}
+        return H.reshape(n * 3, 3) * _FT_PER_H @ self.placement.rotation, _centered(ctx)

@@ -9,12 +9,12 @@ import numpy as np
 
 from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
-from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.recorder import Context, LinearRecorder, cell_gids
 from signals.schema import electrode_coords
 
 __all__ = ["LFP", "METHODS"]
 
-logger = logging.getLogger("signals")
+logger = logging.getLogger(__name__)
 
 #: Forward models: LFPykit ``RecExtElectrode`` methods.
 METHODS = ("linesource", "pointsource", "root_as_point")
@@ -211,7 +211,7 @@ def _setup_threads(ctx: Context) -> int:
                       else os.cpu_count() or 1))
 
 
-class LFP(Recorder):
+class LFP(LinearRecorder):
     """Extracellular potential at electrode contacts (mV).
 
     Parameters
@@ -225,6 +225,11 @@ class LFP(Recorder):
     per_population : bool
         Also store each population's contribution as ``<name>_population``
         (time, population, electrode); they sum to the total.
+    cells : iterable of int, optional
+        gids whose own contributions are stored as ``<name>_per_cell`` (time, ``<name>_cell``,
+        electrode), as NetPyNE's ``saveLFPCells``. Each cell costs 8 bytes per contact and
+        sample: 100 cells on 32 contacts sampled every 0.025 ms for 1 s of model time take
+        1 GB, so choose the cells you need.
     name : str
         Variable name in the run file.
 
@@ -235,56 +240,36 @@ class LFP(Recorder):
     warning; the potential there is computed at the segment surface, as LFPykit does.
     """
 
-    name = "lfp"
-    description = "extracellular potential (LFPykit forward models)"
+    units = "mV"
+    long_name = "extracellular potential"
 
     def __init__(self, electrodes: Electrodes | np.ndarray, *, method: str = "linesource",
-                 sigma: float = 0.3, per_population: bool = False, name: str = "lfp") -> None:
+                 sigma: float = 0.3, per_population: bool = False, cells=None,
+                 name: str = "lfp") -> None:
         self.electrodes = electrodes if isinstance(electrodes, Electrodes) else points(electrodes)
         self.method = check_option(method, "LFP method", METHODS)
         self.sigma = check_positive(sigma, "sigma (extracellular conductivity, S/m)")
         self.per_population = bool(per_population)
+        self.cells = cell_gids(cells)
         self.name = str(name)
 
-    def __repr__(self) -> str:
-        return (f"LFP(n_electrodes={len(self.electrodes)}, method={self.method!r}, "
-                f"sigma={self.sigma} S/m, per_population={self.per_population})")
+    def channel_dims(self) -> tuple[str, ...]:
+        return ("electrode",)
 
-    def variables(self) -> dict[str, VariableSpec]:
-        attrs = {"sigma": self.sigma, "sigma_units": "S/m",
-                 "forward_model": f"lfpykit.RecExtElectrode(method={self.method!r})"}
-        out = {self.name: VariableSpec(("time", "electrode"), "mV",
-                                       "extracellular potential", attrs=attrs)}
-        if self.per_population:
-            out[f"{self.name}_population"] = VariableSpec(
-                ("time", "population", "electrode"), "mV",
-                "extracellular potential per population", attrs=attrs)
-        return out
+    def attrs(self) -> dict:
+        return {"sigma": self.sigma, "sigma_units": "S/m",
+                "forward_model": f"lfpykit.RecExtElectrode(method={self.method!r})"}
 
-    def coords(self, ctx: Context) -> dict:
-        out = electrode_coords(self.electrodes.positions, self.electrodes.names)
-        if self.per_population:
-            out["population"] = (("population",), np.array(ctx.populations, dtype=object),
-                                 {"long_name": "cell population"})
-        return out
+    def channel_coords(self, ctx: Context) -> dict:
+        return electrode_coords(self.electrodes.positions, self.electrodes.names)
 
-    def setup(self, ctx: Context) -> None:
+    def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         seg = ctx.segments
         threads = _setup_threads(ctx)
         inside = _inside_segments(seg, self.electrodes, threads=threads)
         if inside:
             warnings.warn(
                 f"electrode(s) inside segments (closer than the segment radius): {inside}; "
-                "the potential there is computed at the segment surface", stacklevel=2)
-        self.M_ = transfer_matrix(seg, self.electrodes, method=self.method, sigma=self.sigma,
-                                  threads=threads)
-        self.pop_rows_ = seg.population_rows(ctx.populations) if self.per_population else []
-
-    def on_chunk(self, chunk: Chunk) -> dict[str, np.ndarray]:
-        if not self.per_population:
-            return {self.name: (self.M_ @ chunk.imem).T}
-        # every segment belongs to one population: their sum is the total, in one pass
-        per_pop = np.empty((chunk.t.size, len(self.pop_rows_), len(self.electrodes)))
-        for k, rows in enumerate(self.pop_rows_):
-            per_pop[:, k] = (self.M_[:, rows] @ chunk.imem[rows]).T
-        return {self.name: per_pop.sum(axis=1), f"{self.name}_population": per_pop}
+                "the potential there is computed at the segment surface", stacklevel=3)
+        return (transfer_matrix(seg, self.electrodes, method=self.method, sigma=self.sigma,
+                                threads=threads),)

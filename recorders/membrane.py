@@ -7,12 +7,7 @@ import numpy as np
 from signals._validation import check_option
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 
-__all__ = ["MembraneCurrents", "GEOMETRY_VARIABLES"]
-
-#: Per-segment geometry written once with the currents (dim ``segment``), enough to rebuild the
-#: run's :class:`signals.network.SegmentTable` offline (:func:`signals.offline.segment_table`).
-GEOMETRY_VARIABLES = ("segment_gid", "segment_population", "segment_section", "segment_root",
-                      "segment_x", "segment_y", "segment_z", "segment_diam", "segment_area")
+__all__ = ["MembraneCurrents"]
 
 
 class MembraneCurrents(Recorder):
@@ -26,9 +21,10 @@ class MembraneCurrents(Recorder):
     ``segment_section`` (NEURON section name) and ``segment_root`` (1 for the segments of each
     cell's root section, the soma that ``LFP(method="root_as_point")`` treats as a point). The
     network centre used by :class:`~signals.recorders.EEG` and
-    :class:`~signals.recorders.MEG` is the attribute ``network_center_um`` of the ``segment``
-    coordinate. With these, :func:`signals.recompute` applies any forward model to the
-    saved currents without NEURON and gives what recording it live gives.
+    :class:`~signals.recorders.MEG` is the attribute ``network_center`` (µm, as its
+    ``network_center_units`` says) of the ``segment`` coordinate. With these,
+    :func:`signals.recompute` applies any forward model to the saved currents without NEURON
+    and gives what recording it live gives.
 
     Parameters
     ----------
@@ -57,15 +53,11 @@ class MembraneCurrents(Recorder):
     Recomputed signals do not depend on the row order.
     """
 
-    name = "imem"
-    description = "membrane current of every segment, with segment geometry (offline recompute)"
 
     def __init__(self, *, dtype: str = "f8", name: str = "imem") -> None:
         self.dtype = check_option(dtype, "MembraneCurrents dtype", ("f8", "f4"))
         self.name = str(name)
 
-    def __repr__(self) -> str:
-        return f"MembraneCurrents(dtype={self.dtype!r}, name={self.name!r})"
 
     def variables(self) -> dict[str, VariableSpec]:
         return {self.name: VariableSpec(
@@ -82,7 +74,8 @@ class MembraneCurrents(Recorder):
         return {
             "segment": (("segment",), np.arange(n_total, dtype=np.int64),
                         {"long_name": "segment index (MPI ranks in order)",
-                         "network_center_um": np.asarray(ctx.network_center, dtype=float)}),
+                         "network_center": np.asarray(ctx.network_center, dtype=float),
+                         "network_center_units": "um"}),
             "segment_end": (("segment_end",), np.array(["start", "end"], dtype=object),
                             {"long_name": "segment end point"}),
         }

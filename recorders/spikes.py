@@ -31,14 +31,10 @@ class Spikes(Recorder):
     """
 
     name = "spikes"
-    needs_neuron = True
-    description = "spike times and gids"
 
     def __init__(self, *, threshold: float = 10.0) -> None:
         self.threshold = check_real(threshold, "threshold (mV)")
 
-    def __repr__(self) -> str:
-        return f"Spikes(threshold={self.threshold} mV)"
 
     def variables(self) -> dict[str, VariableSpec]:
         return {

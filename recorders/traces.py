@@ -35,9 +35,6 @@ class Traces(Recorder):
         Either way each sample equals ``Vector.record`` of the variable at its time.
     """
 
-    name = "v"
-    needs_neuron = True
-    description = "membrane potential of chosen cells"
 
     def __init__(self, gids: Iterable[int], *, variable: str = "v", units: str = "mV",
                  loc: float = 0.5, name: str = "v", state: bool | None = None) -> None:
@@ -55,8 +52,6 @@ class Traces(Recorder):
         self.state = (not (self.variable == "v" or self.variable.startswith(("i", "g")))
                       if state is None else bool(state))
 
-    def __repr__(self) -> str:
-        return f"Traces(n_cells={self.gids.size}, variable={self.variable!r})"
 
     def variables(self) -> dict[str, VariableSpec]:
         return {self.name: VariableSpec(("time", self.dim_), self.units,

@@ -11,10 +11,10 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from signals import electrodes, network
-from signals._parallel import init_mpi_if_launched
-from signals.offline import recompute
-from signals.recorder import Chunk, Context, Recorder, VariableSpec
-from signals.session import Session, attach, record
+from signals.engine.parallel import init_mpi_if_launched
+from signals.engine.session import Session, attach, record
+from signals.recompute import recompute
+from signals.recorder import Chunk, Context, LinearRecorder, Recorder, VariableSpec
 from signals.store import open_run
 
 try:
@@ -25,6 +25,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "Chunk",
     "Context",
+    "LinearRecorder",
     "Recorder",
     "Session",
     "VariableSpec",

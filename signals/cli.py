@@ -26,8 +26,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from neuron import h
 
     import signals
-    from signals._parallel import init_mpi_if_launched
     from signals.demo import POPULATIONS, record_demo
+    from signals.engine.parallel import init_mpi_if_launched
     from signals.plots import plot_lfp, plot_raster
 
     nhost = init_mpi_if_launched()

@@ -138,7 +138,7 @@ class HnnRecording:
                              f"(e.g. 'run_{{trial}}.nc'), got {self.path!r}")
 
     def _start_trial(self, builder: Any) -> None:
-        from signals.session import Session
+        from signals.engine.session import Session
 
         hnn_core = _hnn_core()
         if builder.net is not self.net and not self._run.get("child"):

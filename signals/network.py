@@ -25,9 +25,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SegmentTable", "from_neuron", "from_netpyne", "from_lfpy", "spike_detectors"]
+__all__ = ["SegmentTable", "GEOMETRY_VARIABLES", "from_neuron", "from_netpyne", "from_lfpy",
+           "spike_detectors"]
 
-logger = logging.getLogger("signals")
+logger = logging.getLogger(__name__)
+
+#: Per-segment geometry a run file holds with saved membrane currents (dim ``segment``), enough
+#: to rebuild its :class:`SegmentTable` without NEURON (:func:`signals.recompute.segment_table`).
+GEOMETRY_VARIABLES = ("segment_gid", "segment_population", "segment_section", "segment_root",
+                      "segment_x", "segment_y", "segment_z", "segment_diam", "segment_area")
 
 
 @dataclass(frozen=True, eq=False)

@@ -91,13 +91,13 @@ def check_recorder(recorder: Recorder, *, n_samples: int = 7, seed: int = 0) -> 
     t = np.arange(n_samples) * 0.025
 
     def run(imem):
-        pointers = [np.zeros((len(segs), n_samples)) for segs, _, _ in ctx._pointer_groups]
+        pointers = [np.zeros((len(segs), n_samples)) for segs, _, _ in ctx.pointer_groups]
         return recorder.on_chunk(Chunk(imem=imem, t=t, start=0, pointers=pointers))
 
     # the last call of a run may hold no samples (events after the last sample)
     empty = recorder.on_chunk(Chunk(imem=np.zeros((len(table), 0)), t=np.zeros(0), start=0,
                                     pointers=[np.zeros((len(segs), 0))
-                                              for segs, _, _ in ctx._pointer_groups]))
+                                              for segs, _, _ in ctx.pointer_groups]))
     for name, spec in specs.items():
         if spec.dims[0] == "time":
             assert np.shape(empty[name])[0] == 0, f"{name}: rows for an empty chunk"

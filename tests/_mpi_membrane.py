@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from signals._parallel import init_mpi_if_launched
+from signals.engine.parallel import init_mpi_if_launched
 
 PROBE_Z = np.linspace(-1000, 0, 6)  # µm, at x = 10, y = -20
 

@@ -209,7 +209,7 @@ def _scenario_mpi(out: Path) -> dict:
     from neuron import h, rxd
 
     import signals
-    from signals._parallel import init_mpi_if_launched
+    from signals.engine.parallel import init_mpi_if_launched
     from signals.recorders import LFP, Concentration, IntracellularConcentration
     from signals.recorders.concentration import grid_snapshot
 

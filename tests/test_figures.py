@@ -458,7 +458,7 @@ def test_progress_in_a_log_is_lines_not_carriage_returns(monkeypatch):
     """stderr redirected to a file (not a terminal): lines, never tqdm's \r frames."""
     import io
 
-    from signals._progress import progress
+    from signals.engine.progress import progress
 
     log = io.StringIO()
     monkeypatch.setattr(sys, "stderr", log)
@@ -475,7 +475,7 @@ def test_progress_in_a_log_is_lines_not_carriage_returns(monkeypatch):
 def test_progress_lines_format():
     import io
 
-    from signals._progress import _Lines
+    from signals.engine.progress import _Lines
 
     out = io.StringIO()
     with _Lines(1000.0, delay=0.0, desc="signals", file=out) as bar:

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import signals
 from signals.head import FourSphere
-from signals.offline import recompute, segment_table
+from signals.recompute import recompute, segment_table
 from signals.recorders import EEG, LFP, MEG, Dipole, MembraneCurrents, Spikes, Traces
 
 TSTOP = 30.0  # ms
@@ -123,18 +123,25 @@ def test_recompute_reads_chunk_by_chunk(runs):
     """Each chunk handed to the recorders holds at most chunk_samples samples."""
     tmp, _, _ = runs
 
-    class ChunkSizes(signals.Recorder):
-        name = "sizes"
+    class ChunkSizes(signals.LinearRecorder):
+        """The sum of the membrane currents (nA), noting the shape of every chunk it gets."""
 
-        def __init__(self):
+        units = "nA"
+        long_name = "sum of membrane currents"
+
+        def __init__(self, name="total"):
+            self.name = name
             self.seen = []
 
-        def variables(self):
-            return {"total": signals.VariableSpec(("time",), "nA", "sum of membrane currents")}
+        def channel_dims(self):
+            return ()
+
+        def transfer(self, ctx):
+            return (np.ones((1, len(ctx.segments))),)
 
         def on_chunk(self, chunk):
             self.seen.append(chunk.imem.shape)
-            return {"total": chunk.imem.sum(axis=0)}
+            return super().on_chunk(chunk)
 
     rec = ChunkSizes()
     out = recompute(tmp / "a.nc", [rec], chunk_samples=64)
@@ -225,7 +232,7 @@ def test_membrane_currents_two_ranks_equal_one_rank(mpi_available, tmp_path):
         for name in ("segment_gid", "segment_x", "segment_y", "segment_z", "segment_diam",
                      "segment_area", "segment_root", "segment_section", "segment_population"):
             assert_array_equal(b[name].values[ib], a[name].values[ia])
-        assert_allclose(b["segment"].attrs["network_center_um"], a["segment"].attrs["network_center_um"],
+        assert_allclose(b["segment"].attrs["network_center"], a["segment"].attrs["network_center"],
                         rtol=1e-12)
         probe = signals.electrodes.laminar(x=10.0, y=-20.0, z=PROBE_Z)
         out = recompute(b, [LFP(probe, per_population=True), Dipole()])

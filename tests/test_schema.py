@@ -102,20 +102,15 @@ def test_head_models_follow_the_units_rule(head):
     assert units and all(k[:-len("_units")] in attrs for k in units)
 
 
-# Attributes that still carry units in their names, in files outside this change (their owners
-# rename them); the list may only shrink.
-PENDING_UNIT_NAMES = {"origin_um", "depth_um", "dipole_location_um", "network_center_um"}
-
-
-def test_no_new_attribute_carries_its_units():
-    """Every string literal used as a key in the package that looks like ``<name>_<unit>``."""
+def test_no_attribute_carries_its_units():
+    """Every string literal used as a dict key in the package that looks like ``<name>_<unit>``."""
     found = set()
     for path in [*(ROOT / "signals").rglob("*.py"), *(ROOT / "recorders").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Dict):
                 keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
                 found |= {k for k in keys if isinstance(k, str) and schema.units_in_name(k)}
-    assert found <= PENDING_UNIT_NAMES, f"attribute names with units: {sorted(found - PENDING_UNIT_NAMES)}"
+    assert not found, f"attribute names with units: {sorted(found)}"
 
 
 def test_io_and_schema_import_no_plugin_nor_private_names_of_other_packages():

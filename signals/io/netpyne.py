@@ -362,7 +362,7 @@ def _add_dipole(run: Imported, dipole: np.ndarray, sd: Mapping, populations: Seq
     """``dipole`` (time, component) in nA µm, with ``dipole_population`` and ``dipole_per_cell``."""
     n_time = run.time.size
     run.coords.update(schema.component_coord())
-    attrs = {"origin_um": np.zeros(3), "comment": _ZERO_FIRST,
+    attrs = {**schema.with_units("origin", np.zeros(3), "um"), "comment": _ZERO_FIRST,
              "forward_model": "lfpykit.CurrentDipoleMoment (NetPyNE recordDipole), NEURON "
                               "coordinates"}
     run.series["dipole"] = (VariableSpec(("time", "component"), "nA um", "current dipole moment",

@@ -18,22 +18,29 @@ from typing import Any
 
 import numpy as np
 
-from signals.network import SegmentTable
-from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.engine.driver import (
+    BlasLimit,
+    chunk_length,
+    collect_specs,
+    merge_coords,
+    recorder_attrs,
+    resolve_recorders,
+    run_recorders,
+    write_run,
+)
+from signals.network import GEOMETRY_VARIABLES, SegmentTable
+from signals.recorder import Chunk, Context, LinearRecorder, VariableSpec
 
 __all__ = ["recompute", "segment_table"]
 
-logger = logging.getLogger("signals")
+logger = logging.getLogger(__name__)
 
 #: Global attributes a new run file gets afresh rather than from its source.
 _FRESH_ATTRS = ("signals_format", "signals_format_version", "Conventions", "created", "run_status",
                 "run_error", "n_samples", "coordinates")
-_BUFFER_BYTES = 64 * 2**20
 
 
 def _geometry_missing(ds, variable: str) -> list[str]:
-    from signals.recorders.membrane import GEOMETRY_VARIABLES
-
     return [v for v in (variable, *GEOMETRY_VARIABLES) if v not in ds.variables]
 
 
@@ -98,32 +105,6 @@ def segment_table(ds, variable: str = "imem") -> SegmentTable:
         segments=[], roots=[])
 
 
-def _check_recorders(recorders) -> list[Recorder]:
-    if isinstance(recorders, Recorder):
-        recorders = [recorders]
-    recs = list(recorders)
-    if not recs:
-        raise ValueError("give at least one recorder to recompute")
-    for rec in recs:
-        if not isinstance(rec, Recorder):
-            raise TypeError(f"recorders must be Recorder instances (e.g. LFP(probe)), got {rec!r}")
-    names = [r.name for r in recs]
-    if len(set(names)) != len(names):
-        raise ValueError(f"recorder names must be unique (pass name=...): {names}")
-    for rec in recs:
-        specs = rec.variables()
-        if not specs:
-            raise ValueError(f"recorder {rec!r} records nothing derived from membrane currents "
-                             "(it reads the live network); keep its data from the source run")
-        for name, spec in specs.items():
-            if spec.reduce != "sum" or spec.dims[0] != "time":
-                raise ValueError(
-                    f"recorder {rec!r} writes {name!r} ({spec.dims[0]}, reduce={spec.reduce!r}): "
-                    "only time series linear in the membrane currents can be recomputed; spikes "
-                    "and other events are copied from the source run (see `keep`)")
-    return recs
-
-
 def _spec_of(da) -> VariableSpec:
     """A VariableSpec that rewrites an existing variable as it is."""
     kind = da.dtype.kind
@@ -132,37 +113,6 @@ def _spec_of(da) -> VariableSpec:
     return VariableSpec(tuple(da.dims), str(da.attrs.get("units", "1")),
                         str(da.attrs.get("long_name", da.name)),
                         reduce="sum" if da.dims[0] == "time" else "gather", dtype=dtype, attrs=attrs)
-
-
-def _merge(coords: dict, extra: Mapping, owner: str) -> dict:
-    """``coords`` updated with ``extra``; a name defined twice must hold the same values."""
-    out = dict(coords)
-    for name, entry in extra.items():
-        if name in out and not (tuple(out[name][0]) == tuple(entry[0]) and
-                                np.array_equal(np.asarray(out[name][1]), np.asarray(entry[1]))):
-            raise ValueError(f"{owner} defines coordinate {name!r} differently from another "
-                             "recorder; give it another name")
-        out[name] = entry
-    return out
-
-
-class _blas_limit:
-    """At most ``n`` BLAS threads inside the block (``None``: leave BLAS alone)."""
-
-    def __init__(self, n: int | None) -> None:
-        self.n = n
-        self._limits = None
-
-    def __enter__(self):
-        if self.n is not None:
-            from threadpoolctl import threadpool_limits
-
-            self._limits = threadpool_limits(limits=self.n, user_api="blas")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._limits is not None:
-            self._limits.restore_original_limits()
 
 
 def _coord_entry(da) -> tuple:
@@ -209,7 +159,7 @@ def _plan_copies(ds, variable: str, keep, new_dims: set[str]):
 
 def recompute(
     run,
-    recorders: Sequence[Recorder],
+    recorders: Sequence[LinearRecorder],
     *,
     path: str | os.PathLike | None = None,
     variable: str = "imem",
@@ -266,35 +216,27 @@ def recompute(
     rank's segments in rank order.
     """
     import signals
-    from signals.store import RunWriter, open_run
+    from signals.store import open_run
 
     own = not hasattr(run, "variables")
     ds = open_run(run) if own else run
     try:
-        recs = _check_recorders(recorders)
+        recs = resolve_recorders(recorders, linear=True)
         table = segment_table(ds, variable)
-        center = np.asarray(ds["segment"].attrs.get("network_center_um", table.cell_position.mean(0)),
-                            dtype=float)
+        seg_attrs = ds["segment"].attrs
+        # "network_center_um": the name in files of signals 0.1
+        center = seg_attrs.get("network_center", seg_attrs.get("network_center_um"))
+        center = np.asarray(table.cell_position.mean(0) if center is None else center, dtype=float)
         populations = (tuple(str(p) for p in ds["population"].values) if "population" in ds.variables
                        else table.populations)
         ctx = Context(segments=table, populations=populations, network_center=center,
                       n_segments_total=len(table))
-        specs: dict[str, VariableSpec] = {}
+        specs = collect_specs(recs)
         coords: dict[str, tuple] = {}
         for rec in recs:
-            if rec.needs_neuron:
-                raise ValueError(f"recorder {rec!r} reads the live NEURON network; it cannot be "
-                                 "recomputed from a run file (spikes and connections are copied)")
             rec.setup(ctx)
-            if ctx._pointer_groups:
-                raise ValueError(f"recorder {rec!r} samples NEURON variables that are not in the "
-                                 "run file; it cannot be recomputed")
-            for name, spec in rec.variables().items():
-                if name in specs or name == "time":
-                    raise ValueError(f"two recorders write a variable named {name!r}")
-                specs[name] = spec
-            coords = _merge(coords, rec.coords(ctx), owner=rec.name)
-            coords = _merge(coords, rec.static(ctx), owner=rec.name)
+            coords = merge_coords(coords, rec.coords(ctx), owner=rec.name)
+            coords = merge_coords(coords, rec.static(ctx), owner=rec.name)
         new_dims = {d for spec in specs.values() for d in spec.dims[1:]}
         new_dims |= {d for dims, _, _ in coords.values() for d in dims}
         series, events, statics = _plan_copies(ds, variable, keep, new_dims)
@@ -315,45 +257,34 @@ def recompute(
             raise ValueError(f"{variable!r} has dims {da.dims}, expected ('time', 'segment')")
         n_time = int(da.sizes["time"])
         n_seg = len(table)
-        if chunk_samples is None:
-            chunk_samples = int(np.clip(_BUFFER_BYTES // (8 * max(n_seg, 1)), 1, 500))
-        elif isinstance(chunk_samples, bool) or int(chunk_samples) != chunk_samples or chunk_samples < 1:
-            raise ValueError(f"chunk_samples must be a positive integer, got {chunk_samples!r}")
-        chunk_samples = int(chunk_samples)
+        chunk_samples = chunk_length(n_seg, chunk_samples)
         source = ds.encoding.get("source", "<in-memory Dataset>")
         global_attrs = {k: v for k, v in ds.attrs.items() if k not in _FRESH_ATTRS}
         global_attrs.update({"recomputed_from": str(source), "recomputed_variable": variable,
                              "recomputed_with_signals": signals.__version__})
-        for rec in recs:
-            global_attrs[f"recorder_{rec.name}"] = repr(rec)
+        global_attrs.update(recorder_attrs(recs))
         global_attrs.update(dict(attrs or {}))
+        computed = {k: v for k, v in specs.items() if k not in series and k not in events}
+        blas = BlasLimit(blas_threads)
+
+        def chunks():
+            time = ds["time"]
+            pending_events = {n: ds[n].values for n in events}
+            for k0 in range(0, max(n_time, 1), chunk_samples):
+                k1 = min(k0 + chunk_samples, n_time)
+                t = np.asarray(time[k0:k1].values, dtype=float)
+                imem = np.asarray(da[k0:k1].values, dtype=float)  # (n, n_seg) nA
+                outputs = run_recorders(recs, Chunk(imem=imem.T, t=t, start=k0, pointers=[]),
+                                        computed, blas)
+                for n in series:
+                    outputs[n] = ds[n][k0:k1].values
+                outputs.update(pending_events)
+                pending_events = {}
+                yield t, outputs
 
         def write(target: Path) -> None:
-            writer = RunWriter(target, coords=coords, variables=specs, attrs=global_attrs,
-                               chunk_len=chunk_samples)
-            error = None
-            try:
-                time = ds["time"]
-                pending_events = {n: ds[n].values for n in events}
-                for k0 in range(0, max(n_time, 1), chunk_samples):
-                    k1 = min(k0 + chunk_samples, n_time)
-                    t = np.asarray(time[k0:k1].values, dtype=float)
-                    imem = np.asarray(da[k0:k1].values, dtype=float)  # (n, n_seg) nA
-                    chunk = Chunk(imem=imem.T, t=t, start=k0, pointers=[])
-                    outputs: dict[str, np.ndarray] = {}
-                    with _blas_limit(blas_threads):
-                        for rec in recs:
-                            outputs.update(rec.on_chunk(chunk))
-                    for n in series:
-                        outputs[n] = ds[n][k0:k1].values
-                    outputs.update(pending_events)
-                    pending_events = {}
-                    writer.append(t, outputs)
-            except BaseException as err:
-                error = err
-                raise
-            finally:
-                writer.close(error=error, attrs={"n_samples": writer.n_samples})
+            write_run(target, coords=coords, variables=specs, attrs=global_attrs,
+                      chunk_len=chunk_samples, chunks=chunks())
 
         if path is not None:
             write(Path(path))
