@@ -446,7 +446,15 @@ def with_units(name: str, value: Any, units: str) -> dict[str, Any]:
 def units_in_name(name: str) -> str | None:
     """The unit suffix an attribute name carries (``"um"`` for ``"depth_um"``), else None.
 
-    ``<name>_units`` attributes themselves are fine.
+    Parameters
+    ----------
+    name : str
+        An attribute name; ``<name>_units`` attributes themselves are fine.
+
+    Returns
+    -------
+    str or None
+        The suffix (``"um"``, ``"ms"``, ``"S_per_m"``, ...).
     """
     if name.endswith("_units"):
         return None
@@ -456,6 +464,11 @@ def units_in_name(name: str) -> str | None:
 
 def check_attr_names(names: Iterable[str]) -> None:
     """Raise if any attribute name carries its units: they belong in ``<name>_units``.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Attribute names (e.g. the keys of a recorder's attrs).
 
     Raises
     ------
@@ -481,6 +494,11 @@ def read_attr(attrs: Mapping[str, Any], name: str, default: Any = None) -> Any:
         The attribute's name under the rule (units in ``<name>_units``).
     default : object
         Returned when neither spelling is there.
+
+    Returns
+    -------
+    object
+        The value, in the units of ``<name>_units`` (or those the old suffix named).
     """
     if name in attrs:
         return attrs[name]

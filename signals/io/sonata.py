@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -87,12 +88,10 @@ def from_sonata(spikes: str | os.PathLike | None = None, *, ecp: str | os.PathLi
         run.events.update(schema.spike_events(times, gids, where=f"{str(spikes)!r}: /spikes",
                                               comment="SONATA spike file"))
         run.attrs["spikes_file"] = str(spikes)
-    if ecp is None:
-        if tstop is not None:
-            run.attrs["tstop"] = float(tstop)
-        return run.finish(out)
-    with open_h5(Path(ecp), "BMTK ecp.h5 file") as handle:
-        _add_ecp(run, Path(ecp), handle, None if electrodes is None else Path(electrodes), layout)
+    # the ECP stays open while the run is written: its data are copied a block at a time
+    with open_h5(Path(ecp), "BMTK ecp.h5 file") if ecp is not None else nullcontext() as handle:
+        if handle is not None:
+            _add_ecp(run, Path(ecp), handle, None if electrodes is None else Path(electrodes), layout)
         if tstop is not None:
             run.attrs["tstop"] = float(tstop)
         return run.finish(out)
