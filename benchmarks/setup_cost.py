@@ -61,7 +61,7 @@ def main() -> None:
     import lfpykit
 
     import signals
-    from signals.recorders.lfp import _inside_segments, transfer_matrix
+    from signals.recorders.lfp import inside_segments, transfer_matrix
 
     cells = build(args.cells)
     t_table, table = best(lambda: signals.network.from_neuron(cells), args.repeat)
@@ -94,7 +94,7 @@ def main() -> None:
               f"2 threads {t_two / entries * 1e9:5.1f})  LFPykit {t_peer:5.2f} s "
               f"({t_peer / entries * 1e9:5.1f} ns/entry)  ratio {t_peer / t_ours:4.1f}x, "
               f"CPU time ratio {cpu_peer / cpu_ours:4.1f}x  max diff {diff:.1e} of peak")
-    t_inside, _ = best(lambda: _inside_segments(table, probe), args.repeat)
+    t_inside, _ = best(lambda: inside_segments(table, probe), args.repeat)
     print(f"  inside-segment check    {t_inside:7.2f} s  {t_inside / entries * 1e9:7.1f} ns/entry")
     total = t_table + best(lambda: transfer_matrix(table, probe), 1)[0] + t_inside
     print(f"  LFP set-up (table + line-source matrix + check): {total:.2f} s "

@@ -4,6 +4,16 @@ One ``PtrVector`` over every local ``i_membrane_`` is gathered once per sample i
 (chunk × segments) buffer, and one per pointer group a recorder requested
 (:meth:`signals.Context.add_pointers`). Groups of state-phase variables (gates, concentrations)
 are read one callback later, when NEURON has updated them to the sample's time.
+
+With a sampling interval of ``k > 1`` steps, ``mean`` sampling gives each sample of the
+membrane currents the mean over the interval centred on it (a box filter before sampling, so
+that spike energy above the new Nyquist frequency does not alias into the LFP band; see
+``benchmarks/aliasing.py``). The box spans ``k`` steps: for odd ``k`` the ``k`` steps nearest the
+sample, for even ``k`` the ``k - 1`` nearest plus half of each next one (trapezoidal ends), so
+the time axis stays ``t0 + j k dt``. A row's currents are final ``k // 2`` steps after its
+time. The first sample (t0) is the initial state itself; the last averages only the steps
+the run reached (the half interval before it). Pointer groups are always read at the
+sample's own step.
 """
 
 from __future__ import annotations
@@ -31,15 +41,28 @@ class Sampler:
     defer_rows : bool
         Whether a row is complete only after the next callback (some rank has state-phase
         groups: every rank must then flush at that same callback).
+    every : int
+        Steps per sample.
+    mode : {"point", "mean"}
+        Membrane currents at the sample's step, or their mean over the interval centred on it
+        (see the module docstring). With ``every == 1`` both are the same.
     """
 
     def __init__(self, segments: list, groups: Sequence[PointerGroup], chunk_samples: int, *,
-                 defer_rows: bool) -> None:
+                 defer_rows: bool, every: int = 1, mode: str = "point") -> None:
         from neuron import h
 
         n = len(segments)
         self.chunk_samples = int(chunk_samples)
         self.defer_rows = bool(defer_rows)
+        self.every = int(every)
+        self.mean = mode == "mean" and self.every > 1
+        self._half = self.every // 2  # steps after a sample until its mean is final
+        self._even = self.every % 2 == 0
+        self._acc = np.zeros(n)  # running sum of the interval being averaged (nA)
+        self._weight = 0.0
+        self._next = 1  # index (since t0) of the sample whose interval is being summed
+        self._awaiting: int | None = None  # buffer row still waiting for its mean currents
         self._imem_ptr = None  # a rank without segments (MPI) samples nothing: PtrVector(0) fails
         if n:
             self._imem_ptr = h.PtrVector(n)
@@ -64,7 +87,48 @@ class Sampler:
     @property
     def full(self) -> bool:
         """Every row holds a complete sample: time to flush."""
-        return self.fill == self.chunk_samples and self.pending is None
+        return self.fill == self.chunk_samples and self.pending is None and self._awaiting is None
+
+    def step(self, count: int) -> None:
+        """Add this step's currents to the interval mean (``mean`` sampling; every step).
+
+        ``count`` is the number of steps since t0, this one included.
+        """
+        d = count - self._next * self.every  # steps from the sample being averaged
+        if d < -self._half:
+            return  # within the first sample's interval: that sample is the initial state
+        if self._imem_ptr is None:
+            if d == self._half:
+                self._emit(None)
+            return
+        self._imem_ptr.gather(self._imem_vec)
+        x = self._imem_view
+        edge = self._even and abs(d) == self._half
+        w = 0.5 if edge else 1.0
+        self._acc += w * x if edge else x
+        self._weight += w
+        if d == self._half:
+            self._emit(x if edge else None)
+
+    def _emit(self, shared: np.ndarray | None) -> None:
+        """The averaged interval is complete: its mean goes into its row."""
+        if self._awaiting is not None and self._weight:
+            self.imem[self._awaiting] = self._acc / self._weight
+        self._awaiting = None
+        self._next += 1
+        if shared is None:  # the edge step of an even interval starts the next one too
+            self._acc[:] = 0.0
+            self._weight = 0.0
+        else:
+            np.multiply(shared, 0.5, out=self._acc)
+            self._weight = 0.5
+
+    def finish(self) -> None:
+        """The run ended inside an interval: its row gets the mean of the steps it reached."""
+        if self._awaiting is not None:
+            if self._weight:
+                self.imem[self._awaiting] = self._acc / self._weight
+            self._awaiting = None
 
     def sample(self, imem: np.ndarray | None = None) -> None:
         """Read the membrane currents (or take ``imem``, nA) and current-phase groups into a row.
@@ -74,8 +138,11 @@ class Sampler:
         (:meth:`complete_pending`), when they hold this sample's values.
         """
         k = self.fill
-        if self._imem_ptr is not None:
-            self._imem_ptr.gather(self._imem_vec)
+        if self.mean and imem is None:
+            self._awaiting = k  # its mean is final k // 2 steps later (see step)
+        elif self._imem_ptr is not None:
+            if imem is None:
+                self._imem_ptr.gather(self._imem_vec)
             self.imem[k] = self._imem_view if imem is None else imem
         for ptr, vec, view, buf in self._current:
             ptr.gather(vec)

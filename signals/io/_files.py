@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-
-logger = logging.getLogger(__name__)
 
 _PICKLE_MAGIC = (b"\x80",)
 _GZIP_MAGIC = b"\x1f\x8b"

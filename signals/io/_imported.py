@@ -8,7 +8,6 @@ and nowhere else.
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -18,8 +17,6 @@ from typing import Any
 import numpy as np
 
 from signals.recorder import VariableSpec
-
-logger = logging.getLogger(__name__)
 
 #: Upper bound (bytes) of one chunk of imported time series written at a time.
 CHUNK_BYTES = 64 * 2**20

@@ -9,10 +9,6 @@ pint cannot give.
 
 from __future__ import annotations
 
-import logging
-
-logger = logging.getLogger(__name__)
-
 #: Factor to ms of the time units SONATA/BMTK files use (``units`` attribute).
 TIME_TO_MS = {"ms": 1.0, "msec": 1.0, "millisecond": 1.0, "milliseconds": 1.0,
               "s": 1000.0, "sec": 1000.0, "second": 1000.0, "seconds": 1000.0}

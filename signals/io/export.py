@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import logging
 import os
 import uuid
 from collections.abc import Sequence
@@ -21,8 +20,6 @@ from signals import schema
 from signals.io._units import NWB_UNITS, quantities_units
 
 __all__ = ["to_mne", "to_neo", "to_nwb"]
-
-logger = logging.getLogger(__name__)
 
 
 def to_mne(ds, variable: str = "eeg", *, ch_type: str | None = None):

@@ -11,7 +11,6 @@ Built-ins are listed here; third-party packages add theirs through the entry-poi
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -20,8 +19,6 @@ from pathlib import Path
 from signals.io._files import sniff
 
 __all__ = ["Reader", "SignalsReader", "list_readers", "guess_reader", "convert"]
-
-logger = logging.getLogger(__name__)
 
 #: Output types of :func:`convert`, by suffix.
 OUTPUT_SUFFIXES = (".nc", ".nwb", ".nix", ".fif")

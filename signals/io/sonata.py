@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from contextlib import nullcontext
 from pathlib import Path
@@ -20,8 +19,6 @@ from signals.io.readers import Reader
 from signals.recorder import VariableSpec
 
 __all__ = ["from_sonata", "SonataReader", "EcpReader"]
-
-logger = logging.getLogger(__name__)
 
 _LAYOUTS = ("auto", "time_channel", "channel_time")
 
