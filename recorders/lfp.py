@@ -10,6 +10,7 @@ from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.media import Slice
 from signals.recorder import Context, LinearRecorder, cell_gids
+from signals.schema import electrode_coords
 
 __all__ = ["LFP", "METHODS", "inside_segments", "medium_matrix", "transfer_matrix"]
 
@@ -412,13 +413,7 @@ class LFP(LinearRecorder):
                 "forward_model": f"lfpykit.RecExtElectrode(method={self.method!r})"}
 
     def channel_coords(self, ctx: Context) -> dict:
-        el = self.electrodes
-        out = {"electrode": (("electrode",), np.array(el.names, dtype=object),
-                             {"long_name": "electrode contact"})}
-        for k, axis in enumerate("xyz"):
-            out[f"electrode_{axis}"] = (("electrode",), el.positions[:, k],
-                                        {"units": "um", "long_name": f"electrode {axis} position"})
-        return out
+        return electrode_coords(self.electrodes.positions, self.electrodes.names)
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         seg = ctx.segments

@@ -343,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert another tool's saved output into a signals run file, or export a run.")
     conv.add_argument("input", help="NetPyNE .json (or pickle), SONATA spikes .h5, BMTK ecp.h5, or a run")
     conv.add_argument("output", help=".nc (run file), .nwb (NWB), .nix (neo) or .fif (MNE)")
-    conv.add_argument("--format", choices=("netpyne", "sonata", "ecp", "signals"),
+    from signals.io import list_readers
+
+    conv.add_argument("--format", choices=tuple(list_readers()),
                       help="input format (default: from the file's content)")
     conv.add_argument("--allow-pickle", action="store_true",
                       help="read NetPyNE pickles (unpickling runs code from the file: trusted files only)")
