@@ -9,6 +9,7 @@ import numpy as np
 from signals._validation import as_positions, check_option
 from signals.head import CLASSIC_1020, FourSphere, InfiniteHead, NYHead, placement, sensors_1020
 from signals.recorder import Context, LinearRecorder
+from signals.schema import component_coord, sensor_coords
 
 __all__ = ["EEG", "MEG"]
 
@@ -19,14 +20,6 @@ _FT_PER_H = 4e-7 * np.pi * 1e-3 * 1e15
 def _centered(ctx: Context) -> np.ndarray:
     """Segment midpoints relative to the network centre, shape (3, n_seg) in µm."""
     return (ctx.segments.midpoints - ctx.network_center).T
-
-
-def _sensor_coords(dim: str, names: Sequence[str], positions: np.ndarray, frame: str) -> dict:
-    out = {dim: ((dim,), np.array(names, dtype=object), {"long_name": "sensor"})}
-    for k, axis in enumerate("xyz"):
-        out[f"{dim}_{axis}"] = ((dim,), positions[:, k],
-                                {"units": "um", "long_name": f"sensor {axis} position ({frame})"})
-    return out
 
 
 class EEG(LinearRecorder):
@@ -156,7 +149,7 @@ class EEG(LinearRecorder):
         return A
 
     def channel_coords(self, ctx: Context) -> dict:
-        return _sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame")
+        return sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame")
 
 
 class MEG(LinearRecorder):
@@ -221,9 +214,8 @@ class MEG(LinearRecorder):
                 "depth_units": "um"}
 
     def channel_coords(self, ctx: Context) -> dict:
-        return {**_sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame"),
-                "component": (("component",), np.array(["x", "y", "z"], dtype=object),
-                              {"long_name": "Cartesian component"})}
+        return {**sensor_coords(self.dim, self.sensor_names, self.sensor_positions, "head frame"),
+                **component_coord()}
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         from lfpykit.eegmegcalc import InfiniteHomogeneousVolCondMEG, SphericallySymmetricVolCondMEG

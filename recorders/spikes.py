@@ -6,6 +6,7 @@ import numpy as np
 
 from signals._validation import check_real
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.schema import spike_variables
 
 __all__ = ["Spikes"]
 
@@ -37,11 +38,7 @@ class Spikes(Recorder):
 
 
     def variables(self) -> dict[str, VariableSpec]:
-        return {
-            "spike_time": VariableSpec(("spike",), "ms", "spike time", reduce="gather"),
-            "spike_gid": VariableSpec(("spike",), "1", "gid of the spiking cell",
-                                      reduce="gather", dtype="i8"),
-        }
+        return spike_variables()
 
     def setup(self, ctx: Context) -> None:
         from neuron import h

@@ -8,6 +8,7 @@ import numpy as np
 
 from signals._validation import check_iterable, ensure_int
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.schema import gid_coord
 
 __all__ = ["Traces"]
 
@@ -58,7 +59,7 @@ class Traces(Recorder):
                                         f"{self.variable} at the soma")}
 
     def coords(self, ctx: Context) -> dict:
-        return {self.dim_: ((self.dim_,), self.gids, {"units": "1", "long_name": "cell gid"})}
+        return gid_coord(self.dim_, self.gids)
 
     def setup(self, ctx: Context) -> None:
         self.cols_, local = ctx.segments.local_roots(self.gids, require_all=ctx.nhost == 1)

@@ -29,6 +29,7 @@ from signals.engine.driver import (
 )
 from signals.network import GEOMETRY_VARIABLES, SegmentTable
 from signals.recorder import Chunk, Context, LinearRecorder, VariableSpec
+from signals.schema import STATIC_DIMS, UNLIMITED, read_attr
 
 __all__ = ["recompute", "segment_table"]
 
@@ -123,8 +124,6 @@ def _coord_entry(da) -> tuple:
 
 def _plan_copies(ds, variable: str, keep, new_dims: set[str]):
     """Source variables to copy: time series, events and static arrays (and their coords)."""
-    from signals.store import UNLIMITED
-
     segment_dims = {"segment", "segment_end"}
     names = [n for n in ds.variables if n != "time"]
     if keep is None:
@@ -141,7 +140,7 @@ def _plan_copies(ds, variable: str, keep, new_dims: set[str]):
                   and ds[k].dims[0] != "time"]
     if variable in series:
         raise ValueError(f"keep: {variable!r} is the input; the new run holds what is recomputed")
-    wanted_dims = {"cell", "population", "connection"}
+    wanted_dims = set(STATIC_DIMS)
     for n in series + events:
         wanted_dims |= set(ds[n].dims[1:])
     wanted_dims -= segment_dims | {"time"}
@@ -222,8 +221,7 @@ def recompute(
         recs = resolve_recorders(recorders, linear=True)
         table = segment_table(ds, variable)
         seg_attrs = ds["segment"].attrs
-        # "network_center_um": the name in files of signals 0.1
-        center = seg_attrs.get("network_center", seg_attrs.get("network_center_um"))
+        center = read_attr(seg_attrs, "network_center")
         center = np.asarray(table.cell_position.mean(0) if center is None else center, dtype=float)
         populations = (tuple(str(p) for p in ds["population"].values) if "population" in ds.variables
                        else table.populations)

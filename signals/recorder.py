@@ -260,13 +260,13 @@ class LinearRecorder(Recorder):
         return out
 
     def coords(self, ctx: Context) -> dict:
+        from signals import schema
+
         out = dict(self.channel_coords(ctx))
         if self.per_population:
-            out["population"] = (("population",), np.array(ctx.populations, dtype=object),
-                                 {"long_name": "cell population"})
+            out.update(schema.population_coord(ctx.populations))
         if self.cells is not None:
-            out[f"{self.name}_cell"] = ((f"{self.name}_cell",), self.cells,
-                                        {"long_name": "cell gid"})
+            out.update(schema.gid_coord(f"{self.name}_cell", self.cells))
         return out
 
     def channel_coords(self, ctx: Context) -> dict:

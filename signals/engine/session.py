@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from signals import schema
 from signals._validation import check_name, check_path, check_positive, ensure_int
 from signals.engine.driver import (
     BlasLimit,
@@ -169,7 +170,7 @@ class Session:
         # none of the traced cells): flush collectives must not meet NEURON's spike exchange.
         flags = self.comm.gather_objects(any(g.state for g in self.ctx.pointer_groups))
         self._defer_rows = bool(self.comm.broadcast(None if flags is None else any(flags)))
-        coords = self._network_coords()
+        cells = self._network_cells()
         extent = self._network_extent()
         statics = self.comm.gather_objects(statics)
         self._writer: RunWriter | None = None
@@ -177,10 +178,11 @@ class Session:
         def open_writer():
             # rank 0 alone checks and writes; _agree hands its errors to every rank
             if self.comm.rank == 0:
-                gids = coords["cell"][1]
+                gids = np.sort(cells[0])
                 if np.unique(gids).size != gids.size:
                     repeated = np.unique(gids[np.flatnonzero(np.diff(gids) == 0)])[:5].tolist()
                     raise ValueError(f"cell gids repeat across ranks: {repeated}")
+                coords = schema.cell_coords(*cells, self.ctx.populations)
                 merged = merge_coords(merge_coords(coords, rec_coords), _concat_statics(statics))
                 _warn_geometry(merged, *extent)
                 global_attrs = {**provenance(), "mpi_ranks": self.comm.nhost,
@@ -246,28 +248,17 @@ class Session:
             statics = merge_coords(statics, rec.static(self.ctx), owner=rec.name)
         return coords, statics
 
-    def _network_coords(self) -> dict[str, tuple]:
-        """The cells of the whole network (gathered on rank 0), sorted by gid."""
+    def _network_cells(self) -> tuple[np.ndarray, list, np.ndarray] | None:
+        """Every cell of the network on rank 0: gids, populations, soma positions (µm)."""
         net = self.network
         local = (net.cell_gid, [net.populations[i] for i in net.cell_population],
                  net.cell_position)
         parts = self.comm.gather_objects(local)
         if parts is None:
-            return {}
-        gid = np.concatenate([p[0] for p in parts])
-        pop = np.array([name for p in parts for name in p[1]], dtype=object)
-        pos = np.concatenate([p[2] for p in parts]).reshape(-1, 3)
-        order = np.argsort(gid, kind="stable")
-        um = {"units": "um"}
-        return {
-            "population": (("population",), np.array(self.ctx.populations, dtype=object),
-                           {"long_name": "cell population"}),
-            "cell": (("cell",), gid[order], {"units": "1", "long_name": "cell gid"}),
-            "cell_population": (("cell",), pop[order], {"long_name": "population of the cell"}),
-            "cell_x": (("cell",), pos[order, 0], {**um, "long_name": "soma x position"}),
-            "cell_y": (("cell",), pos[order, 1], {**um, "long_name": "soma y position"}),
-            "cell_z": (("cell",), pos[order, 2], {**um, "long_name": "soma z position"}),
-        }
+            return None
+        return (np.concatenate([p[0] for p in parts]),
+                [name for p in parts for name in p[1]],
+                np.concatenate([p[2] for p in parts]).reshape(-1, 3))
 
     def _network_extent(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Bounding box (µm) of every segment on every rank, (min xyz, max xyz), on rank 0."""
