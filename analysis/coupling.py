@@ -47,6 +47,7 @@ from signals.analysis.data import (
     select_time,
     spikes,
 )
+from signals.analysis.spectral import frequency_mask
 
 __all__ = ["spike_field_coherence", "spike_phase_locking", "spike_triggered_average"]
 
@@ -224,13 +225,7 @@ def spike_field_coherence(ds, signal="lfp", *, populations: Sequence[str] | None
         rows.append(np.asarray(coh.magnitude if hasattr(coh, "magnitude") else coh, dtype=float).T)
     if f is None:
         f = np.fft.rfftfreq(nperseg, dt / 1000.0)
-    keep = np.ones(f.shape, dtype=bool)
-    if fmin is not None:
-        keep &= f >= float(fmin)
-    if fmax is not None:
-        keep &= f <= float(fmax)
-    if not keep.any():
-        raise ValueError(f"no frequency in [{fmin}, {fmax}] Hz (resolution {fs / nperseg:.3g} Hz)")
+    keep = frequency_mask(f, fmin, fmax)
     full = [np.full((x.shape[1], f.size), np.nan) if r is None else r for r in rows]
     data = np.stack(full)[..., keep].reshape(len(full), *shape, int(keep.sum()))
     out = xr.DataArray(data, dims=("population", *other, "frequency"),

@@ -28,8 +28,8 @@ from signals.analysis.data import (
     select_time,
 )
 
-__all__ = ["BANDS", "band_power", "coherence", "positive_frequencies", "psd", "sampling_rate", "spectrogram",
-           "wavelet", "wavelet_frequencies"]
+__all__ = ["BANDS", "band_power", "coherence", "frequency_mask", "positive_frequencies", "psd",
+           "sampling_rate", "spectrogram", "wavelet", "wavelet_frequencies"]
 
 #: Canonical frequency bands (Hz): name → (low, high), low inclusive, high exclusive.
 BANDS: dict[str, tuple[float, float]] = {
@@ -59,7 +59,8 @@ def _segments(n: int, fs: float, nperseg: int | None, noverlap: int | None,
     return nperseg, noverlap
 
 
-def _freq_mask(f: np.ndarray, fmin: float | None, fmax: float | None) -> np.ndarray:
+def frequency_mask(f: np.ndarray, fmin: float | None, fmax: float | None) -> np.ndarray:
+    """Boolean mask of the frequencies ``f`` (Hz) in ``[fmin, fmax]``; an empty band is an error."""
     keep = np.ones(f.shape, dtype=bool)
     if fmin is not None:
         keep &= f >= float(fmin)
@@ -203,7 +204,7 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
                                     remove_dc=True, verbose=False)
         attrs = dict(method="multitaper", bandwidth=bandwidth if bandwidth is not None else 8000.0 / (
             n / fs * 1000.0))
-    keep = _freq_mask(f, fmin, fmax)
+    keep = frequency_mask(f, fmin, fmax)
     out = xr.DataArray(p[..., keep], dims=(*other, "frequency"),
                        coords={**other_coords(da, other), "frequency": f[keep]})
     out = _label(out, da, units=_power_units(da), suffix="psd",
@@ -271,7 +272,7 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
         f, tc, s = _spectrogram(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap,
                                 axis=-1, scaling="density", mode="psd")
         if keep is None:
-            keep = _freq_mask(f, fmin, fmax)
+            keep = frequency_mask(f, fmin, fmax)
         parts.append(s[..., keep, :])
         centres.append(t0 + start * 1000.0 / fs + tc * 1000.0)
     out = xr.DataArray(np.concatenate(parts, axis=-1), dims=(*other, "frequency", "time"),
@@ -566,7 +567,7 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     n_seg = _segment_starts(n, nperseg, step)
     win = get_window(window, nperseg)
     f = np.fft.rfftfreq(nperseg, 1.0 / fs)
-    keep = _freq_mask(f, fmin, fmax)
+    keep = frequency_mask(f, fmin, fmax)
     n_ch = len(labels)
     nf = int(keep.sum())
     sxx = np.zeros((n_ch, nf))

@@ -144,21 +144,10 @@ def _scenario_errors(out: Path) -> dict:
     attempt("type", lambda: signals.network.record_hnn_core(object(), [Dipole()],
                                                            path=out / "x.nc"))
 
-    class Failing(signals.Recorder):
-        """Fails in its 4th chunk, i.e. inside NEURON's callback during hnn-core's psolve."""
-
-        name = "failing"
-
-        def variables(self):
-            return {"n": signals.VariableSpec(("time",), "1", "samples")}
-
-        def on_chunk(self, chunk):
-            if chunk.start >= 300:
-                raise RuntimeError("disk on fire")
-            return {"n": np.full(chunk.t.size, float(chunk.t.size))}
-
     def failing_recorder():
-        with signals.network.record_hnn_core(net, [Failing()], path=out / "failing_{trial}.nc",
+        from conftest import FailingRecorder  # tests/ is this script's sys.path[0]
+
+        with signals.network.record_hnn_core(net, [FailingRecorder()], path=out / "failing_{trial}.nc",
                                              chunk_samples=100):
             simulate_dipole(net, tstop=20.0, n_trials=1)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import signals
+
 BIN = Path(sys.executable).parent
 SIGNALS = BIN / "signals"  # the installed console script
 MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
@@ -192,3 +194,21 @@ def rxd_run_file(directory: Path, tstop: float) -> Path:
                          capture_output=True, text=True, timeout=600, cwd=out.parent)
     assert res.returncode == 0, res.stderr
     return out
+
+
+class FailingRecorder(signals.Recorder):
+    """Raises in the chunk that starts at sample ``at`` or later: the failure the reliability
+    tests need, inside NEURON's callback."""
+
+    name = "failing"
+
+    def __init__(self, at: int = 300) -> None:
+        self.at = at
+
+    def variables(self):
+        return {"n": signals.VariableSpec(("time",), "1", "samples")}
+
+    def on_chunk(self, chunk):
+        if chunk.start >= self.at:
+            raise RuntimeError("disk on fire")
+        return {"n": np.full(chunk.t.size, float(chunk.t.size))}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import FailingRecorder
 from numpy.testing import assert_allclose, assert_array_equal
 
 import signals
@@ -118,21 +119,10 @@ def test_run_file_is_self_describing(ball_and_stick, tmp_path):
 
 
 def test_exception_mid_run_leaves_readable_incomplete_file(ball_and_stick, tmp_path):
-    class Failing(signals.Recorder):
-        name = "failing"
-
-        def variables(self):
-            return {"n": signals.VariableSpec(("time",), "1", "samples")}
-
-        def on_chunk(self, chunk):
-            if chunk.start >= 300:
-                raise RuntimeError("disk on fire")
-            return {"n": np.full(chunk.t.size, float(chunk.t.size))}
-
     cell = ball_and_stick()
     table = signals.network.from_neuron([cell])
     with pytest.raises(RuntimeError, match="disk on fire"):
-        signals.record(table, [Failing(), LFP(PROBE)], tstop=50, path=tmp_path / "x.nc",
+        signals.record(table, [FailingRecorder(), LFP(PROBE)], tstop=50, path=tmp_path / "x.nc",
                        progress=False, chunk_samples=100)
     with pytest.warns(UserWarning, match="incomplete"):
         ds = signals.open_run(tmp_path / "x.nc")
