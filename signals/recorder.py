@@ -83,6 +83,8 @@ class Context:
     n_segments_total : int
         Number of segments on all ranks (the size of a per-segment dimension whose rows each
         rank contributes with ``reduce="concat"``).
+    dtype : {"f8", "f4"}
+        Floating-point type of ``chunk.imem``; linear recorders compute in it.
     """
 
     segments: SegmentTable
@@ -91,6 +93,7 @@ class Context:
     nhost: int = 1
     network_center: np.ndarray = field(default_factory=lambda: np.zeros(3))
     n_segments_total: int = 0
+    dtype: str = "f8"
     _groups: list[PointerGroup] = field(default_factory=list, repr=False)
 
     @property
@@ -275,7 +278,8 @@ class LinearRecorder(Recorder):
 
     def setup(self, ctx: Context) -> None:
         seg = ctx.segments
-        self.factors_ = tuple(np.asarray(f, dtype=float) for f in self.transfer(ctx))
+        # the map in the chunk's precision: single-precision products cost half
+        self.factors_ = tuple(np.asarray(f, dtype=ctx.dtype) for f in self.transfer(ctx))
         coords = self.channel_coords(ctx)
         self.shape_ = tuple(len(coords[d][1]) for d in self.channel_dims())
         self.pop_rows_ = seg.population_rows(ctx.populations) if self.per_population else []

@@ -142,3 +142,25 @@ def test_threads_are_refused_clearly(ball_and_stick, tmp_path):
         assert not (tmp_path / "t.nc").exists()  # refused before anything is written
     finally:
         pc.nthread(1)
+
+
+def test_single_precision_buffer_and_matrices(ball_and_stick, tmp_path):
+    """dtype="f4": the same run within single-precision round-off of double (1e-5 of the peak)."""
+    out = {}
+    for dtype in ("f8", "f4"):
+        cells = [ball_and_stick(gid=g, origin=(80.0 * g, 0, 0)) for g in range(2)]
+        table = signals.network.from_neuron(cells)
+        probe = signals.electrodes.laminar(x=40.0, y=0.0, z=np.linspace(-100, 400, 8))
+        signals.record(table, [LFP(probe, per_population=True)], tstop=15.0, dt=0.025,
+                       path=tmp_path / f"{dtype}.nc", progress=False, dtype=dtype)
+        with signals.open_run(tmp_path / f"{dtype}.nc") as ds:
+            assert ds.attrs["buffer_dtype"] == dtype
+            assert ds["lfp"].dtype == np.float64  # the file keeps the declared type
+            out[dtype] = ds["lfp"].values
+        del cells, table
+    peak = np.abs(out["f8"]).max()
+    assert peak > 1e-4
+    err = np.abs(out["f4"] - out["f8"]).max() / peak
+    assert 0 < err < 1e-5, err
+    with pytest.raises(ValueError, match="dtype"):
+        signals.Session(None, [LFP(probe)], path=tmp_path / "x.nc", dtype="f2")

@@ -120,10 +120,12 @@ class Sampler:
     mode : {"point", "mean"}
         Membrane currents at the sample's step, or their mean over the interval centred on it
         (see the module docstring). With ``every == 1`` both are the same.
+    dtype : {"f8", "f4"}
+        Type of the current buffer (pointer groups stay double; interval sums are double).
     """
 
     def __init__(self, segments: list, groups: Sequence[PointerGroup], chunk_samples: int, *,
-                 defer_rows: bool, every: int = 1, mode: str = "point") -> None:
+                 defer_rows: bool, every: int = 1, mode: str = "point", dtype: str = "f8") -> None:
         from neuron import h
 
         n = len(segments)
@@ -150,7 +152,7 @@ class Sampler:
         self._imem_vec = h.Vector(max(n, 1))
         self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
         self._current_imem = np.empty(n)
-        self.imem = np.empty((self.chunk_samples, n))
+        self.imem = np.empty((self.chunk_samples, n), dtype=dtype)
         self._current = []  # (PtrVector, Vector, its numpy view, buffer); current-phase groups
         self._state = []  # the same for state-phase groups (read one callback later)
         self._is_state = [g.state for g in groups]

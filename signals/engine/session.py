@@ -72,6 +72,11 @@ class Session:
         concentrations are always point samples. See :mod:`signals.engine.sampling`.
     chunk_samples : int, optional
         Samples per chunk; default: up to 500, fewer when the buffer would exceed 16 MiB.
+    dtype : {"f8", "f4"}
+        Precision of the sample buffer and of the linear recorders' matrices. ``"f4"`` halves
+        both and the products' cost; measured on the demo network (``benchmarks/float32.py``)
+        the LFP then differs from double precision by ~1e-6 of its peak. Files keep their
+        declared types.
     blas_threads : int or None
         BLAS threads allowed during the chunk GEMMs (1 by default: more threads fight NEURON for
         the cores); ``None`` leaves BLAS alone.
@@ -94,6 +99,7 @@ class Session:
         record_dt: float | None = None,
         sampling: str = "mean",
         chunk_samples: int | None = None,
+        dtype: str = "f8",
         blas_threads: int | None = 1,
         attrs: Mapping[str, Any] | None = None,
         mpi_backend: str = "auto",
@@ -112,6 +118,7 @@ class Session:
             chunk_samples = ensure_int(chunk_samples, "chunk_samples", minimum=1)
         check_option(mpi_backend, "mpi_backend", ("auto", "mpi4py", "neuron"))
         self.sampling = check_option(sampling, "sampling", ("mean", "point"))
+        self.dtype = check_option(dtype, "dtype", ("f8", "f4"))
         if compression is not None:
             compression = ensure_int(compression, "compression (zlib level)", minimum=1, maximum=9)
         if attrs is not None:
@@ -139,15 +146,16 @@ class Session:
         n_cells = self.comm.gather_objects(self.network.n_cells)
         if self.comm.broadcast(None if n_cells is None else sum(n_cells)) == 0:
             raise ValueError("the network has no cells on any rank")
-        chunk_samples = chunk_length(len(self.network), chunk_samples)
+        itemsize = np.dtype(self.dtype).itemsize
+        chunk_samples = chunk_length(len(self.network), chunk_samples, itemsize=itemsize)
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
-        buffer_bytes = 8 * self.chunk_samples * max(len(self.network), 1)
+        buffer_bytes = itemsize * self.chunk_samples * max(len(self.network), 1)
         if buffer_bytes > _MAX_BUFFER_BYTES:
             raise ValueError(
                 f"chunk_samples = {self.chunk_samples} needs a {buffer_bytes / 2**30:.1f} GiB "
                 f"sample buffer for {len(self.network)} segments; at most "
-                f"{_MAX_BUFFER_BYTES // (8 * max(len(self.network), 1))} here (default: "
+                f"{_MAX_BUFFER_BYTES // (itemsize * max(len(self.network), 1))} here (default: "
                 "chosen for a 16 MiB buffer)")
         pos = self.network.cell_position
         totals = self.comm.gather_objects((pos.sum(axis=0), len(pos), len(self.network)))
@@ -163,6 +171,7 @@ class Session:
             nhost=self.comm.nhost,
             network_center=np.asarray(center, dtype=float),
             n_segments_total=int(n_segments),
+            dtype=self.dtype,
         )
         rec_coords, statics = self._agree(self._setup_recorders)
         # Rows with state-phase pointers are completed one callback later. Every rank must then
@@ -369,7 +378,7 @@ class Session:
         t0 = time.perf_counter()
         self._sampler = Sampler(self.network.segments, self.ctx.pointer_groups,
                                 self.chunk_samples, defer_rows=self._defer_rows, every=every,
-                                mode=self.sampling)
+                                mode=self.sampling, dtype=self.dtype)
         self.timings["start"] += time.perf_counter() - t0
         self._n_samples = 0
         if self._writer is not None:
@@ -377,6 +386,7 @@ class Session:
                                     "sampling": "mean" if self._sampler.mean else "point",
                                     "membrane_current_read": "node storage copy"
                                     if self._sampler.contiguous else "pointer gather",
+                                    "buffer_dtype": self.dtype,
                                     **self._initial_v()})
         self._state = "recording"
         self._sample(imem=initial_membrane_currents(self.network.segments) if n else None)
