@@ -23,9 +23,10 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
 ``signals_record_dt_0.1``
     LFP (32 contacts) sampled with ``record_dt = 0.1`` ms, i.e. every 4th step of dt = 0.025 ms.
 ``signals_chunk_200``
-    LFP + dipole + EEG as above with ``chunk_samples=200`` instead of the default 500: a
-    (200 x 10,500) float64 buffer (17 MB) stays in this machine's 32 MB L3 cache across the
-    recorders' GEMMs; the default (500 x 10,500, 42 MB) does not.
+    LFP + dipole + EEG as above with ``chunk_samples=200``: a (200 x 10,500) float64 buffer
+    (17 MB) that stays in this machine's 32 MB L3 cache across the recorders' GEMMs. The default
+    is now chosen for a buffer of at most 16 MiB, 199 samples on this network, so this variant
+    is the default within a sample; it was added when the default was 500 (42 MB).
 ``signals_blas_default``
     LFP with ``blas_threads=None`` (BLAS left at its default thread count).
 ``signals_profile``
@@ -59,8 +60,9 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
     re-segmentation), run with ``cell.simulate()`` and with ``cell.simulate(probes=[electrode])``,
     an ``LFPy.RecExtElectrode`` on the same 32 contacts (LFPy's in-loop electrode).
 
-The signals variants use ``signals.Session`` with its defaults (``chunk_samples``: 500 here, i.e. one
-chunk per 12.5 ms of model time when sampling every step).
+The signals variants use ``signals.Session`` with its defaults (``chunk_samples``: up to 500, at
+most 16 MiB of samples: 199 on this network, one chunk per ~5 ms of model time when sampling
+every step).
 
 "sim s" is the wall time of the simulation loop only (initialisation, run, last flush), never
 the network build or the recorder setup. The table shows the minimum over the repeats (the
