@@ -9,6 +9,14 @@
   correlation, Granger causality).
 - :mod:`~signals.analysis.rates`: firing rates, ISI CV, Fano factor, synchrony, population
   rate histograms and their PSD.
+- :mod:`~signals.analysis.data`: reading run files in blocks, time windows, spikes, the cell
+  table, electrodes sorted and picked by depth, populations ordered by depth.
+
+Matrices over pairs (connectivity, spike-count correlation, Granger causality, coherence)
+have the dimensions ``source`` and ``target`` (directed measures go from source to target;
+symmetric ones use the same names); the coordinates' ``long_name`` says what they label and
+the attribute ``pair_of`` names the dimension paired. A scalar attribute ``X`` with a unit has
+it in ``X_units`` (``bin_size``, ``bin_size_units``).
 
 >>> import signals
 >>> from signals.analysis import psd
@@ -49,4 +57,25 @@ __all__ = [
     "spike_count_correlation",
     "synchrony",
     "wavelet",
+]
+
+# Issue 17 (appended, to merge easily):
+# - coupling: spike-triggered averages, spike-field coherence, spike phase locking (PLV, PPC)
+# - pac: phase-amplitude coupling (Tort MI comodulogram, time-shift surrogates)
+# - aperiodic: aperiodic exponent, offset, knee and peaks of spectra (fooof)
+# - events: event-related averages with bootstrap intervals, kernel-smoothed population rates
+from signals.analysis import aperiodic, coupling, events, pac  # noqa: E402
+from signals.analysis.aperiodic import parameterize_spectrum  # noqa: E402
+from signals.analysis.coupling import (  # noqa: E402
+    spike_field_coherence,
+    spike_phase_locking,
+    spike_triggered_average,
+)
+from signals.analysis.events import event_average, event_times, instantaneous_rate  # noqa: E402
+from signals.analysis.pac import comodulogram, modulation_index  # noqa: E402
+
+__all__ += [
+    "aperiodic", "comodulogram", "coupling", "event_average", "event_times", "events",
+    "instantaneous_rate", "modulation_index", "pac", "parameterize_spectrum", "spike_field_coherence",
+    "spike_phase_locking", "spike_triggered_average",
 ]

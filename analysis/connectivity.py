@@ -21,6 +21,13 @@ divergence  connections / number of pre cells (outputs per pre cell onto B)     
 Functional: spike-count correlation between cells or populations (elephant), and pairwise
 Granger causality between the channels of any signal, e.g. population rates or LFP contacts
 (elephant).
+
+Every result is a matrix over the pair dimensions ``source`` (rows) and ``target``
+(columns): directed measures go from source to target (presynaptic to postsynaptic for the
+structural features, source to target channel for Granger causality); the symmetric
+spike-count correlation uses the same names. The coordinates' ``long_name`` says what they
+label (``"presynaptic population"``, ``"cell"``...) and the attribute ``pair_of`` names the
+dimension paired (``"population"``, ``"cell"``, or Granger's channel dimension).
 """
 
 from __future__ import annotations
@@ -114,10 +121,10 @@ def connectivity_matrix(ds, *, feature: str = "probability", by: str = "populati
     Returns
     -------
     xarray.DataArray
-        Dims (``pre``, ``post``) labeled by population names (or gids), with ``units`` and
-        ``long_name``; NaN where the feature is undefined (mean over no connection).
+        Dims (``source``, ``target``): presynaptic rows, postsynaptic columns, labeled by
+        population names (or gids), with ``units``, ``long_name`` and ``pair_of`` (``by``); NaN
+        where the feature is undefined (mean over no connection).
     """
-    import xarray as xr
 
     check_option(by, "grouping", ("population", "cell"))
     check_option(feature, "connectivity feature", tuple(FEATURES))
@@ -186,14 +193,24 @@ def connectivity_matrix(ds, *, feature: str = "probability", by: str = "populati
             }[feature]()
         labels_pre, labels_post = np.array(pre_names), np.array(names)
         long_name = _LONG[feature]
-    out = xr.DataArray(mat, dims=("pre", "post"), coords={"pre": labels_pre, "post": labels_post},
-                       name=f"connectivity_{feature}")
-    out["pre"].attrs["long_name"] = f"presynaptic {by}"
-    out["post"].attrs["long_name"] = f"postsynaptic {by}"
+    out = _pairs(mat, labels_pre, labels_post, by, source=f"presynaptic {by}", target=f"postsynaptic {by}",
+                 name=f"connectivity_{feature}")
     units = FEATURES[feature]
     if by == "cell" and feature == "weight":
         units = "uS"
     out.attrs.update(units=units, long_name=long_name, feature=feature, by=by)
+    return out
+
+
+def _pairs(values, source_labels, target_labels, pair_of: str, *, source: str, target: str, name: str):
+    """A (``source``, ``target``) matrix with each coordinate's ``long_name`` and ``pair_of``."""
+    import xarray as xr
+
+    out = xr.DataArray(values, dims=("source", "target"),
+                       coords={"source": np.asarray(source_labels), "target": np.asarray(target_labels)},
+                       name=name, attrs={"pair_of": str(pair_of)})
+    out["source"].attrs["long_name"] = source
+    out["target"].attrs["long_name"] = target
     return out
 
 
@@ -223,11 +240,11 @@ def spike_count_correlation(ds, *, bin_size: float = 5.0, by: str = "population"
     Returns
     -------
     xarray.DataArray
-        Dimensionless, dims (``pre``, ``post``)—symmetric—labeled by population or gid.
+        Dimensionless, dims (``source``, ``target``)—symmetric—labeled by population or gid;
+        ``pair_of`` is ``by``.
     """
     import neo
     import quantities as pq
-    import xarray as xr
     from elephant.conversion import BinnedSpikeTrain
     from elephant.spike_train_correlation import correlation_coefficient
 
@@ -259,7 +276,7 @@ def spike_count_correlation(ds, *, bin_size: float = 5.0, by: str = "population"
         cc = np.asarray(correlation_coefficient(binned), dtype=float)
     if by == "cell":
         labels = np.asarray(chosen)
-        out = xr.DataArray(cc, dims=("pre", "post"), coords={"pre": labels, "post": labels})
+        out = _pairs(cc, labels, labels, "cell", source="cell", target="cell", name="spike_count_correlation")
     else:
         member = np.asarray(chosen_pop)
         np.fill_diagonal(cc, np.nan)
@@ -269,14 +286,14 @@ def spike_count_correlation(ds, *, bin_size: float = 5.0, by: str = "population"
             for a, pa in enumerate(names):
                 for b, pb in enumerate(names):
                     mat[a, b] = np.nanmean(cc[np.ix_(member == pa, member == pb)])
-        out = xr.DataArray(mat, dims=("pre", "post"), coords={"pre": names, "post": names})
-    out.name = "spike_count_correlation"
+        out = _pairs(mat, names, names, "population", source="population", target="population",
+                     name="spike_count_correlation")
     out.attrs.update(units="1", long_name=f"spike count correlation ({bin_size:g} ms bins)",
                      bin_size=bin_size, bin_size_units="ms", by=by)
     return out
 
 
-def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
+def granger_causality(da, *, dim: Hashable | None = None, max_order: int | None = 20,
                       information_criterion: str = "aic"):
     """Pairwise directional Granger causality between the channels of a signal (elephant).
 
@@ -288,21 +305,22 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
         hundred Hz first (the autoregressive order is counted in samples).
     dim : str, optional
         Channel dimension; default the only dimension other than ``time``.
-    max_order : int >= 1
-        Largest autoregressive model order tried (samples).
+    max_order : int >= 1, optional
+        Largest autoregressive model order tried (samples). None: 20, but at most a tenth of
+        the number of samples (and at least 1), so that a short signal gets a model it can fit.
     information_criterion : {"aic", "bic"}
         Order selection.
 
     Returns
     -------
     xarray.DataArray
-        Dims (``source``, ``target``) labeled by the channels: ``log(var_target|target /
+        Dims (``source``, ``target``) labeled by the channels (``pair_of``: ``dim``; the
+        coordinates' ``long_name`` "source <dim>", "target <dim>"): ``log(var_target|target /
         var_target|target,source)``, dimensionless, >= 0 up to estimation error; NaN on the
         diagonal, and for a pair whose autoregressive fit is singular (with a warning).
         elephant rounds each value to the significant figures its standard error
         (``1/sqrt(n_samples)``) allows.
     """
-    import xarray as xr
     from elephant.causality.granger import pairwise_granger
 
     check_option(information_criterion, "information criterion", ("aic", "bic"))
@@ -315,6 +333,8 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
         dim = others[0]
     elif dim not in others or len(others) != 1:
         raise ValueError(f"granger_causality needs dims (time, {dim!r}), got {da.dims}")
+    if max_order is None:
+        max_order = max(1, min(20, da.sizes["time"] // 10))
     if int(max_order) < 1:
         raise ValueError(f"max_order must be >= 1, got {max_order}")
     x = np.asarray(da.transpose("time", dim).values, dtype=float)
@@ -345,11 +365,10 @@ def granger_causality(da, *, dim: Hashable | None = None, max_order: int = 20,
                     continue
             mat[i, j] = res.directional_causality_x_y
             mat[j, i] = res.directional_causality_y_x
-    out = xr.DataArray(mat, dims=("source", "target"), coords={"source": labels, "target": labels},
-                       name="granger_causality")
+    out = _pairs(mat, labels, labels, str(dim), source=f"source {dim}", target=f"target {dim}",
+                 name="granger_causality")
     out.attrs.update(units="1", long_name="directional Granger causality (source → target)",
                      max_order=int(max_order), information_criterion=information_criterion,
-                     channels=str(dim),
                      # elephant's rounding step, 10^-round(log10(sqrt(n))): the values' resolution
                      resolution=float(10.0 ** -np.around(np.log10(np.sqrt(x.shape[0])))))
     return out

@@ -60,6 +60,11 @@ def _position_attrs(axis) -> dict:
     return {"units": "um", "long_name": f"position along the probe ({axis.label.removesuffix(' (µm)')})"}
 
 
+def _depth_attrs(axis) -> dict:
+    along = f"minus electrode {axis.name}" if axis.name in ("x", "y", "z") else "minus the position along it"
+    return {"units": "um", "long_name": f"depth along the probe ({along})"}
+
+
 def _sigma(lfp, sigma: float | None) -> float:
     if sigma is None:
         if "sigma" not in lfp.attrs:
@@ -208,10 +213,12 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     xarray.DataArray
         CSD in µA/mm³ (sources positive). Standard, delta and step methods: the ``electrode``
         dimension (contacts sorted from the top down; only inner contacts without Vaknin
-        padding) with its coordinates and ``probe_position`` (µm along the probe). Spline: a
-        ``probe_position`` dimension (µm along the probe) of ``num_steps`` positions.
-        Attributes ``probe_axis`` (``"x"``, ``"y"``, ``"z"`` or ``"probe"``) and
-        ``probe_direction`` (unit vector) say which axis that is.
+        padding) with its coordinates. Spline: a ``depth`` dimension of ``num_steps`` depths
+        from the top contact to the bottom one. Either way the coordinates ``depth`` (µm,
+        minus the position along the probe, increasing downwards) and ``probe_position`` (µm
+        along the probe) give where each estimate is. Attributes ``probe_axis`` (``"x"``,
+        ``"y"``, ``"z"`` or ``"probe"``) and ``probe_direction`` (unit vector) say which axis
+        that is.
     """
     import xarray as xr
 
@@ -224,7 +231,7 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     lfp = lfp.isel(electrode=order)
     other = [d for d in lfp.dims if d != "electrode"]
     if method == "spline":
-        out_dim, keep_el = "probe_position", None
+        out_dim, keep_el = "depth", None
     elif method == "standard" and not vaknin:
         out_dim, keep_el = "electrode", np.arange(1, depth.size - 1)
     else:
@@ -251,16 +258,18 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
     if out_dim == "electrode":
         sub = src.isel(electrode=keep_el)
         coords.update({name: c for name, c in sub.coords.items() if "electrode" in c.dims})
+        coords["depth"] = xr.DataArray(depth[keep_el], dims="electrode", attrs=_depth_attrs(axis))
         coords["probe_position"] = xr.DataArray(-depth[keep_el], dims="electrode",
                                                 attrs=_position_attrs(axis))
     else:
-        coords["probe_position"] = xr.DataArray(-out_depth, dims="probe_position",
-                                                attrs=_position_attrs(axis))
+        coords["depth"] = xr.DataArray(out_depth, dims="depth", attrs=_depth_attrs(axis))
+        coords["probe_position"] = xr.DataArray(-out_depth, dims="depth", attrs=_position_attrs(axis))
     out = xr.DataArray(data, dims=dims, coords=coords, name="csd")
     out.attrs.update(units=_UNITS, long_name="current source density (sources positive)",
                      method=method, sigma=sig, sigma_units="S/m", probe_axis=axis.name,
                      probe_direction=axis.direction.tolist(),
                      **({"vaknin": int(vaknin)} if method == "standard" else
                         {"diameter": float(diameter), "diameter_units": "um",
-                         "sigma_top": float(sig if sigma_top is None else sigma_top)}))
+                         "sigma_top": float(sig if sigma_top is None else sigma_top),
+                         "sigma_top_units": "S/m"}))
     return out.transpose(*[d if d != "electrode" else out_dim for d in lfp.dims])

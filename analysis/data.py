@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BLOCK_BYTES", "block_envelope", "block_mean", "cell_gids", "cell_table", "check_time_dim",
-           "check_window", "electrode_axis", "iter_blocks", "other_coords", "population_names", "require",
-           "run_window", "samples_per_block", "sampling_rate", "select_time", "spikes"]
+           "check_window", "electrode_axis", "iter_blocks", "other_coords", "pick_electrodes",
+           "population_depth_order", "population_names", "require", "run_window", "samples_per_block",
+           "sampling_rate", "select_time", "sort_electrodes", "spikes"]
 
 #: Default size of one block read from a run file (bytes of float64 data).
 BLOCK_BYTES = 32 * 2**20
@@ -159,7 +160,8 @@ def block_mean(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
     Returns
     -------
     xarray.DataArray
-        ``time`` replaced by the bin centres (ms), attributes kept (and ``time_bin`` in ms).
+        ``time`` replaced by the bin centres (ms), attributes kept (and ``time_bin``, the bin
+        width, with ``time_bin_units`` ``"ms"``).
     """
     import xarray as xr
 
@@ -181,6 +183,7 @@ def block_mean(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
                        name=da.name, attrs=dict(da.attrs))
     out["time"].attrs.update(units="ms", long_name="time (bin centre)")
     out.attrs["time_bin"] = width * float(np.median(np.diff(np.asarray(da["time"][:2].values))))
+    out.attrs["time_bin_units"] = "ms"
     return out.transpose(*da.dims)
 
 
@@ -319,3 +322,114 @@ def block_envelope(da, n_bins: int, *, block_bytes: int = BLOCK_BYTES):
         highs.append(vals.max(axis=-1))
     t = np.asarray(da["time"].values[::width], dtype=float)
     return t, np.concatenate(lows, axis=-1), np.concatenate(highs, axis=-1)
+
+
+def sort_electrodes(da):
+    """``da`` with its electrodes sorted from the top of the probe down (any probe direction).
+
+    The top is the highest position along the probe axis (:attr:`signals.electrodes.ProbeAxis.order`);
+    electrodes not on one straight line are sorted by ``electrode_z`` (highest first), if they
+    have positions.
+
+    Parameters
+    ----------
+    da : xarray.DataArray or xarray.Dataset
+        Anything with an ``electrode`` dimension and ``electrode_x/y/z`` coordinates (µm); other
+        objects are returned unchanged.
+
+    Returns
+    -------
+    xarray.DataArray or xarray.Dataset
+        ``da`` itself when already sorted (a lazy file variable stays lazy), else reindexed.
+    """
+    if "electrode" not in da.dims:
+        return da
+    try:
+        order = electrode_axis(da).order
+    except (KeyError, ValueError):  # no positions, or not on one line: by z, if there is one
+        if "electrode_z" not in da.coords:
+            return da
+        order = np.argsort(-np.asarray(da["electrode_z"].values, dtype=float), kind="stable")
+    if np.array_equal(order, np.arange(order.size)):
+        return da  # already sorted: keep the plain (cheaper) lazy variable
+    return da.isel(electrode=order)
+
+
+def pick_electrodes(da, electrodes: Sequence[str] | None = None, *, max_default: int | None = None):
+    """Electrodes by label, sorted from the top down; or ``max_default`` of them spread in depth.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A signal with an ``electrode`` dimension (others are returned unchanged).
+    electrodes : sequence of str, optional
+        Labels wanted (any order; the result is sorted by :func:`sort_electrodes`).
+    max_default : int, optional
+        Without ``electrodes``: keep at most this many, evenly spaced from the top contact to
+        the bottom one (default all).
+
+    Returns
+    -------
+    xarray.DataArray
+
+    Raises
+    ------
+    KeyError
+        If a label is not an electrode of ``da``.
+    """
+    if "electrode" not in da.dims:
+        return da
+    if electrodes is not None:
+        labels = [str(e) for e in da["electrode"].values]
+        wanted = [str(e) for e in electrodes]
+        unknown = [e for e in wanted if e not in labels]
+        if unknown:
+            raise KeyError(f"unknown electrode(s) {unknown}; the run has {labels}")
+        return sort_electrodes(da.sel(electrode=wanted))
+    da = sort_electrodes(da)
+    n = da.sizes["electrode"]
+    if max_default is not None and n > max_default:
+        da = da.isel(electrode=np.unique(np.linspace(0, n - 1, max_default).round().astype(int)))
+    return da
+
+
+def population_depth_order(ds, populations: Sequence[str] | None = None) -> list[str]:
+    """Populations from the most superficial down, by their cells' mean soma position.
+
+    Depth runs along the run's probe where its electrodes lie on one line (NetPyNE: y), else
+    along the coordinate axis over which the population means spread most; superficial is
+    the higher coordinate (NEURON's coordinates, pia above).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with the cell table (``cell_population``, ``cell_x/y/z`` in µm).
+    populations : sequence of str, optional
+        Populations to order (default all).
+
+    Returns
+    -------
+    list of str
+        The run's order unchanged when it has no cell positions.
+    """
+    names = population_names(ds, populations)
+    if not all(f"cell_{c}" in ds.variables for c in "xyz"):
+        return names
+    _, pops = cell_table(ds)
+    pos = np.column_stack([np.asarray(ds[f"cell_{c}"].values, dtype=float) for c in "xyz"])
+    means = {p: pos[pops == p].mean(axis=0) for p in names if np.any(pops == p)}
+    if not means:
+        return names
+    direction = None
+    if "electrode" in ds.dims and ds.sizes["electrode"] >= 2:
+        try:
+            direction = electrode_axis(ds).direction
+        except (KeyError, ValueError):
+            direction = None
+    if direction is None:
+        spread = np.ptp(np.array(list(means.values())), axis=0)
+        direction = np.eye(3)[int(np.argmax(spread))]
+    depth = {p: float(m @ direction) for p, m in means.items()}
+    # stable: populations at one depth (or without cells) keep the run's order
+    return sorted(names, key=lambda p: (-depth.get(p, -np.inf), names.index(p)))
+

@@ -94,7 +94,7 @@ def firing_rates(ds, *, by: str = "cell", populations: Sequence[str] | None = No
     counts = np.searchsorted(np.sort(gid), gids + 1) - np.searchsorted(np.sort(gid), gids)
     rate = counts / ((t1 - t0) / 1000.0)
     per_cell = _per_cell(rate, gids, pops, name="firing_rate", units="Hz", long_name="firing rate",
-                         attrs={"t_start": t0, "t_stop": t1})
+                         attrs={"t_start": t0, "t_start_units": "ms", "t_stop": t1, "t_stop_units": "ms"})
     return _aggregate(per_cell, names, by)
 
 

@@ -28,7 +28,8 @@ from signals.analysis.data import (
     select_time,
 )
 
-__all__ = ["BANDS", "band_power", "coherence", "psd", "sampling_rate", "spectrogram", "wavelet"]
+__all__ = ["BANDS", "band_power", "coherence", "positive_frequencies", "psd", "sampling_rate", "spectrogram",
+           "wavelet", "wavelet_frequencies"]
 
 #: Canonical frequency bands (Hz): name → (low, high), low inclusive, high exclusive.
 BANDS: dict[str, tuple[float, float]] = {
@@ -70,11 +71,17 @@ def _freq_mask(f: np.ndarray, fmin: float | None, fmax: float | None) -> np.ndar
     return keep
 
 
+#: Attributes of spectral results in Hz; each comes with ``<name>_units``.
+_HZ_ATTRS = ("frequency_step", "frequency_resolution", "sampling_rate", "bandwidth")
+
+
 def _label(out, da, *, units: str, long_name: str, suffix: str, **attrs):
-    """Name, units and provenance attributes of a spectral result."""
+    """Name, units and provenance attributes of a spectral result (``X_units`` beside each ``X`` in Hz)."""
     out["frequency"].attrs.update(units="Hz", long_name="frequency")
     out.name = f"{da.name}_{suffix}" if da.name else suffix
-    out.attrs.update(units=units, long_name=long_name, **{k: v for k, v in attrs.items() if v is not None})
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    attrs.update({f"{k}_units": "Hz" for k in _HZ_ATTRS if k in attrs})
+    out.attrs.update(units=units, long_name=long_name, **attrs)
     return out
 
 
@@ -102,6 +109,22 @@ def _segments_per_block(da, nperseg: int, step: int, block_bytes: int, bytes_per
 def _segment_starts(n: int, nperseg: int, step: int) -> int:
     """Number of whole segments of scipy's Welch (no padding, no boundary extension)."""
     return (n - nperseg) // step + 1
+
+
+def _welch_blocks(da, nperseg: int, step: int, block_bytes: int, bytes_per_value: int = 32):
+    """The signal read in blocks of whole Welch segments (the one block loop of this module).
+
+    Yields ``(start, x, k)``: the block's first sample, its values (other dims..., time) cut
+    to exactly ``k`` segments of ``nperseg`` samples ``step`` apart. scipy's Welch (and
+    spectrogram, and the cross-spectra of :func:`coherence`) of a block is then its segments'
+    sum or mean, so the weighted sum over blocks is the estimate of the whole signal.
+    """
+    n_seg = _segment_starts(da.sizes["time"], nperseg, step)
+    per_block = _segments_per_block(da, nperseg, step, block_bytes, bytes_per_value)
+    starts = range(0, n_seg * step, per_block * step)
+    for start, x in iter_blocks(da, starts, (per_block - 1) * step + nperseg):
+        k = min(per_block, n_seg - start // step)
+        yield start, x[..., : (k - 1) * step + nperseg], k
 
 
 def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int | None = None,
@@ -164,14 +187,9 @@ def psd(da, *, method: str = "welch", nperseg: int | None = None, noverlap: int 
         nperseg, noverlap = _segments(n, fs, nperseg, noverlap, 500.0, 0.5)
         step = nperseg - noverlap
         n_seg = _segment_starts(n, nperseg, step)
-        # blocks of whole segments: scipy's Welch of a block is the mean over its segments, so
-        # the weighted mean over blocks is the Welch estimate of the whole signal
-        seg_per_block = _segments_per_block(da, nperseg, step, block_bytes)
-        starts = range(0, n_seg * step, seg_per_block * step)
+        # scipy's Welch of a block is the mean over its segments: the weighted mean over blocks
         total, f = None, None
-        for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
-            k = min(seg_per_block, n_seg - start // step)
-            x = x[..., : (k - 1) * step + nperseg]
+        for _, x, k in _welch_blocks(da, nperseg, step, block_bytes):
             f, p = welch(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap, axis=-1)
             total = p * k if total is None else total + p * k
         p = total / n_seg
@@ -247,14 +265,9 @@ def spectrogram(da, *, nperseg: int | None = None, noverlap: int | None = None, 
                       "resolution)", UserWarning, stacklevel=2)
     nperseg, noverlap = _segments(n, fs, nperseg, noverlap, 200.0, 7 / 8)
     step = nperseg - noverlap
-    n_seg = _segment_starts(n, nperseg, step)
-    seg_per_block = _segments_per_block(da, nperseg, step, block_bytes)
-    starts = range(0, n_seg * step, seg_per_block * step)
     parts, centres, keep, f = [], [], None, None
     t0 = float(da["time"][0])
-    for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
-        k = min(seg_per_block, n_seg - start // step)
-        x = x[..., : (k - 1) * step + nperseg]
+    for start, x, _ in _welch_blocks(da, nperseg, step, block_bytes):
         f, tc, s = _spectrogram(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap,
                                 axis=-1, scaling="density", mode="psd")
         if keep is None:
@@ -349,6 +362,67 @@ def wavelet(da, *, frequencies, n_cycles: float = 7.0, step: int = 1,
                   method="morlet", n_cycles=float(n_cycles), sampling_rate=fs)
 
 
+def wavelet_frequencies(da, *, fmin: float | None = None, fmax: float | None = None,
+                        n_cycles: float = 7.0, n: int = 60) -> np.ndarray:
+    """Default frequencies of a Morlet wavelet analysis (:func:`wavelet`) of ``da``'s window.
+
+    The highest is ``fmax`` (default 100 Hz), at most 0.45 of the sampling rate (below
+    Nyquist). The lowest is ``fmin`` or, by default, the lowest frequency whose wavelet is no
+    wider than the window allows: ``n_cycles / (pi * duration)`` (the wavelet's ±1 standard
+    deviation, ``2 sigma_t = n_cycles / (pi f)``, spans at most the window), and at least
+    ``fmax / 50`` and 1 Hz.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Signal with a ``time`` dimension (ms, evenly sampled), already cut to the window.
+    fmin, fmax : float, optional
+        Frequency range (Hz).
+    n_cycles : float > 0
+        Cycles per wavelet, as given to :func:`wavelet`.
+    n : int
+        Number of frequencies, evenly spaced from the lowest to the highest.
+
+    Returns
+    -------
+    ndarray of float, shape (n,)
+        Frequencies (Hz).
+
+    Raises
+    ------
+    ValueError
+        If the window is too short for ``n_cycles``-cycle wavelets below the highest frequency.
+    """
+    check_time_dim(da, "wavelet_frequencies")
+    fs = sampling_rate(da)
+    hi = min(fmax if fmax is not None else 100.0, 0.45 * fs)
+    duration = (float(da["time"][-1]) - float(da["time"][0])) / 1000.0  # s
+    lo = fmin if fmin is not None else max(n_cycles / (np.pi * duration), hi / 50, 1.0)
+    if not lo < hi:
+        raise ValueError(f"the window ({duration * 1000:g} ms) is too short for {n_cycles:g}-cycle "
+                         f"wavelets below {hi:g} Hz; give a longer window or fmin")
+    return np.linspace(lo, hi, int(n))
+
+
+def positive_frequencies(da):
+    """``da`` without its frequencies at or below 0 Hz (the DC bin of a PSD or coherence).
+
+    A log-scaled spectrum cannot show 0 Hz, and the coherence there is that of the means.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A result with a ``frequency`` dimension (Hz), e.g. from :func:`psd` or :func:`coherence`.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``da`` restricted to ``frequency > 0``; unchanged if no frequency is above 0 Hz.
+    """
+    positive = np.asarray(da["frequency"].values, dtype=float) > 0
+    return da.isel(frequency=positive) if positive.any() else da
+
+
 def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **psd_kwargs):
     """Power in frequency bands: the PSD integrated over each band.
 
@@ -404,8 +478,25 @@ def band_power(da, *, bands: Mapping[str, tuple[float, float]] | None = None, **
     unit = str(da.attrs.get("units", "1/Hz"))
     out.attrs = {"units": unit[:-3] if unit.endswith("/Hz") else f"{unit} Hz",
                  "long_name": f"band power ({da.attrs.get('long_name', 'PSD')})",
-                 "frequency_resolution": df, "bands_without_bins": ", ".join(dropped)}
+                 "frequency_resolution": df, "frequency_resolution_units": "Hz",
+                 "bands_without_bins": ", ".join(dropped)}
     out.name = "band_power"
+    return out
+
+
+def _pair_coords(da, dim) -> dict:
+    """``dim``'s label coordinate and the coordinates on it, once as ``source``, once as ``target``."""
+    import xarray as xr
+
+    out = {}
+    long_name = da[dim].attrs.get("long_name", str(dim))
+    for side in ("source", "target"):
+        out[side] = xr.Variable(side, np.asarray(da[dim].values), {"long_name": long_name})
+        for name, c in other_coords(da, [dim]).items():
+            if name == dim:
+                continue
+            short = name.removeprefix(f"{dim}_")
+            out[f"{side}_{short}"] = xr.Variable(side, np.asarray(c.values), dict(c.attrs))
     return out
 
 
@@ -440,8 +531,11 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     Returns
     -------
     xarray.DataArray
-        Dimensionless, in [0, 1]. With ``reference``: dims (``dim``, ``frequency``); otherwise
-        (``dim``, ``<dim>_ref``, ``frequency``), symmetric in the two channel dims.
+        Dimensionless, in [0, 1]. With ``reference``: dims (``dim``, ``frequency``). Otherwise
+        every pair: dims (``source``, ``target``, ``frequency``), symmetric in the two, both
+        labeled by ``dim``'s labels (``long_name``: ``dim``'s, e.g. "electrode"), the attribute
+        ``pair_of`` naming ``dim``; coordinates of ``dim`` come once per side, renamed
+        ``source_<name>`` and ``target_<name>`` (``electrode_x`` → ``source_x``, ``target_x``).
     """
     import xarray as xr
     from scipy.signal import get_window
@@ -475,12 +569,9 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
     keep = _freq_mask(f, fmin, fmax)
     n_ch = len(labels)
     nf = int(keep.sum())
-    seg_per_block = _segments_per_block(da, nperseg, step, block_bytes, bytes_per_value=48)
     sxx = np.zeros((n_ch, nf))
     sxy = np.zeros((n_ch, nf) if ref_idx is not None else (n_ch, n_ch, nf), dtype=complex)
-    starts = range(0, n_seg * step, seg_per_block * step)
-    for start, x in iter_blocks(da, starts, (seg_per_block - 1) * step + nperseg):
-        k = min(seg_per_block, n_seg - start // step)
+    for _, x, k in _welch_blocks(da, nperseg, step, block_bytes, bytes_per_value=48):
         segs = np.lib.stride_tricks.sliding_window_view(x, nperseg, axis=-1)[:, : k * step: step, :]
         segs = (segs - segs.mean(axis=-1, keepdims=True)) * win
         spec = np.fft.rfft(segs, axis=-1)[..., keep]  # (channel, segment, frequency)
@@ -496,9 +587,11 @@ def coherence(da, *, dim: Hashable | None = None, reference: Hashable | None = N
             coords = {**other_coords(da, [dim]), "frequency": f[keep]}
         else:
             coh = np.abs(sxy) ** 2 / (sxx[:, None, :] * sxx[None, :, :])
-            dims = (dim, f"{dim}_ref", "frequency")
-            coords = {**other_coords(da, [dim]), f"{dim}_ref": labels, "frequency": f[keep]}
+            dims = ("source", "target", "frequency")
+            coords = {**_pair_coords(da, dim), "frequency": f[keep]}
     out = xr.DataArray(coh, dims=dims, coords=coords)
+    if ref_idx is None:
+        out.attrs["pair_of"] = str(dim)
     return _label(out, da, units="1", suffix="coherence",
                   long_name=f"magnitude-squared coherence of {da.attrs.get('long_name', da.name)}",
                   reference=None if reference is None else str(reference), nperseg=nperseg,

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     import lfpykit
 
     import signals
-    from signals.recorders.lfp import _inside_segments, transfer_matrix
+    from signals.recorders.lfp import inside_segments, transfer_matrix
 
     cells = build(args.cells)
     t_table, table = harness.best_of(lambda: signals.network.from_neuron(cells), args.repeat)
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                          "LFPykit ns/entry", "ratio", "CPU time ratio", "max diff of peak"], rows,
                         title="LFP transfer matrix: signals' block-wise kernel vs LFPykit")
     print()
-    t_inside, _ = harness.best_of(lambda: _inside_segments(table, probe), args.repeat)
+    t_inside, _ = harness.best_of(lambda: inside_segments(table, probe), args.repeat)
     print(f"  inside-segment check    {t_inside:7.2f} s  {t_inside / entries * 1e9:7.1f} ns/entry")
     total = t_table + harness.best_of(lambda: transfer_matrix(table, probe), 1)[0] + t_inside
     print(f"  LFP set-up (table + line-source matrix + check): {total:.2f} s "

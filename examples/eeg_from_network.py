@@ -22,8 +22,7 @@ from neuron import h
 import signals
 from signals.demo import build_network
 from signals.head import FourSphere
-from signals.headplots import plot_eeg_topomap, plot_sensors
-from signals.plots import plot_dipole
+from signals.plots import plot_dipole, plot_eeg_topomap, plot_sensors
 from signals.recorders import EEG, Dipole, Spikes
 
 

@@ -120,7 +120,7 @@ def save_figures(out):
 
     matplotlib.use("Agg")
 
-    from signals.rxdplots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
+    from signals.plots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
 
     ds = signals.open_run(out)
     ko = ds["ko"]

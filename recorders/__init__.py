@@ -10,6 +10,7 @@ from __future__ import annotations
 from signals.recorder import Recorder, available
 from signals.recorders.concentration import Concentration, IntracellularConcentration
 from signals.recorders.connections import Connections
+from signals.recorders.csd import LaminarCSD, VolumetricCSD
 from signals.recorders.dipole import Dipole
 from signals.recorders.eeg import EEG, MEG
 from signals.recorders.lfp import LFP
@@ -17,5 +18,6 @@ from signals.recorders.membrane import MembraneCurrents
 from signals.recorders.spikes import Spikes
 from signals.recorders.traces import Traces
 
-__all__ = ["Concentration", "Connections", "Dipole", "EEG", "IntracellularConcentration", "LFP", "MEG",
-           "MembraneCurrents", "Spikes", "Traces", "Recorder", "available"]
+__all__ = ["Concentration", "Connections", "Dipole", "EEG", "IntracellularConcentration", "LFP",
+           "LaminarCSD", "MEG", "MembraneCurrents", "Spikes", "Traces", "VolumetricCSD", "Recorder",
+           "available"]

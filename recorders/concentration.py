@@ -22,6 +22,7 @@ import numpy as np
 from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.schema import electrode_coords, gid_coord, with_units
 
 __all__ = [
     "Concentration",
@@ -334,15 +335,12 @@ class Concentration(Recorder):
             out[snap] = VariableSpec((snap,), "ms", "time of the grid snapshot")
             out[f"{self.name}_grid"] = VariableSpec(
                 (snap, "x", "y", "z"), "mM", long_name,
-                attrs={"species": self.species, "snapshot_every_ms": self.snapshot_every})
+                attrs={"species": self.species,
+                       **with_units("snapshot_every", self.snapshot_every, "ms")})
         return out
 
     def coords(self, ctx: Context) -> dict:
-        el, d = self.electrodes, self.dim
-        out = {d: ((d,), np.array(el.names, dtype=object), {"long_name": "electrode contact"})}
-        for k, axis in enumerate("xyz"):
-            out[f"{d}_{axis}"] = ((d,), el.positions[:, k],
-                                  {"units": "um", "long_name": f"electrode {axis} position"})
+        out = electrode_coords(self.electrodes.positions, self.electrodes.names, dim=self.dim)
         if self.snapshot_every is not None:
             for a, axis in enumerate("xyz"):
                 out[axis] = ((axis,), self.grid_.centres(a),
@@ -450,7 +448,7 @@ class IntracellularConcentration(Recorder):
             attrs={"ion": self.ion, "section": where, "loc": self.loc})}
 
     def coords(self, ctx: Context) -> dict:
-        return {self.dim_: ((self.dim_,), self.gids, {"long_name": "cell gid"})}
+        return gid_coord(self.dim_, self.gids)
 
     def _segment(self, gid: int, root):
         if self.section is None:

@@ -7,37 +7,9 @@ import re
 import numpy as np
 
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.schema import connection_table
 
 __all__ = ["Connections", "connection_table"]
-
-
-def connection_table(rows, comments: dict[str, str] | None = None) -> dict:
-    """The ``connection_*`` variables of a run from (pre, post, weight, delay, synapse, section)
-    rows: gids, weight (µS for conductance synapses), delay (ms), mechanism and section names.
-
-    ``comments`` adds a ``comment`` attribute to named variables (e.g. where the values came
-    from when imported from another tool).
-    """
-    col = list(zip(*rows, strict=True)) if rows else [[]] * 6
-    dims = ("connection",)
-    out = {
-        "connection_pre": (dims, np.asarray(col[0], dtype=np.int64),
-                           {"units": "1", "long_name": "presynaptic gid (-1: outside the network)"}),
-        "connection_post": (dims, np.asarray(col[1], dtype=np.int64),
-                            {"units": "1", "long_name": "postsynaptic gid"}),
-        "connection_weight": (dims, np.asarray(col[2], dtype=float),
-                              {"units": "uS", "long_name": "NetCon weight[0]",
-                               "comment": "units as the target mechanism defines them"}),
-        "connection_delay": (dims, np.asarray(col[3], dtype=float),
-                             {"units": "ms", "long_name": "NetCon delay"}),
-        "connection_synapse": (dims, np.asarray(col[4], dtype=object),
-                               {"long_name": "synapse mechanism"}),
-        "connection_section": (dims, np.asarray(col[5], dtype=object),
-                               {"long_name": "target section"}),
-    }
-    for name, comment in (comments or {}).items():
-        out[name][2]["comment"] = comment
-    return out
 
 
 class Connections(Recorder):

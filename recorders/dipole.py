@@ -6,10 +6,9 @@ import numpy as np
 
 from signals._validation import as_positions
 from signals.recorder import Context, LinearRecorder, cell_gids
+from signals.schema import component_coord
 
 __all__ = ["Dipole"]
-
-COMPONENTS = ("x", "y", "z")
 
 
 class Dipole(LinearRecorder):
@@ -52,8 +51,7 @@ class Dipole(LinearRecorder):
         return {"origin": self.origin, "origin_units": "um"}
 
     def channel_coords(self, ctx: Context) -> dict:
-        return {"component": (("component",), np.array(COMPONENTS, dtype=object),
-                              {"long_name": "Cartesian component"})}
+        return component_coord()
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         return ((ctx.segments.midpoints - self.origin).T,)  # (3, n_seg) µm

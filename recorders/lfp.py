@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
 
 from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
+from signals.media import Slice
 from signals.recorder import Context, LinearRecorder, cell_gids
+from signals.schema import electrode_coords
 
-__all__ = ["LFP", "METHODS"]
+__all__ = ["LFP", "METHODS", "inside_segments", "medium_matrix", "transfer_matrix"]
 
-logger = logging.getLogger(__name__)
 
 #: Forward models: LFPykit ``RecExtElectrode`` methods.
 METHODS = ("linesource", "pointsource", "root_as_point")
@@ -180,6 +180,11 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
     source :math:`M = 1 / (4 \pi \sigma |\mathbf r - \mathbf r_j|)`, the line source of
     Holt 1998), with distances floored at the segment radius; evaluated block-wise with the
     same floating-point operations, so the matrix equals ``lfpykit.RecExtElectrode``'s.
+
+    The floor applies to the distance from a segment's infinite axis, also beyond its ends
+    (NetPyNE's formula has none). Against the membrane current spread over the cylinder surface
+    that is the better rule: on the axis 2-15 µm beyond a 20 µm soma it is exact to 1e-8,
+    where the unfloored line integral is 10-80 % too large (``benchmarks/line_source_floor.py``).
     """
     if len(segments) == 0:
         return np.zeros((len(electrodes), 0))
@@ -190,8 +195,138 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
     return M
 
 
-def _inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[str, str]:
-    """Electrodes closer to a segment than its radius: name → how many, and where."""
+def _conductivity(sigma, slice: Slice | None):  # noqa: A002
+    """``sigma`` checked: None, a float > 0 or three (anisotropic); None with a slice."""
+    if slice is not None:
+        if not isinstance(slice, Slice):
+            raise TypeError(f"slice must be a signals.media.Slice, got {slice!r}")
+        if sigma is not None:
+            raise ValueError("give the conductivities of a slice in the Slice (sigma_tissue, "
+                             "sigma_saline, sigma_glass), not as sigma")
+        return None
+    if sigma is None:
+        return None
+    if np.ndim(sigma) == 0:
+        return check_positive(sigma, "sigma (extracellular conductivity, S/m)")
+    values = tuple(check_positive(v, "sigma (extracellular conductivities σx, σy, σz, S/m)")
+                   for v in np.asarray(sigma, dtype=object).ravel())
+    if len(values) != 3 or np.shape(sigma) != (3,):
+        raise ValueError(f"sigma must be one conductivity or three (σx, σy, σz) in S/m, got "
+                         f"{sigma!r}")
+    return values
+
+
+def _check_slice(sl: Slice, electrodes: Electrodes, method: str) -> None:
+    """LFPykit's MEA line source needs the contacts on the MEA plane and an insulating plate."""
+    if method == "pointsource":
+        return
+    off = np.abs(electrodes.z - sl.bottom).max()
+    if off > 1e-9:
+        raise ValueError(f"LFP(method={method!r}) in a slice needs every contact on the MEA "
+                         f"plane z = {sl.bottom:g} µm (one is {off:g} µm off); use "
+                         "method='pointsource' for contacts elsewhere")
+    if sl.sigma_glass != 0:
+        raise ValueError(f"LFP(method={method!r}) in a slice needs sigma_glass = 0 (an "
+                         "insulating MEA plate); use method='pointsource' otherwise")
+
+
+def _squeezed_z(segments, sl: Slice) -> tuple[np.ndarray, int, int]:
+    """Segment z (µm) with cells that leave the slice compressed about their root segment."""
+    z = np.array(segments.z, dtype=float)
+    top = sl.bottom + sl.thickness
+    moved_cells = moved_segments = 0
+    for rows in segments.cell_slices():
+        cz = z[rows].copy()
+        if cz.min() >= sl.bottom and cz.max() <= top:
+            continue
+        roots = np.flatnonzero(segments.root[rows])
+        z_root = cz[roots[0] if roots.size else 0].mean()
+        if not sl.bottom < z_root < top:
+            raise ValueError(f"a cell's soma (z = {z_root:g} µm) is outside the slice "
+                             f"({sl.bottom:g} < z < {top:g} µm): move the cell or the slice")
+        z[rows] = z_root + (cz - z_root) * (1.0 - sl.squeeze)
+        moved_cells += 1
+        moved_segments += int(np.count_nonzero(np.any(z[rows] != cz, axis=1)))
+    return z, moved_cells, moved_segments
+
+
+def medium_matrix(segments, electrodes: Electrodes, *, method: str = "linesource",
+                  sigma: tuple[float, float, float] | float | None = None,
+                  slice: Slice | None = None, seed: int = 0) -> np.ndarray:  # noqa: A002
+    """Transfer matrix (mV per nA, (n_electrode, n_seg)) in an anisotropic medium or a slice.
+
+    LFPykit's own ``RecExtElectrode`` (``sigma`` of three values) or ``RecMEAElectrode``
+    (``slice``) on the whole network's geometry. ``root_as_point``: line sources with the
+    columns of root (soma) segments replaced by point sources, which is what LFPykit's method
+    does for the one root of a single cell. Contact discs are averaged as in
+    :func:`transfer_matrix`.
+    """
+    import lfpykit
+
+    if len(segments) == 0:
+        return np.zeros((len(electrodes), 0))
+    pts = _contact_points(electrodes, seed)
+    z = segments.z
+    if slice is not None:
+        top = slice.bottom + slice.thickness
+        if slice.squeeze is not None:
+            z, n_cells, n_moved = _squeezed_z(segments, slice)
+            if n_moved:
+                warnings.warn(f"slice: {n_moved} segment(s) of {n_cells} cell(s) that cross the "
+                              f"slice were squeezed along z by {slice.squeeze:g} about their "
+                              "soma for the potentials (the simulation is unchanged)",
+                              stacklevel=4)
+        outside = (z.min(axis=1) < slice.bottom) | (z.max(axis=1) > top)
+        if outside.any():
+            raise ValueError(
+                f"{int(outside.sum())} segment(s) lie outside the slice ({slice.bottom:g} < z < "
+                f"{top:g} µm): move the network into it, or give Slice(squeeze=...) to compress "
+                "the cells that cross it")
+
+    def matrix(rows, kind: str) -> np.ndarray:
+        geometry = lfpykit.CellGeometry(x=segments.x[rows], y=segments.y[rows], z=z[rows],
+                                        d=segments.diam[rows])
+        where = {"x": pts[:, 0].copy(), "y": pts[:, 1].copy(), "z": pts[:, 2].copy()}
+        if slice is not None:
+            model = lfpykit.RecMEAElectrode(
+                geometry, sigma_T=slice.sigma_tissue, sigma_S=slice.sigma_saline,
+                sigma_G=slice.sigma_glass, h=slice.thickness, z_shift=slice.bottom,
+                steps=slice.steps, method=kind, **where)
+        else:
+            sig = np.broadcast_to(np.asarray(sigma, dtype=float), (3,)).copy()
+            model = lfpykit.RecExtElectrode(geometry, sigma=sig, method=kind, **where)
+        return model.get_transformation_matrix()
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        M = matrix(np.arange(len(segments)),
+                   "pointsource" if method == "pointsource" else "linesource")
+    if method == "root_as_point":
+        roots = np.flatnonzero(segments.root)
+        if roots.size:
+            M[:, roots] = matrix(roots, "pointsource")
+    bad = ~np.isfinite(M)
+    if bad.any():
+        # LFPykit's slice line source is 0/0 for a contact on a segment's own axis (measured:
+        # vertical segments straight above an MEA contact); its point source is finite there
+        cols = np.flatnonzero(bad.any(axis=0))
+        P = matrix(cols, "pointsource")
+        M[:, cols] = np.where(bad[:, cols], P, M[:, cols])
+        warnings.warn(f"LFPykit's line source is undefined for {int(bad.sum())} (contact, "
+                      f"segment) pair(s) with the contact on the segment's axis, in "
+                      f"{cols.size} segment(s); the point source is used there", stacklevel=4)
+    if electrodes.radius is not None:
+        M = M.reshape(len(electrodes), electrodes.n_points, -1).mean(axis=1)
+    return M
+
+
+def inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[str, str]:
+    """Electrodes closer to a segment than its radius (µm).
+
+    Returns
+    -------
+    dict
+        Electrode name → how many segments it is inside, and how many of them are somata.
+    """
     if len(segments) == 0:
         return {}
     _, counts = _source_kernel(segments, electrodes.positions, method="pointsource", sigma=1.0,
@@ -219,8 +354,12 @@ class LFP(LinearRecorder):
         Contacts (µm), e.g. :func:`signals.electrodes.laminar`.
     method : {"linesource", "pointsource", "root_as_point"}
         Forward model of LFPykit's ``RecExtElectrode``.
-    sigma : float > 0
-        Extracellular conductivity (S/m) of the infinite homogeneous medium.
+    sigma : float > 0 or 3 floats > 0, optional
+        Extracellular conductivity (S/m) of the infinite medium (default 0.3); three values
+        ``(σx, σy, σz)`` make it anisotropic (LFPykit's anisotropic point and line sources).
+    slice : signals.media.Slice, optional
+        An in vitro slice on an MEA instead of the infinite medium (method of images, LFPykit's
+        ``RecMEAElectrode``); its conductivities replace ``sigma``.
     per_population : bool
         Also store each population's contribution as ``<name>_population``
         (time, population, electrode); they sum to the total.
@@ -243,11 +382,15 @@ class LFP(LinearRecorder):
     long_name = "extracellular potential"
 
     def __init__(self, electrodes: Electrodes | np.ndarray, *, method: str = "linesource",
-                 sigma: float = 0.3, per_population: bool = False, cells=None,
+                 sigma: float | tuple[float, float, float] | None = None,
+                 slice: Slice | None = None, per_population: bool = False, cells=None,  # noqa: A002
                  name: str = "lfp") -> None:
         self.electrodes = electrodes if isinstance(electrodes, Electrodes) else points(electrodes)
         self.method = check_option(method, "LFP method", METHODS)
-        self.sigma = check_positive(sigma, "sigma (extracellular conductivity, S/m)")
+        self.sigma = _conductivity(sigma, slice)
+        self.slice = slice
+        if slice is not None:
+            _check_slice(slice, self.electrodes, self.method)
         self.per_population = bool(per_population)
         self.cells = cell_gids(cells)
         self.name = str(name)
@@ -256,25 +399,33 @@ class LFP(LinearRecorder):
         return ("electrode",)
 
     def attrs(self) -> dict:
-        return {"sigma": self.sigma, "sigma_units": "S/m",
+        if self.slice is not None:
+            sl = self.slice
+            return {"sigma": sl.sigma_tissue, "sigma_units": "S/m",
+                    "sigma_saline": sl.sigma_saline, "sigma_saline_units": "S/m",
+                    "sigma_glass": sl.sigma_glass, "sigma_glass_units": "S/m",
+                    "slice_thickness": sl.thickness, "slice_thickness_units": "um",
+                    "slice_bottom": sl.bottom, "slice_bottom_units": "um",
+                    "slice_squeeze": "none" if sl.squeeze is None else sl.squeeze,
+                    "forward_model": f"lfpykit.RecMEAElectrode(method={self.method!r}, "
+                                     f"steps={sl.steps})"}
+        return {"sigma": self.sigma if self.sigma is not None else 0.3, "sigma_units": "S/m",
                 "forward_model": f"lfpykit.RecExtElectrode(method={self.method!r})"}
 
     def channel_coords(self, ctx: Context) -> dict:
-        el = self.electrodes
-        out = {"electrode": (("electrode",), np.array(el.names, dtype=object),
-                             {"long_name": "electrode contact"})}
-        for k, axis in enumerate("xyz"):
-            out[f"electrode_{axis}"] = (("electrode",), el.positions[:, k],
-                                        {"units": "um", "long_name": f"electrode {axis} position"})
-        return out
+        return electrode_coords(self.electrodes.positions, self.electrodes.names)
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         seg = ctx.segments
         threads = _setup_threads(ctx)
-        inside = _inside_segments(seg, self.electrodes, threads=threads)
+        inside = inside_segments(seg, self.electrodes, threads=threads)
         if inside:
             warnings.warn(
                 f"electrode(s) inside segments (closer than the segment radius): {inside}; "
                 "the potential there is computed at the segment surface", stacklevel=3)
-        return (transfer_matrix(seg, self.electrodes, method=self.method, sigma=self.sigma,
+        if self.slice is not None or self.sigma is not None and np.ndim(self.sigma):
+            return (medium_matrix(seg, self.electrodes, method=self.method,
+                                  sigma=self.sigma, slice=self.slice),)
+        return (transfer_matrix(seg, self.electrodes, method=self.method,
+                                sigma=0.3 if self.sigma is None else self.sigma,
                                 threads=threads),)

@@ -37,3 +37,8 @@ __all__ = [
     "recompute",
     "record",
 ]
+
+# many runs at once (issue 17), appended to merge easily
+from signals.runs import open_runs  # noqa: E402
+
+__all__ += ["open_runs"]

@@ -153,7 +153,6 @@ _LFP_KINDS = ("lfp", "psd", "spectrogram", "csd", "lfpsummary", "coherence", "ba
 def _plot_kinds():
     """Kind → function(ds, args) returning a Figure."""
     from signals import plots as P
-    from signals import rxdplots as R
 
     def freq(args, default_max=None):
         lo, hi = args.freq if args.freq is not None else (None, default_max)
@@ -218,12 +217,12 @@ def _plot_kinds():
                                                             populations=a.populations, time=a.time),
         "granger": lambda ds, a: P.plot_granger(ds, bin_size=a.bin or 2.0, populations=a.populations,
                                                 time=a.time),
-        "conc": lambda ds, a: R.plot_concentration(
+        "conc": lambda ds, a: P.plot_concentration(
             ds, variable=variable(a, "ko"), time=a.time,
             electrodes=a.electrodes or (None if a.cells is None else [str(g) for g in a.cells])),
-        "concslice": lambda ds, a: R.plot_concentration_slice(
+        "concslice": lambda ds, a: P.plot_concentration_slice(
             ds, variable=variable(a, "ko_grid"), time=a.at, view=a.view or "xz", position=a.position),
-        "conclfp": lambda ds, a: R.plot_concentration_lfp(
+        "conclfp": lambda ds, a: P.plot_concentration_lfp(
             ds, a.electrodes[0] if a.electrodes else None, concentration=variable(a, "ko"),
             time=a.time),
     }
@@ -344,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert another tool's saved output into a signals run file, or export a run.")
     conv.add_argument("input", help="NetPyNE .json (or pickle), SONATA spikes .h5, BMTK ecp.h5, or a run")
     conv.add_argument("output", help=".nc (run file), .nwb (NWB), .nix (neo) or .fif (MNE)")
-    conv.add_argument("--format", choices=("netpyne", "sonata", "ecp", "signals"),
+    from signals.io import list_readers
+
+    conv.add_argument("--format", choices=tuple(list_readers()),
                       help="input format (default: from the file's content)")
     conv.add_argument("--allow-pickle", action="store_true",
                       help="read NetPyNE pickles (unpickling runs code from the file: trusted files only)")

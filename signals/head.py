@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from signals._validation import check_positive
+from signals.schema import with_units
 
 __all__ = [
     "FourSphere", "InfiniteHead", "NYHead", "Placement", "placement", "sensors_1020",
@@ -93,7 +94,8 @@ class FourSphere:
     def describe(self) -> dict:
         """Attributes for the run file."""
         return {"head_model": "four concentric spheres (lfpykit.FourSphereVolumeConductor)",
-                "head_radii_um": list(self.radii), "head_sigmas_S_per_m": list(self.sigmas)}
+                **with_units("head_radii", list(self.radii), "um"),
+                **with_units("head_sigmas", list(self.sigmas), "S/m")}
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class InfiniteHead:
     def describe(self) -> dict:
         """Attributes for the run file."""
         return {"head_model": "infinite homogeneous conductor (lfpykit.InfiniteVolumeConductor)",
-                "head_sigma_S_per_m": self.sigma}
+                **with_units("head_sigma", self.sigma, "S/m")}
 
 
 @dataclass(frozen=True)

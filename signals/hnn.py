@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import logging
 import os
 import pickle
 import runpy
@@ -37,7 +36,6 @@ from signals.recorder import Recorder
 
 __all__ = ["HOOKS", "SUPPORTED_VERSIONS", "HnnRecording", "from_hnn_core", "record_hnn_core"]
 
-logger = logging.getLogger("signals")
 
 #: hnn-core versions whose internals signals was written against and tested with.
 SUPPORTED_VERSIONS = ("0.6.1",)

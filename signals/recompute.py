@@ -9,7 +9,6 @@ the result equals recording the same recorders live (to BLAS round-off).
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -33,7 +32,6 @@ from signals.recorder import Chunk, Context, LinearRecorder, VariableSpec
 
 __all__ = ["recompute", "segment_table"]
 
-logger = logging.getLogger(__name__)
 
 #: Global attributes a new run file gets afresh rather than from its source.
 _FRESH_ATTRS = ("signals_format", "signals_format_version", "Conventions", "created", "run_status",

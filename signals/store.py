@@ -21,14 +21,20 @@ from typing import Any
 import numpy as np
 
 from signals.recorder import VariableSpec
+from signals.schema import (
+    ATTR_UNITS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    KNOWN_DIMS,
+    MISSING_ATTR,
+    NUMERIC_ATTRS,
+    RUN_STATUSES,
+    UNLIMITED,
+)
 
 __all__ = ["RunWriter", "open_run", "FORMAT_NAME", "FORMAT_VERSION"]
 
-logger = logging.getLogger("signals")
-
-FORMAT_NAME = "signals-run"
-FORMAT_VERSION = 1
-UNLIMITED = ("time", "spike")
+logger = logging.getLogger(__name__)
 
 
 def _attr_value(value: Any) -> Any:
@@ -41,13 +47,6 @@ def _attr_value(value: Any) -> Any:
         arr = np.asarray(value)
         return arr if arr.dtype.kind in "iuf" else ", ".join(map(str, value))
     return str(value)
-
-
-#: Units of the numeric global attributes the session writes (stored as ``<name>_units``, the
-#: suffix style of ``sigma_units``): netCDF global attributes cannot carry CF ``units`` themselves.
-ATTR_UNITS = {"dt": "ms", "record_dt": "ms", "t_start": "ms", "tstop": "ms",
-              "tstop_requested": "ms", "v_init": "mV", "v_init_min": "mV", "v_init_max": "mV",
-              "n_samples": "1", "mpi_ranks": "1"}
 
 
 def _clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -339,26 +338,13 @@ class RunWriter:
                 logger.debug("closing the failed run file %s: %s", self.path, err)
 
 
-#: Dims of the variables signals itself writes (a prefix for the per-population variants).
-KNOWN_DIMS = {
-    "time": ("time",), "lfp": ("time", "electrode"), "lfp_population": ("time", "population"),
-    "dipole": ("time", "component"), "dipole_population": ("time", "population", "component"),
-    "spike_time": ("spike",), "spike_gid": ("spike",),
-    "electrode_x": ("electrode",), "electrode_y": ("electrode",), "electrode_z": ("electrode",),
-    "cell_x": ("cell",), "cell_y": ("cell",), "cell_z": ("cell",),
-}
-#: Global attributes that must be finite numbers when present.
-NUMERIC_ATTRS = ("dt", "record_dt", "t_start", "tstop", "tstop_requested", "v_init", "n_samples",
-                 "mpi_ranks", "signals_format_version")
-RUN_STATUSES = ("creating", "running", "complete", "incomplete")
-
-
 def check_run_schema(ds, path: str | os.PathLike) -> None:
     """Raise a ``ValueError`` naming what is broken in an opened run file.
 
     Checks the dims of the variables signals writes, that ``time`` is finite and increasing,
-    that coordinates are finite, that variables sampled in time have ``time`` first, and that
-    the global attributes signals reads have the right type.
+    that coordinates are finite (NaN only where the coordinate's ``missing`` attribute says what
+    it means, as importers mark positions they do not know), that variables sampled in time have
+    ``time`` first, and that the global attributes signals reads have the right type.
     """
     where = f"run file {str(path)!r}"
     problems = []
@@ -392,7 +378,8 @@ def check_run_schema(ds, path: str | os.PathLike) -> None:
             problems.append(f"'time' is not increasing (sample {k + 1}: {t[k + 1]} ms after {t[k]} ms)")
     for name, var in ds.coords.items():
         if name != "time" and var.dtype.kind == "f" and var.size and not np.all(np.isfinite(var.values)):
-            problems.append(f"coordinate {name!r} holds non-finite values")
+            if not (MISSING_ATTR in var.attrs and not np.any(np.isinf(var.values))):
+                problems.append(f"coordinate {name!r} holds non-finite values")
     if problems:
         raise ValueError(f"{where} is damaged: " + "; ".join(problems))
 

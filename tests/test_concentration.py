@@ -528,7 +528,7 @@ def test_concentration_figures(example_run):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from signals.rxdplots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
+    from signals.plots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
 
     ds = _open(example_run)
     fig = plot_concentration(ds, electrodes=["e01", "e03"], time=(10, 50))
@@ -561,7 +561,7 @@ def test_concentration_figures(example_run):
 
 
 def test_figure_errors(example_run):
-    from signals.rxdplots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
+    from signals.plots import plot_concentration, plot_concentration_lfp, plot_concentration_slice
 
     ds = _open(example_run)
     with pytest.raises(KeyError, match="unknown electrode 'e99'"):

@@ -74,12 +74,15 @@ def test_matrices_match_netcons(small_run):
     size = {"A": 4, "B": 3}
     feats = {f: connectivity_matrix(ds, feature=f, include_external=True)
              for f in ("count", "probability", "weight", "delay", "convergence", "divergence", "strength")}
-    assert list(feats["count"]["pre"].values) == ["A", "B", "external"]
-    assert list(feats["count"]["post"].values) == ["A", "B"]
+    assert list(feats["count"]["source"].values) == ["A", "B", "external"]
+    assert list(feats["count"]["target"].values) == ["A", "B"]
+    assert feats["count"].attrs["pair_of"] == "population"
+    assert feats["count"]["source"].attrs["long_name"] == "presynaptic population"
+    assert feats["count"]["target"].attrs["long_name"] == "postsynaptic population"
     for pre in ("A", "B", "external"):
         for post in ("A", "B"):
             conns = truth.get((pre, post), [])
-            at = dict(pre=pre, post=post)
+            at = dict(source=pre, target=post)
             assert float(feats["count"].sel(at)) == len(conns)
             assert float(feats["convergence"].sel(at)) == pytest.approx(len(conns) / size[post])
             if conns:
@@ -96,11 +99,11 @@ def test_matrices_match_netcons(small_run):
             assert float(feats["probability"].sel(at)) == pytest.approx(len(pairs) / possible)
             assert float(feats["divergence"].sel(at)) == pytest.approx(len(conns) / size[pre])
     # the known rules
-    assert float(feats["probability"].sel(pre="A", post="B")) == 1.0
-    assert float(feats["probability"].sel(pre="A", post="A")) == pytest.approx(1 / 12)  # one pair, multapse
-    assert float(feats["count"].sel(pre="A", post="A")) == 2
-    assert float(feats["count"].sel(pre="external", post="B")) == 3
-    assert float(feats["strength"].sel(pre="B", post="A")) == pytest.approx(0.002 * 3 / 12)
+    assert float(feats["probability"].sel(source="A", target="B")) == 1.0
+    assert float(feats["probability"].sel(source="A", target="A")) == pytest.approx(1 / 12)  # multapse
+    assert float(feats["count"].sel(source="A", target="A")) == 2
+    assert float(feats["count"].sel(source="external", target="B")) == 3
+    assert float(feats["strength"].sel(source="B", target="A")) == pytest.approx(0.002 * 3 / 12)
     assert feats["weight"].attrs["units"] == "uS" and feats["delay"].attrs["units"] == "ms"
 
 
@@ -115,11 +118,12 @@ def test_by_cell_matches_netcons(small_run):
                 weights[pre, post] += w
     m = connectivity_matrix(ds, feature="count", by="cell")
     w = connectivity_matrix(ds, feature="weight", by="cell")
-    assert list(m["pre"].values) == list(range(7))
+    assert list(m["source"].values) == list(range(7))
+    assert m.attrs["pair_of"] == "cell" and m["target"].attrs["long_name"] == "postsynaptic cell"
     for i in range(7):
         for j in range(7):
-            assert float(m.sel(pre=i, post=j)) == counts[i, j]
-            assert float(w.sel(pre=i, post=j)) == pytest.approx(weights[i, j])
+            assert float(m.sel(source=i, target=j)) == counts[i, j]
+            assert float(w.sel(source=i, target=j)) == pytest.approx(weights[i, j])
     assert float(m.sum()) == sum(counts.values())
     with pytest.raises(ValueError, match="per population"):
         connectivity_matrix(ds, feature="probability", by="cell")
@@ -142,10 +146,10 @@ def synthetic(**overrides):
 def test_synthetic_schema_autapses_and_selection():
     ds = synthetic()
     p = connectivity_matrix(ds, feature="probability")
-    assert float(p.sel(pre="E", post="E")) == pytest.approx(2 / 6)  # 0→1, 1→0 of 3·2 pairs
-    assert float(connectivity_matrix(ds, feature="probability", autapses=True).sel(pre="E", post="E")) == \
-        pytest.approx(2 / 9)
-    assert float(p.sel(pre="I", post="I")) == pytest.approx(1 / 2)
+    assert float(p.sel(source="E", target="E")) == pytest.approx(2 / 6)  # 0→1, 1→0 of 3·2 pairs
+    with_autapses = connectivity_matrix(ds, feature="probability", autapses=True)
+    assert float(with_autapses.sel(source="E", target="E")) == pytest.approx(2 / 9)
+    assert float(p.sel(source="I", target="I")) == pytest.approx(1 / 2)
     only_i = connectivity_matrix(ds, feature="count", populations=["I"])
     assert only_i.shape == (1, 1) and only_i.item() == 1
     with pytest.raises(KeyError, match="unknown population"):
@@ -184,9 +188,11 @@ def test_spike_count_correlation_of_shared_input():
     ds = spiking_run(trains, ["S"] * 6 + ["N"] * 6, tstop)
     m = spike_count_correlation(ds, bin_size=10.0)
     expected = p**2 * lam_c / (p * lam_c + lam_i)  # 1/3
-    assert float(m.sel(pre="S", post="S")) == pytest.approx(expected, abs=0.02)
-    assert float(m.sel(pre="N", post="N")) == pytest.approx(0.0, abs=0.02)
-    assert float(m.sel(pre="S", post="N")) == pytest.approx(0.0, abs=0.02)
+    assert float(m.sel(source="S", target="S")) == pytest.approx(expected, abs=0.02)
+    assert float(m.sel(source="N", target="N")) == pytest.approx(0.0, abs=0.02)
+    assert float(m.sel(source="S", target="N")) == pytest.approx(0.0, abs=0.02)
+    assert m.dims == ("source", "target") and m.attrs["pair_of"] == "population"
+    assert m.attrs["bin_size"] == 10.0 and m.attrs["bin_size_units"] == "ms"
     # per cell: numpy's corrcoef of histogram counts on the same bins
     cells = spike_count_correlation(ds, bin_size=10.0, by="cell")
     edges = np.arange(0.0, tstop + 5.0, 10.0)
@@ -204,6 +210,18 @@ def test_granger_causality_of_a_lagged_pair():
                       coords={"time": np.arange(n) * 1.0, "population": ["X", "Y"]}, attrs={"units": "Hz"})
     g = granger_causality(da, max_order=5)
     assert g.dims == ("source", "target")
+    assert g.attrs["pair_of"] == "population" and g["source"].attrs["long_name"] == "source population"
     assert float(g.sel(source="X", target="Y")) == pytest.approx(np.log(1 + b**2), abs=0.03)
     assert float(g.sel(source="Y", target="X")) == pytest.approx(0.0, abs=0.01)
     assert np.isnan(float(g.sel(source="X", target="X")))
+
+
+@pytest.mark.parametrize("n, order", [(5000, 20), (120, 12), (30, 3)])
+def test_granger_default_order_fits_the_samples(n, order):
+    """max_order=None: 20, at most a tenth of the samples (the figure's default)."""
+    rng = np.random.default_rng(2)
+    da = xr.DataArray(rng.normal(size=(n, 2)), dims=("time", "electrode"),
+                      coords={"time": np.arange(n) * 1.0, "electrode": ["a", "b"]})
+    g = granger_causality(da, max_order=None)
+    assert g.attrs["max_order"] == order
+    assert g.attrs["pair_of"] == "electrode" and g["target"].attrs["long_name"] == "target electrode"

@@ -10,7 +10,19 @@ import pytest
 
 import signals
 from signals.electrodes import laminar, points
-from signals.recorders import EEG, LFP, MEG, Connections, Dipole, MembraneCurrents, Spikes, Traces, available
+from signals.recorders import (
+    EEG,
+    LFP,
+    MEG,
+    Connections,
+    Dipole,
+    LaminarCSD,
+    MembraneCurrents,
+    Spikes,
+    Traces,
+    VolumetricCSD,
+    available,
+)
 from signals.testing import check_recorder
 
 # registry name (before ":") → factory; several variants may share a name
@@ -25,6 +37,10 @@ FACTORIES = {
     "traces": lambda: Traces([0, 1]),
     "connections": Connections,
     "membrane": MembraneCurrents,
+    "csd_laminar": lambda: LaminarCSD(laminar(x=0.0, z=[-50, 50, 150, 250]), per_population=True),
+    "csd_laminar:oblique_per_cell": lambda: LaminarCSD(points([[0, 0, 0], [30, 0, 40], [60, 0, 80]]),
+                                                      cells=[1]),
+    "csd_volume": lambda: VolumetricCSD([-100, 0, 100], [-50, 50], [-50, 100, 250, 400]),
 }
 
 # rxd species live in NEURON's global state (and deleting one after a run crashes NEURON

@@ -119,7 +119,9 @@ def test_inverse_csd_recovers_cylindrical_source(method, tol):
     lfp = laminar(disc_potential(Z, radius), Z, n_time=2)
     out = csd(lfp, method=method, diameter=2 * radius)
     z = out["probe_position"].values
-    assert (out.dims[-1] == "probe_position") == (method == "spline")
+    assert (out.dims[-1] == "depth") == (method == "spline")
+    assert out["depth"].attrs["units"] == "um" and "z" not in out.dims
+    assert_allclose(out["depth"].values, -z, atol=1e-9)
     assert out.attrs["probe_axis"] == "z"
     assert_allclose(out.values[0], source(z), atol=tol * C0)
 

@@ -170,7 +170,7 @@ def test_head_plots_render_with_units(ball_and_stick, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from signals.headplots import plot_eeg_topomap, plot_sensors
+    from signals.plots import plot_eeg_topomap, plot_sensors
 
     _, table = _network(ball_and_stick)
     signals.record(table, [EEG(per_population=True), Dipole()], tstop=15, path=tmp_path / "e.nc",
@@ -242,3 +242,51 @@ def test_sphere_meg_equals_sarvas_closed_form(ball_and_stick, tmp_path):
     expected = np.stack([_sarvas(sensors * 1e-6, r_q, rotation @ pk * 1e-15) for pk in p]) * 1e15
     assert np.abs(expected).max() > 1e-3  # fT
     assert_allclose(ds["meg"].values, expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
+
+
+def test_eeg_from_each_cells_dipole_at_its_own_place(ball_and_stick, tmp_path):
+    """dipoles="cell": the sum over cells of LFPykit's four-sphere potential of each cell's
+    dipole at its own head position; one cell at the centre gives the network dipole's EEG."""
+    from signals.recorders import MembraneCurrents
+
+    cells = [ball_and_stick(gid=0, origin=(-3000.0, 0.0, 0.0)),
+             ball_and_stick(gid=1, origin=(3000.0, 500.0, 0.0), start=4.0)]
+    table = signals.network.from_neuron(cells)
+    signals.record(table, [EEG(dipoles="cell", name="eeg_cells"), EEG(), MembraneCurrents()],
+                   tstop=15, path=tmp_path / "e.nc", progress=False)
+    ds = signals.open_run(tmp_path / "e.nc")
+    head = FourSphere()
+    pl = placement(head, under="Cz", depth=1000.0)
+    _, sensors = sensors_1020(list(signals.head.CLASSIC_1020), radius=head.scalp_radius)
+    r = np.linalg.norm(sensors, axis=1, keepdims=True)
+    sensors = np.where(r > head.radii[-1] * (1 - 1e-10), sensors * (head.radii[-1] * (1 - 1e-10) / r),
+                       sensors)
+    model = FourSphereVolumeConductor(sensors, radii=list(head.radii), sigmas=list(head.sigmas))
+    center = table.cell_position.mean(axis=0)
+    imem = ds["imem"].values
+    expected = 0
+    for rows, soma in zip(table.cell_slices(), table.cell_position, strict=True):
+        p = imem[:, rows] @ (table.midpoints[rows] - soma)  # (time, 3) nA µm, network frame
+        loc = pl.location + pl.rotation @ (soma - center)
+        expected = expected + (model.get_transformation_matrix(loc) @ (pl.rotation @ p.T)).T
+    peak = np.abs(expected).max()
+    assert peak > 0
+    assert_allclose(ds["eeg_cells"].values, expected, rtol=0, atol=1e-9 * peak)
+    # 6 mm apart under the vertex: far from one dipole at the centre
+    assert np.abs(ds["eeg"].values - expected).max() > 0.01 * peak
+
+
+def test_eeg_cell_dipoles_of_one_central_cell_equal_the_network_dipole(ball_and_stick, tmp_path):
+    table = signals.network.from_neuron([ball_and_stick()])
+    signals.record(table, [EEG(dipoles="cell", name="a"), EEG(name="b")], tstop=10,
+                   path=tmp_path / "o.nc", progress=False)
+    ds = signals.open_run(tmp_path / "o.nc")
+    peak = np.abs(ds["b"].values).max()
+    assert peak > 0
+    assert_allclose(ds["a"].values, ds["b"].values, rtol=0, atol=1e-9 * peak)
+    import h5py
+
+    with h5py.File(tmp_path / "sa_nyhead.mat", "w"):
+        pass  # an HDF5 file: NYHead checks no more before it is loaded
+    with pytest.raises(ValueError, match="spherical head"):
+        EEG(signals.head.NYHead(tmp_path / "sa_nyhead.mat"), dipoles="cell")

@@ -18,6 +18,7 @@ from numpy.testing import assert_allclose
 import signals
 from signals import plots
 from signals.analysis import band_power, population_rate, psd, spectrogram
+from signals.analysis.data import pick_electrodes, population_depth_order, sort_electrodes
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -50,7 +51,7 @@ def test_spectrogram_of_a_short_run_fills_its_panels(ds):
     assert len(panels) == 4
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = spectrogram(plots._pick_electrodes(ds.lfp, None, max_default=4), fmax=100.0)
+        expected = spectrogram(pick_electrodes(ds.lfp, max_default=4), fmax=100.0)
     for i, a in enumerate(panels):
         (mesh,) = meshes(a)
         data = np.asarray(mesh.get_array())
@@ -103,7 +104,7 @@ def test_numerically_zero_dipole_components_say_so(ds):
 def test_band_power_of_a_short_run_draws_every_band_it_lists(ds):
     fig = plots.plot_band_power(ds)
     ax = fig.axes[0]
-    bp = band_power(plots._depth_sorted(ds.lfp))
+    bp = band_power(sort_electrodes(ds.lfp))
     assert list(bp["band"].values) == ["alpha", "beta", "gamma", "high_gamma"]  # no delta, theta bin
     assert [t.get_text().split()[0] for t in ax.get_legend().get_texts()] == list(bp["band"].values)
     for line, band in zip(ax.lines, bp["band"].values, strict=True):
@@ -115,7 +116,7 @@ def test_band_power_of_a_short_run_draws_every_band_it_lists(ds):
 def test_psd_lines_equal_the_analysis(ds):
     fig = plots.plot_psd(ds, fmax=200)
     ax = fig.axes[0]
-    p = psd(plots._depth_sorted(ds.lfp), fmax=200)
+    p = psd(sort_electrodes(ds.lfp), fmax=200)
     p = p.isel(frequency=p["frequency"].values > 0)
     assert len(ax.lines) == 10
     for i, line in enumerate(ax.lines):
@@ -148,7 +149,7 @@ def test_raster_orders_by_depth_and_fits_what_is_shown(ds):
     # independently: mean soma z per population, the highest on top
     z = {p: ds.cell_z.values[ds.cell_population.values == p].mean() for p in ("E2", "I2", "E5", "I5")}
     expected = sorted(z, key=lambda p: -z[p])
-    assert plots.population_depth_order(ds) == expected
+    assert population_depth_order(ds) == expected
     ticks = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)}
     assert (ticks["E2"] > ticks["I2"]) == (z["E2"] > z["I2"])
     offsets = {c.get_label().split()[0]: c.get_offsets() for c in ax.collections if c.get_label()[0] != "_"}
@@ -164,7 +165,7 @@ def test_raster_orders_by_depth_and_fits_what_is_shown(ds):
 def test_population_rate_small_multiples(ds):
     fig = plots.plot_population_rate(ds, bin_size=5.0)
     r = population_rate(ds, bin_size=5.0)
-    order = plots.population_depth_order(ds)
+    order = population_depth_order(ds)
     assert len(fig.axes) == len(order)
     for a, p in zip(fig.axes, order, strict=True):
         (line,) = a.lines
@@ -263,8 +264,6 @@ def test_concentration_figures_name_the_ion_and_keep_electrode_colours(tmp_path)
     """K⁺, not "ko"/"k"; an electrode's colour is the same in both figures."""
     import xarray as xr
 
-    from signals import rxdplots
-
     t = np.arange(200) * 0.1
     n = 4
     coords = {"time": t, "electrode": [f"e{i}" for i in range(n)],
@@ -275,16 +274,16 @@ def test_concentration_figures_name_the_ion_and_keep_electrode_colours(tmp_path)
                             {"units": "mM", "long_name": "extracellular k concentration"}),
                      "lfp": (("time", "electrode"), np.sin(t)[:, None] * np.ones(n),
                              {"units": "mV", "long_name": "extracellular potential"})}, coords=coords)
-    fig = rxdplots.plot_concentration(ds)
+    fig = plots.plot_concentration(ds)
     ax = fig.axes[0]
     assert ax.get_ylabel() == "extracellular K⁺ concentration (mM)"
     assert ax.get_title().startswith("[K⁺]o per electrode")
     color_of = {line.get_label().split()[0]: line.get_color() for line in ax.lines}
-    fig = rxdplots.plot_concentration_lfp(ds)  # default: e1, the largest rise
+    fig = plots.plot_concentration_lfp(ds)  # default: e1, the largest rise
     assert "[K⁺]o" in fig.axes[0].get_title() and "e1" in fig.axes[0].get_title()
     assert fig.axes[0].lines[0].get_color() == color_of["e1"]
     assert_allclose(fig.axes[0].lines[0].get_ydata(), rise[:, 1])
-    fig = rxdplots.plot_concentration(ds, electrodes=["e1"])  # a subset keeps the colour
+    fig = plots.plot_concentration(ds, electrodes=["e1"])  # a subset keeps the colour
     assert fig.axes[0].lines[0].get_color() == color_of["e1"]
 
 
@@ -412,7 +411,7 @@ def test_more_kinds_draw_the_analysis(ds):
     for patch in fig.axes[0].patches:
         x = int(round(patch.get_x() + patch.get_width() / 2))
         heights[x] = heights.get(x, 0.0) + patch.get_height()
-    assert_allclose([heights[i] for i in range(m.sizes["post"])], m.sum("pre").values)
+    assert_allclose([heights[i] for i in range(m.sizes["target"])], m.sum("source").values)
 
     fig = plots.plot_network_2d(ds, view="xz")
     pts = np.concatenate([c.get_offsets() for c in fig.axes[0].collections if c.get_label()[0] != "_"])
@@ -431,7 +430,7 @@ def test_more_kinds_draw_the_analysis(ds):
         assert_allclose(line.get_ydata(), p.sel(population=pop).values)
 
     fig = plots.plot_coherence(ds, fmin=20, fmax=60)
-    c = coherence(plots._depth_sorted(ds.lfp), fmin=20, fmax=60).mean("frequency")
+    c = coherence(sort_electrodes(ds.lfp), fmin=20, fmax=60).mean("frequency")
     assert_allclose(fig.axes[0].images[0].get_array(), c.values)
     assert fig.axes[0].get_ylabel() == "electrode z (µm)"
 
@@ -441,9 +440,7 @@ def test_more_kinds_draw_the_analysis(ds):
 
 
 def test_topomap_shows_the_largest_deflection(ds):
-    from signals import headplots
-
-    fig = headplots.plot_eeg_topomap(ds)
+    fig = plots.plot_eeg_topomap(ds)
     eeg = ds.eeg.values
     k = int(np.unravel_index(np.abs(eeg).argmax(), eeg.shape)[0])
     assert fig.axes[0].get_title() == f"EEG at t = {float(ds.time.values[k]):g} ms"

@@ -249,6 +249,108 @@ def test_from_sonata_spikes_and_nodes(tmp_path):
     assert json.loads(ds.attrs["gid_offsets"]) == {"LGN": 0, "V1": 2}
 
 
+def test_from_sonata_unknown_positions_are_nan_and_marked(tmp_path):
+    """Without a nodes file or electrode file the positions are NaN, marked ``missing``, and
+    the run file opens (open_run refuses unmarked non-finite coordinates)."""
+    _write_sonata_spikes(tmp_path / "spikes.h5", {"E": ([2, 0], [1.0, 4.0])})
+    ds = from_sonata(tmp_path / "spikes.h5", out=tmp_path / "spikes.nc")
+    try:
+        assert_array_equal(ds["cell"].values, [0, 2])
+        assert np.isnan(ds["cell_x"].values).all() and "not known" in ds["cell_x"].attrs["missing"]
+        assert_array_equal(ds["spike_gid"].values, [2, 0])
+    finally:
+        ds.close()
+    _write_bmtk_ecp(tmp_path / "ecp.h5", np.zeros((20, 3)))
+    dst = convert(tmp_path / "ecp.h5", tmp_path / "ecp.nc")
+    with signals.open_run(dst) as ds:
+        assert np.isnan(ds["electrode_z"].values).all() and "missing" in ds["electrode_z"].attrs
+        assert ds.sizes["time"] == 20
+
+
+def test_readers_guess_each_format(tmp_path):
+    """convert's format guess goes through the readers' guess_can_open, in order."""
+    from signals.io import guess_reader, list_readers
+
+    assert list(list_readers()) == ["netpyne", "sonata", "ecp", "signals"]
+    _write_sonata_spikes(tmp_path / "spikes.h5", {"E": ([0], [1.0])})
+    _write_bmtk_ecp(tmp_path / "ecp.h5", np.zeros((4, 2)))
+    (tmp_path / "np.json").write_text(json.dumps({"simData": {}}))
+    (tmp_path / "np.pkl").write_bytes(pickle.dumps({"simData": {}}))
+    run = convert(tmp_path / "spikes.h5", tmp_path / "run.nc")
+    (tmp_path / "other.txt").write_text("hello")
+    for name, kind in (("spikes.h5", "sonata"), ("ecp.h5", "ecp"), ("np.json", "netpyne"),
+                       ("np.pkl", "netpyne"), ("run.nc", "signals")):
+        assert guess_reader(tmp_path / name).name == kind, name
+    assert guess_reader(run).name == "signals"
+    with pytest.raises(ValueError, match="cannot tell the format.*other.txt.*netpyne"):
+        guess_reader(tmp_path / "other.txt")
+    with pytest.raises(ValueError, match="unknown input format 'csv'"):
+        convert(tmp_path / "spikes.h5", tmp_path / "x.nc", fmt="csv")
+
+
+def test_a_reader_failing_while_guessing_warns_and_is_skipped(tmp_path, monkeypatch):
+    import signals.io.readers as readers
+
+    class Broken(readers.Reader):
+        name = "broken"
+
+        def guess_can_open(self, path):
+            raise RuntimeError("boom")
+
+    table = {"broken": Broken(), **readers.list_readers()}
+    monkeypatch.setattr(readers, "list_readers", lambda: table)
+    (tmp_path / "np.json").write_text(json.dumps({"simData": {}}))
+    with pytest.warns(UserWarning, match="'broken' failed while guessing.*boom"):
+        assert readers.guess_reader(tmp_path / "np.json").name == "netpyne"
+
+
+@pytest.mark.parametrize("text", [
+    "channel x_pos y_pos z_pos\n1 4 5 6\n0 1 2 3\n",
+    "channel\tx_pos\ty_pos\tz_pos\n1\t4\t5\t6\n0\t1\t2\t3\n",
+    "channel, x_pos, y_pos, z_pos\r\n1, 4, 5, 6\r\n\r\n0, 1, 2, 3\r\n",
+    "\ufeffchannel,x_pos,y_pos,z_pos\n1,4,5,6\n0,1,2,3\n",  # byte-order mark
+    '"channel","x_pos","y_pos","z_pos"\n1,4,5,6\n0,1,2,3\n',  # quoted names
+    ",channel,x_pos,y_pos,z_pos\n0,1,4,5,6\n1,0,1,2,3\n",  # pandas' index column
+], ids=["spaces", "tabs", "comma-space-crlf", "bom", "quoted", "index-column"])
+def test_bmtk_electrode_files_as_written(tmp_path, text):
+    """Electrode tables as tools write them; the channel column orders the rows."""
+    _write_bmtk_ecp(tmp_path / "ecp.h5", np.zeros((5, 2)))
+    (tmp_path / "el.csv").write_text(text, newline="")
+    ds = from_sonata(ecp=tmp_path / "ecp.h5", electrodes=tmp_path / "el.csv")
+    assert_array_equal(np.column_stack([ds[f"electrode_{a}"].values for a in "xyz"]),
+                       [[1, 2, 3], [4, 5, 6]])
+    (tmp_path / "short.csv").write_text("channel x_pos y_pos z_pos\n0 1 2 3\n1 4 5\n")
+    with pytest.raises(ValueError, match="every row must have the 4 columns"):
+        from_sonata(ecp=tmp_path / "ecp.h5", electrodes=tmp_path / "short.csv")
+
+
+@pytest.mark.parametrize("units, factor", [("ms", 1.0), ("millisecond", 1.0), ("s", 1e3),
+                                           ("second", 1e3), (b"sec", 1e3)])
+def test_sonata_spike_time_units(tmp_path, units, factor):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "spikes.h5", "w") as f:
+        f.create_dataset("/spikes/E/node_ids", data=np.array([0, 1]))
+        f.create_dataset("/spikes/E/timestamps", data=np.array([0.5, 1.5]))
+        f["/spikes/E/timestamps"].attrs["units"] = units
+    assert_allclose(from_sonata(tmp_path / "spikes.h5")["spike_time"].values,
+                    np.array([0.5, 1.5]) * factor, rtol=1e-15)
+
+
+@pytest.mark.parametrize("units, factor", [("mV", 1.0), ("uV", 1e-3), ("µV", 1e-3),
+                                           ("microvolt", 1e-3), ("V", 1e3)])
+def test_ecp_voltage_units(tmp_path, units, factor):
+    h5py = pytest.importorskip("h5py")
+    data = np.arange(8.0).reshape(4, 2)
+    _write_bmtk_ecp(tmp_path / "ecp.h5", data)
+    with h5py.File(tmp_path / "ecp.h5", "a") as f:
+        f["/ecp/data"].attrs["units"] = units
+    assert_allclose(from_sonata(ecp=tmp_path / "ecp.h5")["lfp"].values, data * factor, rtol=1e-15)
+    with h5py.File(tmp_path / "ecp.h5", "a") as f:
+        f["/ecp/data"].attrs["units"] = "furlong"
+    with pytest.raises(ValueError, match="ECP units 'furlong' not understood"):
+        from_sonata(ecp=tmp_path / "ecp.h5")
+
+
 def test_from_sonata_spikes_written_by_bmtk(tmp_path):
     pytest.importorskip("bmtk")
     from bmtk.utils.reports.spike_trains import SpikeTrains

@@ -186,7 +186,7 @@ def test_transfer_matrix_kernel_equals_lfpykit(method):
     from lfpykit.lfpcalc import return_dist_from_segments
 
     from signals.network import SegmentTable
-    from signals.recorders.lfp import _inside_segments, transfer_matrix
+    from signals.recorders.lfp import inside_segments, transfer_matrix
 
     rng = np.random.default_rng(0)
     n = 3 * 1170 + 37  # several blocks (1170 segments for 28 contacts) and a ragged last one
@@ -221,7 +221,7 @@ def test_transfer_matrix_kernel_equals_lfpykit(method):
     assert np.abs(M - reference).max() <= 1e-14 * np.abs(reference).max()
     assert np.array_equal(transfer_matrix(seg, electrodes, method=method, sigma=0.3, threads=3), M)
     # contacts inside segments: as LFPykit's distance to each segment says
-    inside = _inside_segments(seg, electrodes)
+    inside = inside_segments(seg, electrodes)
     for name, pos in zip(electrodes.names, contacts, strict=True):
         dist, _ = return_dist_from_segments(seg.x[:, 0], seg.y[:, 0], seg.z[:, 0],
                                             seg.x[:, 1], seg.y[:, 1], seg.z[:, 1], pos)

@@ -59,6 +59,28 @@ def test_probe_axis_in_any_direction():
         probe_axis([[0, 0, 0], [0, 0, 0]])
 
 
+def test_electrodes_sorted_and_picked_from_the_top_down():
+    """Any listing order: top (highest y) first; a subset keeps that order; spread picks."""
+    import xarray as xr
+
+    from signals.analysis.data import pick_electrodes, sort_electrodes
+
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(Y.size)
+    pos = laminar(x=0, y=Y, z=0).positions[shuffled]
+    labels = [f"e{i:02d}" for i in shuffled]
+    da = xr.DataArray(np.zeros((3, Y.size)), dims=("time", "electrode"),
+                      coords={"time": [0.0, 1.0, 2.0], "electrode": labels,
+                              **{f"electrode_{c}": ("electrode", pos[:, k]) for k, c in enumerate("xyz")}})
+    top_down = [f"e{i:02d}" for i in range(Y.size)][::-1]
+    assert list(sort_electrodes(da)["electrode"].values) == top_down
+    assert list(pick_electrodes(da, ["e01", "e05", "e03"])["electrode"].values) == ["e05", "e03", "e01"]
+    four = pick_electrodes(da, max_default=4)["electrode"].values
+    assert list(four) == [top_down[i] for i in (0, 3, 5, 8)]  # 9 contacts, evenly spread
+    with pytest.raises(KeyError, match="unknown electrode"):
+        pick_electrodes(da, ["e99"])
+
+
 def test_csd_of_a_y_probe(y_run):
     ds = signals.open_run(y_run)
     c = csd(ds.lfp)

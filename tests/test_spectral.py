@@ -136,17 +136,18 @@ def test_coherence_equals_scipy():
                   rng.normal(size=20_000)])
     da = signal(x)
     c = spectral.coherence(da, nperseg=256, block_bytes=3 * 8 * 2000)
-    assert c.dims == ("electrode", "electrode_ref", "frequency") and c.attrs["units"] == "1"
+    assert c.dims == ("source", "target", "frequency") and c.attrs["units"] == "1"
+    assert c.attrs["pair_of"] == "electrode" and list(c["target"].values) == list(c["source"].values)
     for i, j in [(0, 1), (0, 2), (1, 2)]:
         _, ref = ss.coherence(x[i], x[j], fs=FS, nperseg=256)
-        assert_allclose(c.isel(electrode=i, electrode_ref=j).values, ref, rtol=1e-9, atol=1e-12)
-    assert_allclose(c.isel(electrode=1, electrode_ref=1).values, 1.0)
+        assert_allclose(c.isel(source=i, target=j).values, ref, rtol=1e-9, atol=1e-12)
+    assert_allclose(c.isel(source=1, target=1).values, 1.0)
     r = spectral.coherence(da, reference="e0", nperseg=256)
     _, ref = ss.coherence(x[1], x[0], fs=FS, nperseg=256)
     assert_allclose(r.sel(electrode="e1").values, ref, rtol=1e-9)
     # white noise with a common half: coherence (1/2 · 1/2)/(1 · ...) closed form for e0-e1
     expected = 1.0 / (2.0 * 5.0)  # |S01|²/(S00 S11) = 1 / ((1+1)(1+4))
-    assert float(c.isel(electrode=0, electrode_ref=1).mean()) == pytest.approx(expected, abs=0.02)
+    assert float(c.isel(source=0, target=1).mean()) == pytest.approx(expected, abs=0.02)
 
 
 @pytest.mark.parametrize(
@@ -202,3 +203,41 @@ def test_power_units_of_compound_units():
     p = spectral.psd(da)
     assert p.attrs["units"] == "(nA um)^2/Hz"
     assert spectral.band_power(p).attrs["units"] == "(nA um)^2"
+
+
+def test_attributes_in_hz_state_their_units():
+    p = spectral.psd(signal(sine(1.0, 40.0, 4000)))
+    for name in ("frequency_step", "frequency_resolution", "sampling_rate"):
+        assert p.attrs[f"{name}_units"] == "Hz", name
+    m = spectral.psd(signal(sine(1.0, 40.0, 4000)), method="multitaper")
+    assert m.attrs["bandwidth_units"] == "Hz"
+    assert spectral.band_power(p).attrs["frequency_resolution_units"] == "Hz"
+
+
+def test_positive_frequencies_drop_dc_only():
+    p = spectral.psd(signal(sine(1.0, 40.0, 4000)))
+    assert p["frequency"].values[0] == 0.0
+    q = spectral.positive_frequencies(p)
+    assert_allclose(q["frequency"].values, p["frequency"].values[1:])
+    assert_allclose(q.values, p.values[:, 1:])
+    dc = p.isel(frequency=[0])  # nothing above 0 Hz: unchanged
+    assert spectral.positive_frequencies(dc) is dc
+
+
+@pytest.mark.parametrize("ms, fmin, fmax, lo, hi", [
+    (1000.0, None, None, 7 / np.pi, 100.0),  # 1 s: the widest wavelet fitting the window, 2.2 Hz
+    (20_000.0, None, None, 2.0, 100.0),      # long: fmax / 50
+    (1000.0, 5.0, 300.0, 5.0, 300.0),        # given; 300 Hz < 0.45 · 1 kHz
+    (1000.0, None, 480.0, 450.0 / 50, 450.0),  # capped below Nyquist
+])
+def test_wavelet_frequencies(ms, fmin, fmax, lo, hi):
+    da = signal(np.zeros(int(ms) + 1))
+    f = spectral.wavelet_frequencies(da, fmin=fmin, fmax=fmax)
+    assert f.size == 60
+    assert f[0] == pytest.approx(lo) and f[-1] == pytest.approx(hi)
+    assert np.all(np.diff(f) > 0)
+
+
+def test_wavelet_frequencies_refuse_a_window_too_short():
+    with pytest.raises(ValueError, match="too short for 7-cycle wavelets"):
+        spectral.wavelet_frequencies(signal(np.zeros(21)))  # 20 ms: lowest 111 Hz > 100 Hz

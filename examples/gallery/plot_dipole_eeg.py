@@ -8,7 +8,7 @@ four-sphere head, with the network 1 mm below the surface under Cz.
 
 # %%
 import signals
-from signals import headplots, plots
+from signals import plots
 
 from _runs import demo_run
 
@@ -25,7 +25,7 @@ plots.plot_psd(ds, variable="eeg", fmax=150)
 
 # %%
 # Scalp map at the largest deflection, and the sensor layout.
-headplots.plot_eeg_topomap(ds)
+plots.plot_eeg_topomap(ds)
 
 # %%
-headplots.plot_sensors(ds)
+plots.plot_sensors(ds)

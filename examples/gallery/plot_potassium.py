@@ -10,7 +10,7 @@ LFP on one contact, from ``examples/rxd_potassium.py`` (16 cells with ``neuron.r
 import numpy as np
 
 import signals
-from signals import rxdplots
+from signals import plots
 
 from _runs import rxd_run
 
@@ -18,13 +18,13 @@ ds = signals.open_run(rxd_run())
 
 # %%
 # K⁺ at each contact over time.
-rxdplots.plot_concentration(ds)
+plots.plot_concentration(ds)
 
 # %%
 # The whole grid at the last snapshot, in the plane through the cells.
-rxdplots.plot_concentration_slice(ds, view="xy")
+plots.plot_concentration_slice(ds, view="xy")
 
 # %%
 # K⁺ and the LFP at the contact where K⁺ rose most.
 rise = (ds.ko.isel(time=-1) - ds.ko.isel(time=0)).values
-rxdplots.plot_concentration_lfp(ds, str(ds.electrode.values[int(np.argmax(rise))]))
+plots.plot_concentration_lfp(ds, str(ds.electrode.values[int(np.argmax(rise))]))

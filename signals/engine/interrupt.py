@@ -17,7 +17,7 @@ import threading
 
 __all__ = ["SignalGuard"]
 
-logger = logging.getLogger("signals")
+logger = logging.getLogger(__name__)
 
 #: The signals a session takes over while it records.
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP")

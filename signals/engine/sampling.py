@@ -4,17 +4,101 @@ One ``PtrVector`` over every local ``i_membrane_`` is gathered once per sample i
 (chunk × segments) buffer, and one per pointer group a recorder requested
 (:meth:`signals.Context.add_pointers`). Groups of state-phase variables (gates, concentrations)
 are read one callback later, when NEURON has updated them to the sample's time.
+
+With a sampling interval of ``k > 1`` steps, ``mean`` sampling gives each sample of the
+membrane currents the mean over the interval centred on it (a box filter before sampling, so
+that spike energy above the new Nyquist frequency does not alias into the LFP band; see
+``benchmarks/aliasing.py``). The box spans ``k`` steps: for odd ``k`` the ``k`` steps nearest the
+sample, for even ``k`` the ``k - 1`` nearest plus half of each next one (trapezoidal ends), so
+the time axis stays ``t0 + j k dt``. A row's currents are final ``k // 2`` steps after its
+time. The first sample (t0) is the initial state itself; the last averages only the steps
+the run reached (the half interval before it). Pointer groups are always read at the
+sample's own step.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from signals.recorder import PointerGroup
 
-__all__ = ["Sampler"]
+__all__ = ["Sampler", "NodeColumn"]
+
+#: How NEURON 9 prints a data handle into its node storage (the row of the segment's node).
+_ROW = re.compile(r"Node::field::FastIMemSavRHS row=(\d+)/\d+")
+
+
+class NodeColumn:
+    """All local ``i_membrane_`` read with one copy of NEURON 9's node storage.
+
+    NEURON 9 keeps every node's ``i_membrane_`` in one column of its structure-of-arrays node
+    storage; ``Vector.from_double`` copies a contiguous range of it, and a fixed permutation
+    puts it in the segments' order. Measured (``benchmarks/gather_cost.py``): 2-4 ns per
+    segment against 20-47 ns for ``PtrVector.gather`` of the same pointers. The rows are read
+    from the handles once, and the mapping is proven, not assumed: distinct values are written
+    through the pointers and must come back in order (then the originals are restored).
+    :meth:`check` compares a read with the gather again (every chunk).
+
+    Raises
+    ------
+    ValueError
+        Where the layout is not that (NEURON 8, an unknown print format, or a mapping the
+        proof rejects); the session then keeps the gather.
+    """
+
+    def __init__(self, segments: list, ptr) -> None:
+        from neuron import h
+
+        rows = self._rows(segments)
+        n = len(segments)
+        lo = int(rows.min())
+        self._first = segments[int(np.argmin(rows))]._ref_i_membrane_
+        self._column = h.Vector(int(rows.max()) - lo + 1)
+        self._view = self._column.as_numpy()
+        self._index = rows - lo
+        self._ptr = ptr
+        self._vec = h.Vector(n)
+        saved = h.Vector(n)
+        ptr.gather(saved)
+        try:
+            ptr.scatter(h.Vector(np.arange(n, dtype=float) + 0.5))
+            ok = np.array_equal(self.read(np.empty(n)), np.arange(n) + 0.5)
+        finally:
+            ptr.scatter(saved)
+        if not ok:
+            raise ValueError("node storage rows do not match the segments' pointers")
+
+    @staticmethod
+    def _rows(segments: list) -> np.ndarray:
+        """The storage row of each segment: one printed handle per section, its segments
+        following it (NEURON numbers a section's nodes consecutively; the proof checks it)."""
+        rows = np.empty(len(segments), dtype=np.int64)
+        sec, base, k = None, 0, 0
+        for i, seg in enumerate(segments):
+            if seg.sec != sec:
+                match = _ROW.search(repr(seg._ref_i_membrane_))
+                if match is None:
+                    raise ValueError("not NEURON 9's node storage")
+                sec, base, k = seg.sec, int(match.group(1)), 0
+            rows[i] = base + k
+            k += 1
+        return rows
+
+    def read(self, out: np.ndarray) -> np.ndarray:
+        """The segments' ``i_membrane_`` (nA) into ``out``."""
+        self._column.from_double(len(self._view), self._first)
+        return np.take(self._view, self._index, out=out)
+
+    def check(self, values: np.ndarray) -> None:
+        """Raise if ``values`` (just read) differ from what the gather reads now."""
+        self._ptr.gather(self._vec)
+        if not np.array_equal(self._vec.as_numpy(), values):
+            raise RuntimeError("NEURON's node storage was rearranged during the run (the copy of "
+                               "i_membrane_ no longer matches its pointers); recording stopped "
+                               "rather than write wrong currents")
 
 
 class Sampler:
@@ -31,22 +115,41 @@ class Sampler:
     defer_rows : bool
         Whether a row is complete only after the next callback (some rank has state-phase
         groups: every rank must then flush at that same callback).
+    every : int
+        Steps per sample.
+    mode : {"point", "mean"}
+        Membrane currents at the sample's step, or their mean over the interval centred on it
+        (see the module docstring). With ``every == 1`` both are the same.
     """
 
     def __init__(self, segments: list, groups: Sequence[PointerGroup], chunk_samples: int, *,
-                 defer_rows: bool) -> None:
+                 defer_rows: bool, every: int = 1, mode: str = "point") -> None:
         from neuron import h
 
         n = len(segments)
         self.chunk_samples = int(chunk_samples)
         self.defer_rows = bool(defer_rows)
+        self.every = int(every)
+        self.mean = mode == "mean" and self.every > 1
+        self._half = self.every // 2  # steps after a sample until its mean is final
+        self._even = self.every % 2 == 0
+        self._acc = np.zeros(n)  # running sum of the interval being averaged (nA)
+        self._weight = 0.0
+        self._next = 1  # index (since t0) of the sample whose interval is being summed
+        self._awaiting: int | None = None  # buffer row still waiting for its mean currents
         self._imem_ptr = None  # a rank without segments (MPI) samples nothing: PtrVector(0) fails
+        self._column: NodeColumn | None = None
         if n:
             self._imem_ptr = h.PtrVector(n)
             for i, seg in enumerate(segments):
                 self._imem_ptr.pset(i, seg._ref_i_membrane_)
+            try:
+                self._column = NodeColumn(segments, self._imem_ptr)
+            except ValueError:
+                self._column = None  # NEURON 8, or a layout not proven: the pointer gather
         self._imem_vec = h.Vector(max(n, 1))
         self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
+        self._current_imem = np.empty(n)
         self.imem = np.empty((self.chunk_samples, n))
         self._current = []  # (PtrVector, Vector, its numpy view, buffer); current-phase groups
         self._state = []  # the same for state-phase groups (read one callback later)
@@ -64,7 +167,49 @@ class Sampler:
     @property
     def full(self) -> bool:
         """Every row holds a complete sample: time to flush."""
-        return self.fill == self.chunk_samples and self.pending is None
+        return self.fill == self.chunk_samples and self.pending is None and self._awaiting is None
+
+    def step(self, count: int) -> None:
+        """Add this step's currents to the interval mean (``mean`` sampling; every step).
+
+        ``count`` is the number of steps since t0, this one included.
+        """
+        d = count - self._next * self.every  # steps from the sample being averaged
+        if d < -self._half:
+            return  # within the first sample's interval: that sample is the initial state
+        if self._imem_ptr is None:
+            if d == self._half:
+                self._emit(None)
+            return
+        x = self._read_imem()
+        edge = self._even and abs(d) == self._half
+        w = 0.5 if edge else 1.0
+        self._acc += w * x if edge else x
+        self._weight += w
+        if d == self._half:
+            if self._column is not None and self._awaiting == self.chunk_samples - 1:
+                self._column.check(x)  # once per chunk: the copy still equals the gather
+            self._emit(x if edge else None)
+
+    def _emit(self, shared: np.ndarray | None) -> None:
+        """The averaged interval is complete: its mean goes into its row."""
+        if self._awaiting is not None and self._weight:
+            self.imem[self._awaiting] = self._acc / self._weight
+        self._awaiting = None
+        self._next += 1
+        if shared is None:  # the edge step of an even interval starts the next one too
+            self._acc[:] = 0.0
+            self._weight = 0.0
+        else:
+            np.multiply(shared, 0.5, out=self._acc)
+            self._weight = 0.5
+
+    def finish(self) -> None:
+        """The run ended inside an interval: its row gets the mean of the steps it reached."""
+        if self._awaiting is not None:
+            if self._weight:
+                self.imem[self._awaiting] = self._acc / self._weight
+            self._awaiting = None
 
     def sample(self, imem: np.ndarray | None = None) -> None:
         """Read the membrane currents (or take ``imem``, nA) and current-phase groups into a row.
@@ -74,9 +219,11 @@ class Sampler:
         (:meth:`complete_pending`), when they hold this sample's values.
         """
         k = self.fill
-        if self._imem_ptr is not None:
-            self._imem_ptr.gather(self._imem_vec)
-            self.imem[k] = self._imem_view if imem is None else imem
+        if self.mean and imem is None:
+            self._awaiting = k  # its mean is final k // 2 steps later (see step)
+        elif self._imem_ptr is not None:
+            self.imem[k] = self._read_imem(check=k == self.chunk_samples - 1) if imem is None \
+                else imem
         for ptr, vec, view, buf in self._current:
             ptr.gather(vec)
             buf[k] = view
@@ -95,6 +242,21 @@ class Sampler:
                 buf[k] = view
             else:
                 buf[k] = np.nan
+
+    def _read_imem(self, check: bool = False) -> np.ndarray:
+        """This step's membrane currents (nA), a view valid until the next read."""
+        if self._column is None:
+            self._imem_ptr.gather(self._imem_vec)
+            return self._imem_view
+        out = self._column.read(self._current_imem)
+        if check:  # once per chunk: the copy still equals the gather
+            self._column.check(out)
+        return out
+
+    @property
+    def contiguous(self) -> bool:
+        """Whether the currents are read by one copy of the node storage (NEURON 9)."""
+        return self._column is not None
 
     def views(self, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
         """The first ``n`` rows: currents (n_seg, n) and each group (n_ptr, n), request order."""

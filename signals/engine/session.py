@@ -63,6 +63,12 @@ class Session:
         Run file to write (netCDF4, overwritten). Only rank 0 writes.
     record_dt : float, optional
         Sampling interval (ms), an integer multiple of ``h.dt``; default: every time step.
+    sampling : {"mean", "point"}
+        With ``record_dt`` coarser than ``h.dt``: each sample of the membrane currents (and so
+        of every forward model) is their mean over the sampling interval centred on it
+        (``"mean"``, a box filter against aliasing; one running sum per step), or their value
+        at the sample's step (``"point"``, what NEURON's ``Vector.record`` gives). Traces and
+        concentrations are always point samples. See :mod:`signals.engine.sampling`.
     chunk_samples : int, optional
         Samples per chunk; default: up to 500, fewer when the buffer would exceed 16 MiB.
     blas_threads : int or None
@@ -85,6 +91,7 @@ class Session:
         *,
         path: str | os.PathLike,
         record_dt: float | None = None,
+        sampling: str = "mean",
         chunk_samples: int | None = None,
         blas_threads: int | None = 1,
         attrs: Mapping[str, Any] | None = None,
@@ -103,6 +110,7 @@ class Session:
         if chunk_samples is not None:
             chunk_samples = ensure_int(chunk_samples, "chunk_samples", minimum=1)
         check_option(mpi_backend, "mpi_backend", ("auto", "mpi4py", "neuron"))
+        self.sampling = check_option(sampling, "sampling", ("mean", "point"))
         if compression is not None:
             compression = ensure_int(compression, "compression (zlib level)", minimum=1, maximum=9)
         if attrs is not None:
@@ -113,6 +121,12 @@ class Session:
                 check_name(key, "attribute name in attrs", reserved=())
         h.load_file("stdrun.hoc")  # h.cvode and continuerun; NetPyNE does not load it
         self._h = h
+        if int(h.ParallelContext().nthread()) > 1:
+            # NEURON refuses extra_scatter_gather with threads and aborts the process
+            raise ValueError(f"signals records with one NEURON thread per process, the model "
+                             f"uses {int(h.ParallelContext().nthread())} (pc.nthread): call "
+                             "pc.nthread(1) and run MPI ranks for parallelism")
+
         self.comm = Comm.from_neuron(mpi_backend)
         self.path = path
         self._blas_limit = BlasLimit(blas_threads)
@@ -363,11 +377,15 @@ class Session:
         # drive into each segment (signals.engine.initial); zero for a uniform potential too.
         t0 = time.perf_counter()
         self._sampler = Sampler(self.network.segments, self.ctx.pointer_groups,
-                                self.chunk_samples, defer_rows=self._defer_rows)
+                                self.chunk_samples, defer_rows=self._defer_rows, every=every,
+                                mode=self.sampling)
         self.timings["start"] += time.perf_counter() - t0
         self._n_samples = 0
         if self._writer is not None:
             self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0,
+                                    "sampling": "mean" if self._sampler.mean else "point",
+                                    "membrane_current_read": "node storage copy"
+                                    if self._sampler.contiguous else "pointer gather",
                                     **self._initial_v()})
         self._state = "recording"
         self._sample(imem=initial_membrane_currents(self.network.segments) if n else None)
@@ -417,6 +435,12 @@ class Session:
                 self._anchor_clock()
             self._complete_pending()
             self._step_count += 1
+            if self._sampler.mean:
+                t0 = time.perf_counter()
+                self._sampler.step(self._step_count)
+                self.timings["sample"] += time.perf_counter() - t0
+                if self._sampler.full:
+                    self._flush()
             if self._step_count % self._every == 0:
                 t0 = time.perf_counter()
                 self._sample()
@@ -459,6 +483,7 @@ class Session:
         ``final``: the last call of a run; it runs even without buffered samples, because
         event recorders (spikes) may hold events detected after the last sample.
         """
+        self._sampler.finish()  # a run that ended inside an averaged interval
         n = self._sampler.fill
         if n == 0 and not final:
             return
@@ -712,7 +737,7 @@ def record(
     progress : bool, optional
         Progress bar on the terminal (shown after a few seconds unless False).
     **kwargs
-        ``record_dt``, ``chunk_samples``, ``blas_threads``, ``attrs``, ``compression``,
+        ``record_dt``, ``sampling``, ``chunk_samples``, ``blas_threads``, ``attrs``, ``compression``,
         ``mpi_backend``: see :class:`Session`.
 
     Returns

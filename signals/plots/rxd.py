@@ -1,12 +1,11 @@
 """Figures of ion concentrations recorded from ``neuron.rxd`` models.
 
-Each function takes ``ax=None`` and returns the Figure; it reads only the run file (an
-``xarray.Dataset`` from :func:`signals.open_run`) or a DataArray where stated:
-
 - :func:`plot_concentration`: concentration traces per electrode (or per cell), mM against ms;
 - :func:`plot_concentration_slice`: a 2-D slice of the extracellular grid at one time, with µm
   axes (from grid snapshots, e.g. :func:`signals.recorders.concentration.grid_snapshot`);
 - :func:`plot_concentration_lfp`: the concentration at one electrode next to its LFP.
+
+Electrodes keep one colour across these figures (:func:`signals.plots.electrode_colors`).
 """
 
 from __future__ import annotations
@@ -16,11 +15,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from signals.analysis.data import block_envelope, require, select_time
+from signals.plots._base import _MAX_POINTS, _axes, _draw_trace, _unit, electrode_colors
 
-__all__ = ["electrode_colors", "plot_concentration", "plot_concentration_slice", "plot_concentration_lfp"]
+__all__ = ["plot_concentration", "plot_concentration_lfp", "plot_concentration_slice"]
 
-_MAX_POINTS = 4000  # samples per trace drawn; longer traces are drawn as min/max envelopes
-_VIEWS = {"xy": ("x", "y", "z"), "xz": ("x", "z", "y"), "yz": ("y", "z", "x")}
+
+#: Slices of the concentration grid: view → (horizontal, vertical, normal) axis.
+_SLICES = {"xy": ("x", "y", "z"), "xz": ("x", "z", "y"), "yz": ("y", "z", "x")}
 
 
 def _array(obj, variable: str, what: str):
@@ -51,44 +52,9 @@ def _pretty(text: str) -> str:
                   lambda g: f"{g.group(1)} {_IONS[g.group(2)]}", text)
 
 
-def electrode_colors(labels: Sequence[str]) -> dict[str, tuple]:
-    """One colour per electrode of a run, the same in every concentration figure.
-
-    Parameters
-    ----------
-    labels : sequence of str
-        All the run's electrode labels, in its order (``ds.electrode``).
-
-    Returns
-    -------
-    dict of str to RGBA tuple
-        ``tab10`` for up to 10 electrodes, else viridis without its pale yellow end.
-    """
-    import matplotlib as mpl
-
-    n = len(labels)
-    cmap = mpl.colormaps["tab10"] if n <= 10 else None
-    colors = [cmap(i) for i in range(n)] if cmap else list(mpl.colormaps["viridis"](np.linspace(0, 0.75, n)))
-    return {str(lab): tuple(c) for lab, c in zip(labels, colors, strict=True)}
-
-
 def _units(da) -> str:
-    return str(da.attrs.get("units", "")) or "?"
-
-
-def _axes(ax, figsize):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax.figure, ax
-
-
-def _draw(ax, t, low, high, **kw):
-    """One trace: the samples, or (``high`` given) each bin's min and max interleaved."""
-    if high is None:
-        return ax.plot(t, low, **kw)
-    return ax.plot(np.repeat(t, 2), np.stack([low, high], axis=-1).ravel(), **kw)
+    """The variable's unit as an axis shows it; "?" when it states none."""
+    return _unit(da.attrs.get("units", "")) or "?"
 
 
 def _column_dim(da) -> str:
@@ -155,7 +121,7 @@ def plot_concentration(ds, *, variable: str = "ko", electrodes: Sequence[str] | 
     fig, ax = _axes(ax, (8, 4.5))
     names = [str(v) for v in da[dim].values]
     for k, label in enumerate(_labels(da, dim)):
-        _draw(ax, t, low[k], None if low is high else high[k], color=palette[names[k]], lw=1.2,
+        _draw_trace(ax, t, low[k], None if low is high else high[k], color=palette[names[k]], lw=1.2,
               label=label)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel(f"{_pretty(da.attrs.get('long_name', variable))} ({_units(da)})")
@@ -218,11 +184,11 @@ def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | N
     """
     import xarray as xr
 
-    if view not in _VIEWS:
-        raise ValueError(f"unknown view {view!r}; expected one of {', '.join(map(repr, _VIEWS))}")
+    if view not in _SLICES:
+        raise ValueError(f"unknown view {view!r}; expected one of {', '.join(map(repr, _SLICES))}")
     da = _array(grid, variable, "the concentration slice figure")
     da, t = _grid_at(da, time)
-    hx, vy, nz = _VIEWS[view]
+    hx, vy, nz = _SLICES[view]
     centres = np.asarray(da[nz].values, dtype=float)
     step = float(np.median(np.diff(centres))) if centres.size > 1 else 1.0
     if position is None:
@@ -317,7 +283,7 @@ def plot_concentration_lfp(ds, electrode: str | None = None, *, concentration: s
     color = electrode_colors(labels)[str(electrode)]  # the electrode's colour in plot_concentration
     for axis, da, c in ((axes[0], conc, color), (axes[1], pot, "k")):
         t, low, high = block_envelope(da.expand_dims("one").transpose("one", "time"), _MAX_POINTS)
-        _draw(axis, t, low[0], None if low is high else high[0], color=c,
+        _draw_trace(axis, t, low[0], None if low is high else high[0], color=c,
               lw=1.0 if axis is axes[0] else 0.6)
         axis.set_ylabel(f"{_pretty(da.attrs.get('long_name', da.name))}\n({_units(da)})")
         axis.margins(x=0)

@@ -1,0 +1,107 @@
+"""Which floor of the line source is right for contacts near a segment's extended axis.
+
+Not a test. LFPykit's line source (and so signals') floors a contact's distance to a segment's
+*infinite* axis at the segment radius, also beyond the segment's ends; NetPyNE's formula has no
+floor. Two measurements decide between them:
+
+1. Against the membrane current as it is, spread over the cylinder's lateral surface
+   (2000 × 720 point sources on a 20 µm long, 20 µm thick soma), for contacts beyond its end
+   at distance ``D`` along the axis and ``rho`` from it: the relative error of the floored
+   line source (LFPykit) and of the exact line integral with no floor outside the segment.
+2. On the demo network with a 20 µm-pitch laminar probe through the column, how many contacts
+   outside every segment the two rules treat differently, and how far apart their LFPs are
+   (relative to each contact's peak).
+
+Usage::
+
+    python benchmarks/line_source_floor.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+L, A, SIGMA = 20.0, 10.0, 0.3  # µm, µm, S/m
+
+
+def cylinder_surface(contact: np.ndarray, ns: int = 2000, nphi: int = 720) -> float:
+    """mV per nA of a unit current spread uniformly over the lateral surface."""
+    s = (np.arange(ns) + 0.5) / ns * L
+    phi = (np.arange(nphi) + 0.5) / nphi * 2 * np.pi
+    S, P = np.meshgrid(s, phi)
+    pts = np.column_stack([A * np.cos(P).ravel(), A * np.sin(P).ravel(), S.ravel()])
+    return float(np.mean(1 / np.linalg.norm(pts - contact, axis=1)) / (4 * np.pi * SIGMA))
+
+
+def line_source(contact: np.ndarray, floored: bool) -> float:
+    """mV per nA of a uniform line current on the axis, distance floored at A or not."""
+    rho2 = contact[0] ** 2 + contact[1] ** 2
+    if floored:
+        rho2 = max(rho2, A * A)
+    z = contact[2]
+    if rho2 == 0:
+        value = np.log(z / (z - L))
+    else:
+        value = np.arcsinh(z / np.sqrt(rho2)) - np.arcsinh((z - L) / np.sqrt(rho2))
+    return float(value / L / (4 * np.pi * SIGMA))
+
+
+def network_effect() -> None:
+    import signals
+    from signals.demo import build_network
+    from signals.recorders import MembraneCurrents
+    from signals.recorders.lfp import inside_segments, transfer_matrix
+
+    net = build_network(seed=1, scale=1.0)
+    cells = [c for members in net.populations.values() for c in members]
+    table = signals.network.from_neuron(cells)
+    probe = signals.electrodes.laminar(x=0.0, y=0.0, z=np.arange(-1200.0, 301.0, 20.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.nc"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            signals.record(table, [MembraneCurrents()], tstop=300, path=path, progress=False)
+        with signals.open_run(path) as ds:
+            imem = ds["imem"].values
+    floored = transfer_matrix(table, probe)
+    # the line integral with no floor, by the midpoint rule along each segment's axis (valid for
+    # contacts outside every segment, the only ones compared)
+    n = 400
+    f = (np.arange(n) + 0.5) / n
+    exact = np.zeros_like(floored)
+    start = np.column_stack([table.x[:, 0], table.y[:, 0], table.z[:, 0]])
+    stop = np.column_stack([table.x[:, 1], table.y[:, 1], table.z[:, 1]])
+    for i, c in enumerate(probe.positions):
+        pts = start[:, None, :] + f[None, :, None] * (stop - start)[:, None, :]  # (seg, n, 3)
+        exact[i] = np.mean(1 / np.linalg.norm(pts - c, axis=2), axis=1) / (4 * np.pi * SIGMA)
+    inside = inside_segments(table, probe)
+    keep = np.array([name not in inside for name in probe.names])
+    a, b = imem @ floored.T, imem @ exact.T
+    err = (np.abs(a - b).max(axis=0) / np.abs(a).max(axis=0))[keep]
+    # entries more than 0.1 % apart (the midpoint rule itself is good to ~1e-5 here)
+    changed = (np.abs(floored - exact) > 1e-3 * np.abs(exact)).any(axis=1)[keep]
+    print(f"\ndemo network ({len(table)} segments), laminar probe of {len(probe)} contacts at "
+          f"20 µm pitch: {keep.sum()} contacts outside every segment, {changed.sum()} of them "
+          f"treated differently by the two rules; LFP difference up to {err.max():.1%} of the "
+          f"contact's peak (median {np.median(err[changed]) if changed.any() else 0:.2e})")
+
+
+def main() -> None:
+    print("contact beyond the end of a 20 µm x 20 µm soma: error against the cylinder surface")
+    print("| rho (µm) | D (µm) | floored (LFPykit) | no floor outside the segment |")
+    print("|---|---|---|---|")
+    for rho in (0.0, 3.0, 7.0, 9.5):
+        for d in (2.0, 5.0, 15.0, 50.0, 200.0):
+            c = np.array([rho, 0.0, L + d])
+            ref = cylinder_surface(c)
+            print(f"| {rho:g} | {d:g} | {line_source(c, True) / ref - 1:+.2e} | "
+                  f"{line_source(c, False) / ref - 1:+.2e} |")
+    network_effect()
+
+
+if __name__ == "__main__":
+    main()
