@@ -21,7 +21,9 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
     LFP (32 contacts) + ``Dipole()`` (total and per population) + ``EEG()`` (four-sphere head,
     the 21 classic 10-20 sensors): the design target, "LFP + dipoles <= 1.10 x bare".
 ``signals_record_dt_0.1``
-    LFP (32 contacts) sampled with ``record_dt = 0.1`` ms, i.e. every 4th step of dt = 0.025 ms.
+    LFP (32 contacts) sampled with ``record_dt = 0.1`` ms, i.e. one sample per 4 steps of dt =
+    0.025 ms, with the session's default ``sampling`` (``"mean"``: the currents averaged over
+    the 4 steps; ``sampling_cost.py`` compares it with ``"point"``).
 ``signals_chunk_200``
     LFP + dipole + EEG as above with ``chunk_samples=200``: a (200 x 10,500) float64 buffer
     (17 MB) that stays in this machine's 32 MB L3 cache across the recorders' GEMMs. The default
@@ -31,8 +33,8 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
     LFP with ``blas_threads=None`` (BLAS left at its default thread count).
 ``signals_profile``
     (cost split, not in the ratio table) where the time of the LFP + dipole + EEG runs goes, from
-    :attr:`signals.Session.timings`, which every session keeps: the sampling (``PtrVector``
-    gather into the chunk buffer), each recorder's ``on_chunk``, ``RunWriter.append``
+    :attr:`signals.Session.timings`, which every session keeps: the sampling (every segment's
+    ``i_membrane_`` read into the chunk buffer), each recorder's ``on_chunk``, ``RunWriter.append``
     (``timings["write"]``), the per-chunk agreement and reduction, the pointer set-up at
     ``finitialize`` and ``session.close()`` apart from its last flush. The table is made from the
     ``signals_lfp_dipole_eeg`` runs at the largest tstop, so no extra run is needed; ``--variant
@@ -114,7 +116,8 @@ PROFILED = "signals_lfp_dipole_eeg"
 LABELS = {
     "signals": "LFP (32 contacts), every step",
     "signals_lfp_dipole_eeg": "LFP + Dipole() + EEG() (four-sphere, 21 sensors), every step",
-    "signals_record_dt_0.1": f"LFP, record_dt = {RECORD_DT} ms (every {round(RECORD_DT / DT)}th step)",
+    "signals_record_dt_0.1": f"LFP, record_dt = {RECORD_DT} ms (one sample per "
+                             f"{round(RECORD_DT / DT)} steps, default sampling)",
     "signals_chunk_200": "LFP + Dipole() + EEG(), every step, chunk_samples=200",
     "signals_blas_default": "LFP, every step, blas_threads=None",
 }
@@ -402,7 +405,7 @@ def _print_profile(rs: list[dict] | None, bare_s: float | None, fast_s: float | 
     rows = []  # (part, total s, calls, per-call unit)
     if bare_s and fast_s:
         rows.append(("h.cvode.use_fast_imem(1) (bare_fast_imem - bare)", fast_s - bare_s, steps, "step"))
-    rows.append(("sampling: PtrVector.gather + copy to buffer", split["gather"], steps, "step"))
+    rows.append(("sampling: i_membrane_ read into the buffer", split["gather"], steps, "step"))
     for key, v in split.items():
         if key.startswith("on_chunk "):
             rows.append((f"{key.split(' ', 1)[1]}.on_chunk (GEMMs)", v, n_chunks, "chunk"))
