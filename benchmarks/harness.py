@@ -400,9 +400,11 @@ def cost_split(at_run_end: Mapping[str, float], at_close: Mapping[str, float]) -
     ``at_run_end`` is copied when ``Session.run`` returns, ``at_close`` after the session is
     closed (its last flush included). ``Session`` times each sample around the call that also
     flushes a full buffer, so its ``sample`` includes the flushes made during the run; the
-    ``gather`` here (reading the pointers into the buffer) is ``sample`` minus those (exact
-    when no recorder samples state-phase pointers, whose rows complete, and may flush, outside
-    ``sample``: true of LFP, Dipole, EEG and Spikes). Returns
+    ``gather`` here (reading the currents into the buffer) is ``sample`` minus those. That is
+    exact when every flush of the run happens inside ``sample``: sampling every step, with no
+    recorder of state-phase pointers (whose rows complete, and may flush, outside it), as in
+    the LFP, Dipole, EEG and Spikes runs split here; with ``record_dt`` coarser than ``dt`` and
+    ``sampling="mean"`` some flushes happen outside it and ``gather`` is underestimated. Returns
     ``gather``, ``start``, ``on_chunk <name>`` per recorder, ``agree``, ``reduce``, ``write``
     (all at close), ``last_flush`` (the part of those spent at close) and ``chunks``.
     """
