@@ -47,8 +47,11 @@ docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	$(BIN)/python -m sphinx -W --keep-going -b html -q docs docs/_build/html
 
+# Recording overhead against the bare run (benchmarks/record_overhead.py); options through
+# BENCH_ARGS, e.g. make bench BENCH_ARGS=--quick
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/record_overhead.py
+	$(BIN)/python benchmarks/record_overhead.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV82) demo_output docs/_build docs/generated docs/auto_examples

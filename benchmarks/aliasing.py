@@ -12,13 +12,15 @@ the two ways a coarser sampling interval can be had from the same run:
 and compares both with the reference, the every-step signal low-passed by a zero-phase FIR
 filter at 80 % of the new Nyquist frequency, sampled at the interval ends (``pick``) or
 centres (``mean``, whose value belongs to the interval's centre).
-Printed per k: the relative RMS error of each variant against the reference, and the
-relative error of its Welch PSD in bands up to the new Nyquist frequency.
+Printed per k (a Markdown table, ``harness.markdown_table``): the relative RMS error of each
+variant against the reference, and the relative error of its Welch PSD in bands up to the new
+Nyquist frequency.
 
 Usage::
 
     python benchmarks/aliasing.py                 # demo network, 1000 ms, k = 2, 4, 8, 20
     python benchmarks/aliasing.py --tstop 2000 --scale 1.0
+    python benchmarks/aliasing.py --quick         # 200 ms of a scale 0.2 network
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import harness
 import numpy as np
 
 
@@ -43,11 +46,15 @@ def band_errors(x: np.ndarray, ref: np.ndarray, fs: float, bands) -> list[float]
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tstop", type=float, default=1000.0)
-    parser.add_argument("--scale", type=float, default=0.5)
-    args = parser.parse_args()
+    parser.add_argument("--tstop", type=float, default=None, help="ms (default 1000; 200 with --quick)")
+    parser.add_argument("--scale", type=float, default=None,
+                        help="demo network scale (default 0.5; 0.2 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: a short run of a small network")
+    args = parser.parse_args(argv)
+    args.tstop = args.tstop or (200.0 if args.quick else 1000.0)
+    args.scale = args.scale or (0.2 if args.quick else 0.5)
 
     from scipy.signal import filtfilt, firwin
 
@@ -69,8 +76,7 @@ def main() -> None:
         ds.close()
     print(f"demo network ({len(table)} segments), {args.tstop:g} ms at dt = {dt} ms; reference: "
           "zero-phase FIR low-pass at 0.8 x the new Nyquist frequency, then sampled")
-    print(f"{'k':>3} {'record_dt':>9} {'signal':>7} {'RMS pick':>9} {'RMS mean':>9}   "
-          "PSD error pick / mean in bands (Hz)")
+    rows = []
     for k in (2, 4, 8, 20):
         fs = 1000.0 / (k * dt)  # Hz
         nyq = fs / 2
@@ -89,7 +95,9 @@ def main() -> None:
             errs = [band_errors(v, r, fs, bands) for v, r in ((pick, ref), (mean, ref_centre))]
             text = "  ".join(f"{lo:g}-{hi:g}: {a:.1e} / {b:.1e}"
                              for (lo, hi), a, b in zip(bands, *errs, strict=True))
-            print(f"{k:>3} {k * dt:>7.3f} ms {name:>7} {rms[0]:>9.2e} {rms[1]:>9.2e}   {text}")
+            rows.append([k, f"{k * dt:.3f} ms", name, f"{rms[0]:.2e}", f"{rms[1]:.2e}", text])
+    harness.print_table(["k", "record_dt", "signal", "RMS pick", "RMS mean",
+                         "PSD error pick / mean in bands (Hz)"], rows, align="rrlrrl")
 
 
 if __name__ == "__main__":

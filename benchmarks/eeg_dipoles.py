@@ -4,12 +4,14 @@ Not a test: networks of 100 ball-and-stick cells with random synaptic input, spr
 square patch of cortex of growing width, recorded with ``EEG()`` (one dipole at the network
 centre) and ``EEG(dipoles="cell")`` (each cell's dipole at its own place in the four-sphere
 head). Printed per width: the relative RMS error of the single-dipole EEG over all 21
-sensors, and its largest error on one sensor, both relative to the per-cell EEG's RMS.
+sensors, and its largest error on one sensor, both relative to the per-cell EEG's RMS (a
+Markdown table, ``harness.print_table``).
 
 Usage::
 
     python benchmarks/eeg_dipoles.py                      # widths 0.2 ... 10 mm
     python benchmarks/eeg_dipoles.py --cells 200 --tstop 200
+    python benchmarks/eeg_dipoles.py --quick              # 20 cells, 20 ms, two widths
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import harness
 import numpy as np
 
 
@@ -47,22 +50,26 @@ def build(n: int, width: float, rng: np.random.Generator) -> list:
     return cells
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=100)
-    parser.add_argument("--tstop", type=float, default=100.0)
-    parser.add_argument("--widths", type=float, nargs="+",
-                        default=[200, 500, 1000, 2000, 5000, 10000])
-    args = parser.parse_args()
+    parser.add_argument("--cells", type=int, default=None, help="default 100; 20 with --quick")
+    parser.add_argument("--tstop", type=float, default=None, help="ms (default 100; 20 with --quick)")
+    parser.add_argument("--widths", type=float, nargs="+", default=None,
+                        help="patch widths (µm; default 200 500 1000 2000 5000 10000; 200 5000 "
+                             "with --quick)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few cells, short, two widths")
+    args = parser.parse_args(argv)
+    args.cells = args.cells or (20 if args.quick else 100)
+    args.tstop = args.tstop or (20.0 if args.quick else 100.0)
+    args.widths = args.widths or ([200.0, 5000.0] if args.quick else
+                                  [200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0])
 
     from neuron import h
 
     import signals
     from signals.recorders import EEG
 
-    print(f"{args.cells} cells, {args.tstop:g} ms, four-sphere head, network 1 mm under Cz")
-    print("| patch width (mm) | RMS error of one dipole | largest sensor error |")
-    print("|---|---|---|")
+    rows = []
     for width in args.widths:
         cells = build(args.cells, width, np.random.default_rng(1))
         table = signals.network.from_neuron([c["secs"] for c in cells])
@@ -75,10 +82,13 @@ def main() -> None:
         rms = np.sqrt(np.mean(many**2))
         err = np.sqrt(np.mean((one - many) ** 2)) / rms
         worst = np.sqrt(np.mean((one - many) ** 2, axis=0)).max() / rms
-        print(f"| {width / 1000:g} | {err:.2%} | {worst:.2%} |")
+        rows.append([f"{width / 1000:g}", f"{err:.2%}", f"{worst:.2%}"])
         for sec in list(h.allsec()):
             h.delete_section(sec=sec)
         del cells, table
+    harness.print_table(["patch width (mm)", "RMS error of one dipole", "largest sensor error"],
+                        rows, title=f"{args.cells} cells, {args.tstop:g} ms, four-sphere head, "
+                                    "network 1 mm under Cz")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ steps; times per segment (min over the repeats) of the pointer gather, of
 column, then a fixed ``numpy.take`` into the segments' order), and of one ``h.fadvance`` of
 the same model, for scale. Also checks that both reads give the same values.
 
+Printed as a Markdown table (``harness.print_table``).
+
 Usage::
 
     python benchmarks/gather_cost.py [--sections 1000] [--repeat 5]
+    python benchmarks/gather_cost.py --quick     # 100 sections, one repeat
 """
 
 from __future__ import annotations
@@ -16,14 +19,18 @@ from __future__ import annotations
 import argparse
 import time
 
+import harness
 import numpy as np
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--sections", type=int, default=None, help="default 1000; 100 with --quick")
+    parser.add_argument("--repeat", type=int, default=None, help="default 5; 1 with --quick")
+    parser.add_argument("--quick", action="store_true", help="smoke run: a small model, once")
+    args = parser.parse_args(argv)
+    args.sections = args.sections or (100 if args.quick else 1000)
+    args.repeat = args.repeat or (1 if args.quick else 5)
 
     from neuron import h
 
@@ -68,12 +75,11 @@ def main() -> None:
     g = best(lambda: ptr.gather(vec))
     c = best(lambda: column.read(out))
     s = best(h.fadvance, 50)
-    print(f"{n} segments (NodeColumn set-up and proof {setup * 1e3:.0f} ms)")
-    print("| read | ns per segment | share of one hh step |")
-    print("|---|---|---|")
-    print(f"| PtrVector.gather | {g:.2f} | {g / s:.1%} |")
-    print(f"| node storage copy + take | {c:.2f} | {c / s:.1%} |")
-    print(f"| (one h.fadvance) | {s:.1f} | |")
+    harness.print_table(["read", "ns per segment", "share of one hh step"],
+                        [["PtrVector.gather", f"{g:.2f}", f"{g / s:.1%}"],
+                         ["node storage copy + take", f"{c:.2f}", f"{c / s:.1%}"],
+                         ["(one h.fadvance)", f"{s:.1f}", ""]],
+                        title=f"{n} segments (NodeColumn set-up and proof {setup * 1e3:.0f} ms)")
 
 
 if __name__ == "__main__":

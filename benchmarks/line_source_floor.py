@@ -12,17 +12,22 @@ floor. Two measurements decide between them:
    outside every segment the two rules treat differently, and how far apart their LFPs are
    (relative to each contact's peak).
 
+Both printed as Markdown tables (``harness.print_table``).
+
 Usage::
 
     python benchmarks/line_source_floor.py
+    python benchmarks/line_source_floor.py --quick   # the network recorded for 30 ms, not 300
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import warnings
 from pathlib import Path
 
+import harness
 import numpy as np
 
 L, A, SIGMA = 20.0, 10.0, 0.3  # µm, µm, S/m
@@ -50,7 +55,7 @@ def line_source(contact: np.ndarray, floored: bool) -> float:
     return float(value / L / (4 * np.pi * SIGMA))
 
 
-def network_effect() -> None:
+def network_effect(tstop: float = 300.0) -> None:
     import signals
     from signals.demo import build_network
     from signals.recorders import MembraneCurrents
@@ -64,7 +69,7 @@ def network_effect() -> None:
         path = Path(tmp) / "r.nc"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            signals.record(table, [MembraneCurrents()], tstop=300, path=path, progress=False)
+            signals.record(table, [MembraneCurrents()], tstop=tstop, path=path, progress=False)
         with signals.open_run(path) as ds:
             imem = ds["imem"].values
     floored = transfer_matrix(table, probe)
@@ -84,23 +89,30 @@ def network_effect() -> None:
     err = (np.abs(a - b).max(axis=0) / np.abs(a).max(axis=0))[keep]
     # entries more than 0.1 % apart (the midpoint rule itself is good to ~1e-5 here)
     changed = (np.abs(floored - exact) > 1e-3 * np.abs(exact)).any(axis=1)[keep]
-    print(f"\ndemo network ({len(table)} segments), laminar probe of {len(probe)} contacts at "
-          f"20 µm pitch: {keep.sum()} contacts outside every segment, {changed.sum()} of them "
-          f"treated differently by the two rules; LFP difference up to {err.max():.1%} of the "
-          f"contact's peak (median {np.median(err[changed]) if changed.any() else 0:.2e})")
+    harness.print_table(
+        ["contacts outside every segment", "treated differently", "largest LFP difference",
+         "median difference"],
+        [[keep.sum(), changed.sum(), f"{err.max():.1%}",
+          f"{np.median(err[changed]) if changed.any() else 0:.2e}"]],
+        title=f"demo network ({len(table)} segments, {tstop:g} ms), laminar probe of {len(probe)} "
+              "contacts at 20 µm pitch; LFP differences relative to each contact's peak")
 
 
-def main() -> None:
-    print("contact beyond the end of a 20 µm x 20 µm soma: error against the cylinder surface")
-    print("| rho (µm) | D (µm) | floored (LFPykit) | no floor outside the segment |")
-    print("|---|---|---|---|")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: a 30 ms network run")
+    args = parser.parse_args(argv)
+    rows = []
     for rho in (0.0, 3.0, 7.0, 9.5):
         for d in (2.0, 5.0, 15.0, 50.0, 200.0):
             c = np.array([rho, 0.0, L + d])
             ref = cylinder_surface(c)
-            print(f"| {rho:g} | {d:g} | {line_source(c, True) / ref - 1:+.2e} | "
-                  f"{line_source(c, False) / ref - 1:+.2e} |")
-    network_effect()
+            rows.append([f"{rho:g}", f"{d:g}", f"{line_source(c, True) / ref - 1:+.2e}",
+                         f"{line_source(c, False) / ref - 1:+.2e}"])
+    harness.print_table(["rho (µm)", "D (µm)", "floored (LFPykit)", "no floor outside the segment"],
+                        rows, title="contact beyond the end of a 20 µm x 20 µm soma: error against "
+                                    "the cylinder surface")
+    network_effect(30.0 if args.quick else 300.0)
 
 
 if __name__ == "__main__":

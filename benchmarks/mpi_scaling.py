@@ -2,7 +2,8 @@
 
 Not a test: a script that launches every configuration as its own job (``mpiexec -n 2`` or a
 plain serial process), collects one JSON record from rank 0 (which gathers every rank's own
-numbers) and prints a table (the README's "How it works, and what it costs").
+numbers) and prints Markdown tables (the README's "How it works, and what it costs"); the
+machinery is ``harness.py``, the probe and the NetPyNE network ``peers.py``.
 
 Network: ``signals.demo.build_network(scale=4)`` (480 cells, ~5,600 segments), cells
 distributed round-robin over the ranks by gid; dt = 0.025 ms.
@@ -17,12 +18,13 @@ Configurations:
     :func:`signals.record`, split so that the recorder setup is timed apart from the run): one
     serial run, and under 2 ranks once per MPI backend, ``mpi_backend="mpi4py"`` (buffer
     ``Reduce``) and ``mpi_backend="neuron"`` (``ParallelContext.py_gather`` of pickles).
-    Timers are wrapped around the session's own methods in the child processes (no package file
-    is edited; a few perf_counter calls per step and per chunk): the per-step gather, the
-    recorders' ``on_chunk``, the collective error check ``Comm.any_error``, the reduction
-    ``Comm.reduce_outputs`` and ``RunWriter.append`` (rank 0), per rank.
+    The cost split per rank comes from :attr:`signals.Session.timings`: the per-sample gather,
+    the recorders' ``on_chunk``, the per-chunk agreement across ranks (``agree``: errors and
+    termination signals, gathered and broadcast), the reduction to rank 0 (``reduce``) and
+    ``RunWriter.append`` (``write``: on rank 0 the append, on the other ranks the wait for
+    rank 0's verdict on it). The session's collectives at setup are not counted.
 ``netpyne_bare`` / ``netpyne_lfp`` (2 ranks)
-    The same-sized NetPyNE network (record_overhead.py's NetPyNE version of the demo) run bare and
+    The same-sized NetPyNE network (``peers.py``'s NetPyNE version of the demo) run bare and
     with ``cfg.recordLFP`` on the 32 contacts sampled every step, with NetPyNE 1.1.1's
     ``setupRecordLFP`` re-defined for NEURON 9 (its ``ptr_update_callback`` call made a no-op),
     over a short tstop: its LFP is ~20-100x slower. Timed: ``sim.runSim()`` and then
@@ -38,49 +40,33 @@ Usage::
 
     python benchmarks/mpi_scaling.py             # full run (~4-6 min on 2 cores)
     python benchmarks/mpi_scaling.py --quick     # ~1 min
+    python benchmarks/mpi_scaling.py --quick --json runs.json   # keep every record
     mpiexec -n 2 python benchmarks/mpi_scaling.py --child signals --backend neuron --tstop 100 --out r.nc
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import os
-import platform
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import harness
 import numpy as np
+import peers
+from peers import DT, V_INIT
 
-HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-MARKER = "MPI_SCALING_JSON:"
 DEFAULT_SCALE = 4.0  # 480 cells
 BACKENDS = ("mpi4py", "neuron")
 COMPARED = ("lfp", "dipole", "dipole_population")
 
 
-def _record_overhead():
-    """benchmarks/record_overhead.py as a module (probe, dt, NetPyNE network, timers)."""
-    spec = importlib.util.spec_from_file_location("record_overhead", HERE / "record_overhead.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("record_overhead", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 # -- the child (one rank of one job) ----------------------------------------------------------
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def _timed(pc, nhost: int, run, res: dict, key: str) -> None:
@@ -97,12 +83,11 @@ def _timed(pc, nhost: int, run, res: dict, key: str) -> None:
 
 
 def _child_demo(mode: str, tstop: float, scale: float, backend: str, out: str | None,
-                ro, pc, nhost: int) -> dict:
+                pc, nhost: int) -> dict:
     from neuron import h
 
     import signals
     from signals.demo import build_network
-    from signals.engine.parallel import Comm
     from signals.recorders import LFP, Dipole, Spikes
 
     h.load_file("stdrun.hoc")
@@ -111,65 +96,54 @@ def _child_demo(mode: str, tstop: float, scale: float, backend: str, out: str | 
     cells = [c for members in net.populations.values() for c in members]
     table = signals.network.from_neuron(cells)
     build_s = time.perf_counter() - t0
-    h.dt = ro.DT
+    h.dt = DT
     res = {"segments": len(table), "cells": len(cells), "build_s": build_s}
     if mode == "bare":
         pc.set_maxstep(10)
 
         def run():
-            h.finitialize(ro.V_INIT)
+            h.finitialize(V_INIT)
             pc.psolve(tstop)
 
         _timed(pc, nhost, run, res, "sim_s")
     else:
-        recorders = [LFP(signals.electrodes.points(ro._probe_positions())), Dipole(), Spikes()]
+        recorders = [LFP(signals.electrodes.points(peers.probe_positions())), Dipole(), Spikes()]
         t0 = time.perf_counter()
         session = signals.Session(table, recorders, path=out, mpi_backend=backend,
-                                  attrs={"tstop": tstop, "v_init": ro.V_INIT})
+                                  attrs={"tstop": tstop, "v_init": V_INIT})
         res["setup_s"] = time.perf_counter() - t0
         res["chunk_samples"] = session.chunk_samples
         res["comm"] = "serial" if session.comm.nhost == 1 else (
             "mpi4py" if session.comm._mpi is not None else "neuron")
-        prof = ro._Profile()
-        prof.install(recorders)  # after the Session: its own collectives at setup are not counted
-        prof.wrap(Comm, "any_error", "any_error")
-        prof.wrap(Comm, "reduce_outputs", "reduce")
         if nhost > 1:
             pc.set_maxstep(10)  # as signals.record does
 
         def run():
             with session:
-                session.initialize(ro.V_INIT)
+                session.initialize(V_INIT)
                 session.run(tstop, progress=False)
+                res["timings_run"] = dict(session.timings)
 
         _timed(pc, nhost, run, res, "sim_s")
-        res.update(prof.result())
-    assert abs(h.t - tstop) < ro.DT, h.t
+        res["timings"] = dict(session.timings)
+    if abs(h.t - tstop) >= DT:
+        raise RuntimeError(f"the run stopped at t = {h.t} ms, not {tstop} ms")
     return res
 
 
-def _child_netpyne(mode: str, tstop: float, scale: float, ro, pc, nhost: int) -> dict:
+def _child_netpyne(mode: str, tstop: float, scale: float, pc, nhost: int) -> dict:
     from neuron import h
 
     record_lfp = mode == "netpyne_lfp"
-    t0 = time.perf_counter()
-    net, cfg = ro._netpyne_params(tstop, scale, record_lfp)  # raises ro.Skip without NetPyNE
+    res = peers.netpyne_create(tstop, scale, record_lfp)  # raises harness.Skip without NetPyNE
     from netpyne import sim
 
-    sim.create(netParams=net, simConfig=cfg, output=False)
-    build_s = time.perf_counter() - t0
-    cells = [c for c in sim.net.cells if getattr(c, "secs", None)]
-    res = {"segments": sum(c.getNumberOfSegments() for c in cells), "cells": len(cells),
-           "build_s": build_s}
-    sim.preRun()
     _timed(pc, nhost, lambda: sim.runSim(skipPreRun=True), res, "sim_s")
-    assert abs(h.t - tstop) < ro.DT, h.t
+    if abs(h.t - tstop) >= DT:
+        raise RuntimeError(f"NetPyNE stopped at t = {h.t} ms, not {tstop} ms")
     if record_lfp:
-        lfp = np.asarray(sim.simData["LFP"])
-        res["n_samples"] = int(lfp.shape[0])
-        if not np.any(lfp):
-            raise RuntimeError("NetPyNE recorded an all-zero LFP on this rank")
-    res["peak_run_mb"] = _peak_rss_mb()
+        res["n_samples"] = peers.netpyne_lfp_samples()
+    res["peak_run_mb"] = harness.peak_rss_mb()
     _timed(pc, nhost, sim.gatherData, res, "gather_s")
     return res
 
@@ -214,26 +188,25 @@ def run_child(args) -> None:
 
     pc = h.ParallelContext()
     rank = int(pc.id())
-    ro = _record_overhead()
     res: dict = {"mode": args.child, "backend": args.backend, "nhost": nhost, "tstop": args.tstop}
     try:
         if args.child == "reduce":
             res.update(_child_reduce(500, 300, nhost, pc))
         elif args.child.startswith("netpyne"):
-            res.update(_child_netpyne(args.child, args.tstop, args.scale, ro, pc, nhost))
+            res.update(_child_netpyne(args.child, args.tstop, args.scale, pc, nhost))
         else:
-            res.update(_child_demo(args.child, args.tstop, args.scale, args.backend, args.out, ro,
+            res.update(_child_demo(args.child, args.tstop, args.scale, args.backend, args.out,
                                    pc, nhost))
-    except ro.Skip as err:
+    except harness.Skip as err:
         res["skipped"] = str(err)
-    res["peak_rss_mb"] = _peak_rss_mb()
+    res["peak_rss_mb"] = harness.peak_rss_mb()
     res["rank"] = rank
     per_rank = pc.py_gather(res, 0) if nhost > 1 else [res]
     if rank == 0:
         ranks = list(per_rank)
         out = dict(ranks[0])
         out["ranks"] = ranks
-        print(MARKER + json.dumps(out), flush=True)
+        harness.emit(out)
     if nhost > 1:
         pc.barrier()
 
@@ -251,28 +224,17 @@ def _env() -> dict:
 
 def _spawn(nranks: int, mode: str, backend: str, tstop: float, scale: float, out: Path | None,
            timeout: float, mpiexec: str | None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--backend", backend,
-           "--tstop", str(tstop), "--scale", str(scale)]
+    cmd = harness.script_command(__file__, "--child", mode, "--backend", backend, "--tstop", tstop,
+                                 "--scale", scale)
     if out is not None:
         cmd += ["--out", str(out)]
     if nranks > 1:
         cmd = [mpiexec, "-n", str(nranks), *cmd]
     info = {"mode": mode, "backend": backend, "nranks": nranks, "tstop": tstop}
-    load = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
-    except subprocess.TimeoutExpired:
-        return {**info, "error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - t0
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(MARKER):
-            res = json.loads(line[len(MARKER):])
-            if res.get("nhost") != nranks:
-                return {**info, "error": f"ran on {res.get('nhost')} ranks, expected {nranks}"}
-            return {**info, **res, "process_s": wall, "load1": load}
-    tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
-    return {**info, "error": f"exit code {proc.returncode}: {tail}"}
+    res = harness.spawn(cmd, timeout=timeout, env=_env(), **info)
+    if "error" not in res and "skipped" not in res and res.get("nhost") != nranks:
+        return {**info, "error": f"ran on {res.get('nhost')} ranks, expected {nranks}"}
+    return res
 
 
 def _compare(ref_path: Path, path: Path) -> dict:
@@ -297,41 +259,41 @@ def _compare(ref_path: Path, path: Path) -> dict:
     return out
 
 
-def _environment(mpiexec: str | None) -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    vers = []
-    for dist in ("neuron", "neuro-signals", "netpyne", "mpi4py", "mpich", "numpy", "netCDF4"):
-        try:
-            vers.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:
-            vers.append(f"{dist} -")
-    return [f"python {platform.python_version()}; " + ", ".join(vers),
-            f"CPU cores: {os.cpu_count()}; mpiexec: {mpiexec or 'not found'}; MPI_LIB_NRN_PATH="
-            f"{_env().get('MPI_LIB_NRN_PATH', '-')}",
-            "load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg())]
-
-
-def _rank_split(r: dict) -> list[str]:
-    """Per-rank cost split of one instrumented signals run."""
-    lines = []
+def _rank_split(r: dict) -> list[list[str]]:
+    """Per-rank cost split of one signals run (``Session.timings``): table rows."""
+    rows = []
+    steps = round(r["tstop"] / DT)
     for rk in r["ranks"]:
-        prof, calls = rk.get("profile", {}), rk.get("profile_calls", {})
-        steps = max(calls.get("step", 0), 1)
-        chunks = max(calls.get("flush_in_step", 0) + calls.get("flush_at_close", 0), 1)
-        gather = prof.get("step", 0.0) - prof.get("flush_in_step", 0.0)
-        on_chunk = sum(v for k, v in prof.items() if k.startswith("on_chunk "))
-        parts = [f"gather {gather / steps * 1e6:5.1f} µs/step ({gather:5.2f} s)",
-                 f"on_chunk {on_chunk / chunks * 1e3:5.2f}",
-                 f"any_error {prof.get('any_error', 0.0) / chunks * 1e3:5.2f}",
-                 f"reduce {prof.get('reduce', 0.0) / chunks * 1e3:5.2f}"]
-        if "append" in prof:
-            parts.append(f"append {prof['append'] / chunks * 1e3:5.2f}")
-        total = prof.get("step", 0.0) + prof.get("flush_at_close", 0.0) + prof.get("start", 0.0)
-        lines.append(f"    rank {rk['rank']}: " + ", ".join(parts)
-                     + f" ms/chunk; recording total {total:5.2f} s of run {rk['sim_s']:.2f} s "
-                     f"({chunks} chunks)")
-    return lines
+        split = harness.cost_split(rk["timings_run"], rk["timings"])
+        chunks = max(split["chunks"], 1)
+        on_chunk = sum(v for k, v in split.items() if k.startswith("on_chunk "))
+        total = split["gather"] + on_chunk + split["agree"] + split["reduce"] + split["write"] \
+            + split["start"]
+        rows.append([f"rank {rk['rank']}", f"{split['gather'] / steps * 1e6:.1f}",
+                     f"{split['gather']:.2f}", f"{on_chunk / chunks * 1e3:.2f}",
+                     f"{split['agree'] / chunks * 1e3:.2f}", f"{split['reduce'] / chunks * 1e3:.2f}",
+                     f"{split['write'] / chunks * 1e3:.2f}", f"{total:.2f}", f"{rk['sim_s']:.2f}",
+                     split["chunks"]])
+    return rows
+
+
+RANK_SPLIT_HEADER = ["rank", "gather µs/step", "gather s", "on_chunk ms/chunk", "agree ms/chunk",
+                     "reduce ms/chunk", "write ms/chunk", "recording total s", "run s", "chunks"]
+
+
+def _label(key) -> str:
+    nranks, mode, backend = key
+    return f"{nranks} rank{'s' if nranks > 1 else ' '} {mode:<13} {backend:<7}"
+
+
+def _describe(key, res: dict) -> str:
+    if key[1] == "reduce":
+        return (f"collectives micro-benchmark  (process {res['process_s']:.1f} s, "
+                f"load {res['load1']:.2f})")
+    return (f"tstop {res['tstop']:6g} ms  run {res['sim_s']:7.2f} s  cpu "
+            + " / ".join(f"{x['sim_s_cpu']:.2f}" for x in res["ranks"]) + " s  peak RSS "
+            + " / ".join(f"{x['peak_rss_mb']:.0f}" for x in res["ranks"])
+            + f" MB  (process {res['process_s']:.1f} s, load {res['load1']:.2f})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=DEFAULT_SCALE,
                     help=f"demo network scale (120 cells per 1.0; default {DEFAULT_SCALE})")
     ap.add_argument("--timeout", type=float, default=600.0, help="per-job time limit (s)")
+    ap.add_argument("--json", metavar="FILE", help="also write every job's record to FILE (JSON)")
     ap.add_argument("--child", choices=("bare", "signals", "reduce", "netpyne_bare", "netpyne_lfp"),
                     help="(internal) run one configuration on this rank")
     ap.add_argument("--backend", default="auto", help="(internal) mpi_backend of --child signals")
@@ -365,9 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     np_repeats = args.netpyne_repeats or (1 if args.quick else 2)
     mpiexec = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
     print("mpi_scaling: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    for line in _environment(mpiexec):
+    for line in harness.environment(("neuron", "neuro-signals", "netpyne", "mpi4py", "mpich",
+                                     "numpy", "netCDF4"), blas=False):
         print("  " + line)
-    print(f"  network: signals.demo.build_network(scale={args.scale}), dt = 0.025 ms; recorded: "
+    print(f"  mpiexec: {mpiexec or 'not found'}; MPI_LIB_NRN_PATH="
+          f"{_env().get('MPI_LIB_NRN_PATH', '-')}")
+    print(f"  network: signals.demo.build_network(scale={args.scale}), dt = {DT} ms; recorded: "
           f"LFP (32 contacts) + Dipole() + Spikes(), every step; tstop {tstop:g} ms")
     configs = [(1, "bare", "-"), (1, "signals", "auto")]
     if mpiexec is None:
@@ -377,101 +343,78 @@ def main(argv: list[str] | None = None) -> int:
     np_configs = [] if args.no_netpyne or mpiexec is None else [
         (2, "netpyne_bare", "-"), (2, "netpyne_lfp", "-")]
     t_start = time.perf_counter()
-    runs: dict[tuple, list[dict]] = {}
-    failures, skipped = [], {}
     with tempfile.TemporaryDirectory(prefix="signals-mpi-") as tmp:
-        files = {}
-        plan = [(c, tstop, repeats) for c in configs] + [(c, np_tstop, np_repeats) for c in np_configs]
-        for r in range(max(n for *_, n in plan)):  # round-robin: drifts of the machine hit all
-            for (nranks, mode, backend), t, n in plan:
-                if r >= n or mode in skipped:
-                    continue
-                out = Path(tmp) / f"{nranks}-{backend}.nc" if mode == "signals" else None
-                res = _spawn(nranks, mode, backend, t, args.scale, out, args.timeout, mpiexec)
-                label = f"{nranks} rank{'s' if nranks > 1 else ' '} {mode:<13} {backend:<7}"
-                if "skipped" in res:
-                    skipped[mode] = res["skipped"]
-                    print(f"  {label} skipped: {res['skipped']}", flush=True)
-                    continue
-                if "error" in res:
-                    failures.append(f"{label} run {r + 1}: {res['error']}")
-                    print(f"  run {r + 1}: {label} FAILED: {res['error']}", flush=True)
-                    continue
-                runs.setdefault((nranks, mode, backend), []).append(res)
-                if out is not None:
-                    files[(nranks, backend)] = out
-                if mode == "reduce":
-                    print(f"  run {r + 1}: {label} collectives micro-benchmark  (process "
-                          f"{res['process_s']:.1f} s, load {res['load1']:.2f})", flush=True)
-                    continue
-                print(f"  run {r + 1}: {label} tstop {t:6g} ms  run {res['sim_s']:7.2f} s  cpu "
-                      + " / ".join(f"{x['sim_s_cpu']:.2f}" for x in res["ranks"]) + " s  peak RSS "
-                      + " / ".join(f"{x['peak_rss_mb']:.0f}" for x in res["ranks"])
-                      + f" MB  (process {res['process_s']:.1f} s, load {res['load1']:.2f})", flush=True)
+        tstops = {c: tstop for c in configs} | {c: np_tstop for c in np_configs}
+
+        def out_path(key) -> Path | None:
+            nranks, mode, backend = key
+            return Path(tmp) / f"{nranks}-{backend}.nc" if mode == "signals" else None
+
+        def spawn(key):
+            nranks, mode, backend = key
+            return _spawn(nranks, mode, backend, tstops[key], args.scale, out_path(key),
+                          args.timeout, mpiexec)
+
+        plan = [(c, repeats) for c in configs] + [(c, np_repeats) for c in np_configs]
+        res = harness.run_plan(plan, spawn, describe=_describe, group=lambda key: key[1],
+                               label=_label)
+        files = {(k[0], k[2]): out_path(k) for k in res.runs if k[1] == "signals"}
         comparisons = {}
         ref = files.get((1, "auto"))
         for backend in BACKENDS:
             if ref is not None and (2, backend) in files:
                 comparisons[backend] = _compare(ref, files[(2, backend)])
-
-    def best(key) -> dict | None:
-        rs = runs.get(key)
-        return min(rs, key=lambda x: x["sim_s"]) if rs else None
+    if args.json:
+        harness.save(args.json, res, argv=sys.argv, scale=args.scale)
+    runs, skipped = res.runs, res.skipped
 
     def best_s(key) -> float | None:
-        b = best(key)
-        return None if b is None else b["sim_s"]
+        return res.best(key)
 
     print()
     print("run s = min over the runs of rank 0's wall time of initialise + run + last flush "
           "(between barriers); ratio = recorded / bare with the same ranks; speed-up = 1 rank / 2 ranks")
-    header = (f"{'configuration':<22} {'ranks':>5} {'segments/rank':>13} {'run s':>7} {'median':>7} "
-              f"{'runs':>4} {'ratio':>6} {'speed-up':>8} {'RSS r0 MB':>9} {'RSS r1 MB':>9} "
-              f"{'setup s':>7} {'load':>9}")
-    print(header)
-    print("-" * len(header))
+    rows = []
     for key in configs:
         rs = runs.get(key)
         if not rs or key[1] == "reduce":
             continue
         nranks, mode, backend = key
-        b = best(key)
-        sims = [x["sim_s"] for x in rs]
+        b = res.fastest(key)
         bare = best_s((nranks, "bare", "-"))
-        ratio = None if mode == "bare" or bare is None else b["sim_s"] / bare
+        ratio = None if mode == "bare" else harness.ratio(b["sim_s"], bare)
         one = best_s((1, mode, "auto" if mode == "signals" else "-"))
-        speed = one / b["sim_s"] if nranks > 1 and one else None
+        speed = harness.ratio(one, b["sim_s"]) if nranks > 1 else None
         rss = [max(x["ranks"][k]["peak_rss_mb"] for x in rs) if k < nranks else None for k in range(2)]
         name = "bare (pc.psolve)" if mode == "bare" else (
             "signals serial" if nranks == 1 else f"signals {backend}")
-        segs = "/".join(str(x["segments"]) for x in b["ranks"])
-        setup = b.get("setup_s")
         loads = [x["load1"] for x in rs]
-        print(f"{name:<22} {nranks:>5} {segs:>13} {b['sim_s']:>7.2f} {statistics.median(sims):>7.2f} "
-              f"{len(rs):>4} {'-' if ratio is None else f'{ratio:.3f}':>6} "
-              f"{'-' if speed is None else f'{speed:.2f}':>8} {rss[0]:>9.1f} "
-              f"{'-' if rss[1] is None else f'{rss[1]:.1f}':>9} "
-              f"{'-' if setup is None else f'{setup:.2f}':>7} {min(loads):>4.2f}-{max(loads):<4.2f}")
+        rows.append([name, nranks, "/".join(str(x["segments"]) for x in b["ranks"]),
+                     f"{b['sim_s']:.2f}", f"{res.median(key):.2f}", len(rs), harness.fmt(ratio),
+                     harness.fmt(speed, ".2f"), f"{rss[0]:.1f}", harness.fmt(rss[1], ".1f"),
+                     harness.fmt(b.get("setup_s"), ".2f"), f"{min(loads):.2f}-{max(loads):.2f}"])
+    harness.print_table(["configuration", "ranks", "segments/rank", "run s", "median", "runs",
+                         "ratio", "speed-up", "RSS r0 MB", "RSS r1 MB", "setup s", "load"], rows)
     for mode, why in skipped.items():
-        print(f"{mode:<22} skipped: {why}")
-    for line in failures:
+        print(f"{mode} skipped: {why}")
+    for line in res.failures:
         print(f"failed run (not in the table): {line}")
 
-    print()
     for key in configs:
-        b = best(key)
+        b = res.fastest(key)
         if b and key[1] == "signals":
-            print(f"cost split, {key[0]} rank{'s' if key[0] > 1 else ''}, backend {b.get('comm')} "
-                  "(fastest run; per rank, ms per chunk unless stated):")
-            for line in _rank_split(b):
-                print(line)
-            append = b["ranks"][0].get("profile", {}).get("append", 0.0)
+            harness.print_table(
+                RANK_SPLIT_HEADER, _rank_split(b),
+                title=f"cost split, {key[0]} rank{'s' if key[0] > 1 else ''}, backend "
+                      f"{b.get('comm')} (fastest run; per rank, from Session.timings)")
+            write = b["ranks"][0]["timings"].get("write", 0.0)
             bare = best_s((key[0], "bare", "-"))
             if bare:
                 note = (" (not parallel: the other ranks wait for it at the next spike exchange)"
                         if key[0] > 1 else "")
-                print(f"    RunWriter.append on rank 0 alone: {append:.2f} s = "
-                      f"{100 * append / bare:.1f} % of the {key[0]}-rank bare run{note}")
+                print(f"RunWriter.append on rank 0 alone: {write:.2f} s = "
+                      f"{100 * write / bare:.1f} % of the {key[0]}-rank bare run{note}")
+    print()
     m4, nr = best_s((2, "signals", "mpi4py")), best_s((2, "signals", "neuron"))
     if m4 and nr:
         faster, slower = ("mpi4py", "neuron") if m4 <= nr else ("neuron", "mpi4py")
@@ -479,23 +422,26 @@ def main(argv: list[str] | None = None) -> int:
               f"({max(m4, nr) / min(m4, nr):.3f} ×, {abs(nr - m4):.2f} s over the run)")
         for backend in BACKENDS:
             rs = runs[(2, "signals", backend)]
-            red = [x["ranks"][0]["profile"].get("reduce", 0.0)
-                   + x["ranks"][0]["profile"].get("any_error", 0.0) for x in rs]
-            print(f"  {backend}: reduce + error check on rank 0: min {min(red):.3f} s, median "
+            red = [x["ranks"][0]["timings"].get("reduce", 0.0)
+                   + x["ranks"][0]["timings"].get("agree", 0.0) for x in rs]
+            print(f"  {backend}: reduce + agree on rank 0: min {min(red):.3f} s, median "
                   f"{statistics.median(red):.3f} s per run; run s median "
-                  f"{statistics.median(x['sim_s'] for x in rs):.2f}")
+                  f"{res.median((2, 'signals', backend)):.2f}")
     micro = runs.get((2, "reduce", "-"))
     if micro:
-        print("collectives alone, 2 ranks synchronised by a barrier before each call (rank 0, ms per "
-              f"chunk of {micro[0]['chunk_samples']} samples; min / median of "
-              f"{micro[0]['n_iter']} calls, best of {len(micro)} jobs):")
+        rows = []
         for backend in BACKENDS:
-            parts = []
+            row = [backend]
             for name in ("any_error", "reduce_outputs"):
-                mn = min(m["collectives"][backend][name]["min_ms"] for m in micro)
-                md = min(m["collectives"][backend][name]["median_ms"] for m in micro)
-                parts.append(f"{name} {mn:.3f} / {md:.3f}")
-            print(f"  {backend:<7} " + ", ".join(parts))
+                row += [f"{min(m['collectives'][backend][name]['min_ms'] for m in micro):.3f}",
+                        f"{min(m['collectives'][backend][name]['median_ms'] for m in micro):.3f}"]
+            rows.append(row)
+        harness.print_table(
+            ["backend", "any_error min ms", "any_error median ms", "reduce_outputs min ms",
+             "reduce_outputs median ms"], rows,
+            title="collectives alone, 2 ranks synchronised by a barrier before each call (rank 0, "
+                  f"ms per chunk of {micro[0]['chunk_samples']} samples; min / median of "
+                  f"{micro[0]['n_iter']} calls, best of {len(micro)} jobs)")
 
     print()
     if comparisons:
@@ -513,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         print("rank invariance: not checked (no 1-rank and 2-rank run files)")
 
     print()
-    nb, nl = best((2, "netpyne_bare", "-")), best((2, "netpyne_lfp", "-"))
+    nb, nl = res.fastest((2, "netpyne_bare", "-")), res.fastest((2, "netpyne_lfp", "-"))
     if "netpyne_bare" in skipped or "netpyne_lfp" in skipped:
         print(f"NetPyNE recordLFP under 2 ranks: skipped: "
               f"{skipped.get('netpyne_lfp') or skipped.get('netpyne_bare')}")
@@ -541,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("NetPyNE recordLFP under 2 ranks: no successful run (see the failures above)")
     print(f"total benchmark time {time.perf_counter() - t_start:.0f} s; "
-          f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"load average at end: {harness.load_text()}")
     return 0
 
 

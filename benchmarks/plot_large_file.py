@@ -3,9 +3,10 @@
 Not a test: a script that writes a synthetic but valid run file of a long laminar recording
 (``signals.store.RunWriter``, the writer of real runs: compressed netCDF, ``lfp`` (time,
 electrode) in mV with ``electrode_x/y/z`` and ``sigma``), then runs the real console script on
-it, each figure in a fresh process, and reports wall time and that process's peak RSS against
-the file's size. Analyses read the file in blocks (Welch accumulated over time blocks; CSD of
-bin means): peak memory must stay far below the file size and not grow with the duration.
+it, each figure in a fresh process (``harness.run_process``), and reports wall time and that
+process's peak RSS against the file's size. Analyses read the file in blocks (Welch
+accumulated over time blocks; CSD of bin means): peak memory must stay far below the file size
+and not grow with the duration.
 
 The data: 64 contacts 50 µm apart sampled at 10 kHz; three current layers at different depths
 (a 10 Hz rhythm, 40 Hz gamma bursts and slow 1/f-like noise) seen through the on-axis potential
@@ -16,17 +17,17 @@ Usage::
     python benchmarks/plot_large_file.py                 # 120 s of data (~0.6 GB)
     python benchmarks/plot_large_file.py --full          # 600 s (~3 GB, "an hour of data" size)
     python benchmarks/plot_large_file.py --seconds 30 --keep --out /tmp/bench
+    python benchmarks/plot_large_file.py --quick         # 5 s of data, a smoke run
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import harness
 import numpy as np
 
 N_ELECTRODES = 64
@@ -81,19 +82,6 @@ def write_run(path: Path, seconds: float, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def measure(args: list[str]) -> tuple[float, float, int, str]:
-    """Run a command; return (wall s, peak RSS MiB of that process, exit code, stderr)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024.0, proc.returncode, stderr
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0, help="seconds of data (default 120)")
@@ -101,8 +89,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None,
                         help="folder for the run file and figures (default a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the run file")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 5 s of data")
     args = parser.parse_args(argv)
-    seconds = 600.0 if args.full else args.seconds
+    seconds = 600.0 if args.full else 5.0 if args.quick else args.seconds
 
     import tempfile
 
@@ -123,18 +112,23 @@ def main(argv=None) -> int:
         "spectrogram (4 electrodes)": ["spectrogram"],
         "csd (64 contacts, 2000 bins)": ["csd"],
     }
-    print(f"{'figure':<30} {'wall s':>8} {'peak RSS MiB':>13} {'RSS / file':>11}")
-    failed = False
+    rows, failures = [], []
     for name, extra in cases.items():
         png = out / f"large_{extra[0]}.png"
-        wall, rss, code, err = measure([script, "plot", extra[0], str(run), "-o", str(png), *extra[1:]])
-        status = "" if code == 0 else f"  FAILED: {err.strip()}"
-        failed |= code != 0
-        print(f"{name:<30} {wall:8.1f} {rss:13.0f} {rss / size_mb:11.2f}{status}", flush=True)
+        proc = harness.run_process([script, "plot", extra[0], str(run), "-o", str(png), *extra[1:]])
+        if proc.returncode:
+            failures.append(f"{name}: FAILED: {proc.stderr.strip()}")
+        rows.append([name, f"{proc.wall_s:.1f}", f"{proc.peak_rss_mb:.0f}",
+                     f"{proc.peak_rss_mb / size_mb:.2f}", "ok" if proc.returncode == 0 else "FAILED"])
+        print(f"  {name}: {proc.wall_s:.1f} s", flush=True)
+    harness.print_table(["figure", "wall s", "peak RSS MiB", "RSS / file", "status"], rows,
+                        align="lrrrl")
+    for line in failures:
+        print(line)
     print(f"\nfigures in {out}")
     if not args.keep:
         run.unlink()
-    return 1 if failed else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

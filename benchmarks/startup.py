@@ -1,11 +1,13 @@
 """Start-up time of ``signals info`` and ``signals plot``: where a command's first second goes.
 
-Not a test: a script that runs each command several times in fresh processes and prints the
-median wall time, then splits one run of each into its parts — imports (``python -X
-importtime``: signals, xarray and pandas, netCDF4, matplotlib), opening the run, drawing and
-saving — so that a change can be judged by numbers. Run::
+Not a test: a script that runs each command several times in fresh processes
+(``harness.run_process``) and prints the median and minimum wall time and the peak RSS, then
+splits one ``signals plot raster`` into its parts — imports (signals, xarray and pandas,
+netCDF4, matplotlib), opening the run, drawing and saving — so that a change can be judged by
+numbers. Run::
 
     python benchmarks/startup.py [--run RUN.nc] [--repeat 5]
+    python benchmarks/startup.py --quick     # a 100 ms demo run, each command once
 
 Without ``--run`` it records a 1000 ms demo run first (``signals demo``).
 """
@@ -19,8 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import harness
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "NEURON_MODULE_OPTIONS": "-nogui", "MPLBACKEND": "Agg"}
@@ -48,35 +51,43 @@ print(json.dumps(t))
 """
 
 
-def wall(args: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run([str(BIN / "signals"), *args], check=True, env=ENV, capture_output=True)
-    return time.perf_counter() - t0
+def run(args: list[str]) -> harness.ProcessResult:
+    """One ``signals`` command in a fresh process: its wall time and peak RSS."""
+    proc = harness.run_process([str(BIN / "signals"), *args], env=ENV)
+    if proc.returncode:
+        raise RuntimeError(f"signals {' '.join(args)} failed: {proc.last_error_line()}")
+    return proc
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="run file to use (default: record a 1000 ms demo run)")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per command (median reported; default 5, 1 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: a 100 ms demo run (without --run), each command once")
     args = parser.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 5)
     with tempfile.TemporaryDirectory() as tmp:
-        run = args.run
-        if run is None:
-            subprocess.run([str(BIN / "signals"), "demo", "--out", f"{tmp}/demo"], check=True, env=ENV,
-                           capture_output=True)
-            run = f"{tmp}/demo/run.nc"
-        print(f"{'command':<22} {'median (s)':>10} {'min (s)':>8}   ({args.repeat} fresh processes each)")
+        run_file = args.run
+        if run_file is None:
+            run(["demo", "--out", f"{tmp}/demo", "--tstop", "100" if args.quick else "1000"])
+            run_file = f"{tmp}/demo/run.nc"
+        rows = []
         for name, template in COMMANDS.items():
-            cmd = [a.format(run=run, tmp=tmp) for a in template]
-            times = [wall(cmd) for _ in range(args.repeat)]
-            print(f"{name:<22} {statistics.median(times):>10.2f} {min(times):>8.2f}")
-        out = subprocess.run([sys.executable, "-c", PARTS, run, f"{tmp}/parts.png"], check=True, env=ENV,
-                             capture_output=True, text=True)
+            cmd = [a.format(run=run_file, tmp=tmp) for a in template]
+            procs = [run(cmd) for _ in range(repeat)]
+            times = [p.wall_s for p in procs]
+            rows.append([name, f"{statistics.median(times):.2f}", f"{min(times):.2f}",
+                         f"{max(p.peak_rss_mb for p in procs):.0f}"])
+        harness.print_table(["command", "median (s)", "min (s)", "peak RSS MiB"], rows,
+                            title=f"{repeat} fresh processes each")
+        out = subprocess.run([sys.executable, "-c", PARTS, run_file, f"{tmp}/parts.png"], check=True,
+                             env=ENV, capture_output=True, text=True)
         parts = json.loads(out.stdout)
-        print("\none `signals plot raster`, in parts (s):")
-        for name, seconds in parts.items():
-            print(f"  {name:<26} {seconds:6.2f}")
-        print(f"  {'total':<26} {sum(parts.values()):6.2f}")
+        rows = [[name, f"{seconds:.2f}"] for name, seconds in parts.items()]
+        rows.append(["total", f"{sum(parts.values()):.2f}"])
+        harness.print_table(["part", "s"], rows, title="one `signals plot raster`, in parts")
 
 
 if __name__ == "__main__":
