@@ -290,9 +290,9 @@ def gid_coord(dim: str, gids: Any) -> dict[str, Coord]:
     Returns
     -------
     dict
-        ``{dim: ((dim,), gids as int64, {"long_name": "cell gid"})}``.
+        ``{dim: ((dim,), gids as int64, {"units": "1", "long_name": "cell gid"})}``.
     """
-    return {dim: ((dim,), np.asarray(gids, dtype=np.int64), {"long_name": "cell gid"})}
+    return {dim: ((dim,), np.asarray(gids, dtype=np.int64), {"units": "1", "long_name": "cell gid"})}
 
 
 def component_coord() -> dict[str, Coord]:
