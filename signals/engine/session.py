@@ -444,8 +444,10 @@ class Session:
                     self._flush()
             if self._step_count % self._every == 0:
                 t0 = time.perf_counter()
-                self._sample()
-                self.timings["sample"] += time.perf_counter() - t0
+                self._sampler.sample()
+                self.timings["sample"] += time.perf_counter() - t0  # the reading alone
+                if self._sampler.full:
+                    self._flush()
         except Exception as err:
             # Nothing is raised into NEURON: under MPI an exception escaping a callback makes
             # NEURON call MPI_Abort, killing rank 0 before it can close the file; serially
