@@ -31,7 +31,7 @@ from signals.recorder import VariableSpec
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "TIME", "SPIKE", "ELECTRODE", "CELL", "POPULATION",
     "COMPONENT", "CONNECTION", "COMPONENTS", "UNLIMITED", "STATIC_DIMS", "KNOWN_DIMS",
-    "NUMERIC_ATTRS", "ATTR_UNITS", "RUN_STATUSES", "MISSING_ATTR", "Coord",
+    "NUMERIC_ATTRS", "ATTR_UNITS", "RUN_STATUSES", "MISSING_ATTR",
     "position_coords", "electrode_coords", "sensor_coords", "positions", "population_coord",
     "cell_coords", "gid_coord", "component_coord", "spike_variables", "spike_events",
     "connection_table", "with_units", "units_in_name", "check_attr_names", "read_attr",
