@@ -317,7 +317,7 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
         candidates cross-validated; default 0.5, 1, 2, 4 and 8 contact spacings.
     lambd : float or sequence of float >= 0, optional
         kCSD: ridge regularisation relative to the mean diagonal of the kernel matrix
-        (dimensionless), or the candidates cross-validated; default ``1e-12`` to ``1e-1``
+        (dimensionless), or the candidates cross-validated; default ``1e-12`` to ``10``
         (one per decade). With several candidates of ``R`` or ``lambd`` the pair with the least
         leave-one-contact-out error of the potential is taken (elephant's
         ``KCSD.cross_validate``, on at most :data:`KCSD_CV_SAMPLES` evenly spaced samples, all
@@ -412,7 +412,7 @@ def _kcsd(lfp, depth, h, *, sigma, diameter, sigma_top, smooth, num_steps, R, la
     check_positive(diameter, "diameter (µm)")
     n_steps = _num_steps(num_steps)
     Rs = _candidates(R, h * 2.0 ** np.arange(-1, 4), "R (µm)", positive=True)
-    lambdas = _candidates(lambd, 10.0 ** np.arange(-12, 0), "lambd", positive=False)
+    lambdas = _candidates(lambd, 10.0 ** np.arange(-12, 2), "lambd", positive=False)
     if Rs.size == 1 and lambdas.size == 1:
         est = _kcsd_model(depth, out_depth=np.linspace(depth[0], depth[-1], n_steps), sigma=sigma,
                           diameter=diameter, R=float(Rs[0]))
@@ -477,8 +477,9 @@ def _on_depth(da, what: str):
     if np.unique(depth).size != depth.size or not np.all(np.isfinite(depth)):
         raise ValueError(f"csd_error: {what} has repeated or non-finite depths")
     units = da.attrs.get("units")
-    da = da.assign_coords(depth=depth).sortby("depth")
-    return da.astype(float), units
+    da = da.assign_coords(depth=depth).sortby("depth").astype(float)
+    da.attrs = {}
+    return da, units
 
 
 def csd_error(estimate, truth, *, on: str = "truth"):
@@ -531,22 +532,17 @@ def csd_error(estimate, truth, *, on: str = "truth"):
     est, est_units = _on_depth(estimate, "estimate")
     tru, tru_units = _on_depth(truth, "truth")
     if est_units and tru_units and est_units != tru_units:
-        raise ValueError(f"csd_error: estimate in {est_units!r} but truth in {tru_units!r}")
+        raise ValueError(f"csd_error: different units, estimate in {est_units!r} but truth in {tru_units!r}")
     est, tru = xr.align(est, tru, join="inner", exclude=["depth"])
     if est.sizes["time"] < 2:
         raise ValueError("csd_error: estimate and truth share fewer than 2 time samples")
-    if on == "truth":
-        keep = tru["depth"].where((tru["depth"] >= est["depth"].min()) & (tru["depth"] <= est["depth"].max()),
-                                  drop=True)
-        tru = tru.sel(depth=keep)
-        est = est.interp(depth=keep.values)
-    else:
-        keep = est["depth"].where((est["depth"] >= tru["depth"].min()) & (est["depth"] <= tru["depth"].max()),
-                                  drop=True)
-        est = est.sel(depth=keep)
-        tru = tru.interp(depth=keep.values)
-    if est.sizes["depth"] == 0:
+    target, other = (tru, est) if on == "truth" else (est, tru)
+    d, span = target["depth"].values, other["depth"].values
+    keep = d[(d >= span.min()) & (d <= span.max())]
+    if keep.size == 0:
         raise ValueError("csd_error: the estimate's and the truth's depths do not overlap")
+    target, other = target.sel(depth=keep), other.interp(depth=keep)
+    tru, est = (target, other) if on == "truth" else (other, target)
     diff = est - tru
     truth_rms = np.sqrt((tru**2).mean(["time", "depth"]))
     if not np.all(truth_rms > 0):
