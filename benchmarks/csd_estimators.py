@@ -12,8 +12,9 @@ at each depth over the truth's RMS over all depths and times, and the correlatio
 2. ``layered``: two layers of ball-and-stick pyramidal cells with somata at known depths
    (L2/3 at 350 µm, L5 at 850 µm; apical dendrites up to 50 and 100 µm) and synaptic volleys
    onto known layers (L5 apical tufts at 100-200 µm at 20 ms; L2/3 basal dendrites at 420-470
-   µm at 50 ms; both at 80 ms), with weak Poisson background; a 20-contact probe (50 µm pitch).
-   The cells are passive: the CSD is synaptic input and its return currents.
+   µm at 50 ms; both at 80 ms; repeated every 100 ms), with weak Poisson background; a
+   20-contact probe (50 µm pitch). The cells are passive: the CSD is synaptic input and its
+   return currents.
 
 Cells are spread over a 400 × 400 µm square around the probe, so the true CSD is taken in
 cylinders of radius 226 µm (the square's area) and the iCSD/kCSD source diameter is 452 µm.
@@ -21,7 +22,7 @@ cylinders of radius 226 µm (the square's area) and the iCSD/kCSD source diamete
 Usage::
 
     python benchmarks/csd_estimators.py                    # both networks, table + figure
-    python benchmarks/csd_estimators.py --tstop 300 --figure csd_benchmark.png
+    python benchmarks/csd_estimators.py --tstop 1000 --networks layered --figure csd_benchmark.png
 """
 
 from __future__ import annotations
@@ -94,13 +95,15 @@ class Pyramid:
 
 #: population → (cells, soma depth µm, apical top depth µm)
 LAYERS = {"L23": (40, 350.0, 50.0), "L5": (40, 850.0, 100.0)}
-#: volleys: (time ms, population, synapse depth range µm, weight µS, cells hit)
+#: volleys, repeated every PERIOD ms: (time ms, population, synapse depth range µm, weight µS)
 VOLLEYS = [(20.0, "L5", (100.0, 200.0), 0.004), (50.0, "L23", (420.0, 470.0), 0.004),
            (80.0, "L5", (100.0, 200.0), 0.004), (80.0, "L23", (420.0, 470.0), 0.004)]
+PERIOD = 100.0
 
 
-def build_layered(seed: int = 0):
-    """The layered network: cells, and what keeps its synapses alive."""
+def build_layered(tstop: float, seed: int = 0):
+    """The layered network (volleys repeated every PERIOD ms up to ``tstop``): cells, and what
+    keeps its synapses alive."""
     from neuron import h
 
     rng = np.random.default_rng(seed)
@@ -111,7 +114,9 @@ def build_layered(seed: int = 0):
             z = -(depth + rng.uniform(-25.0, 25.0))
             cells.append(Pyramid(gid, pop, x, y, z, apical_top=-top))
             gid += 1
-    for t, pop, (d0, d1), w in VOLLEYS:
+    volleys = [(t0 + t, pop, depths, w) for t0 in np.arange(0.0, tstop, PERIOD)
+               for t, pop, depths, w in VOLLEYS]
+    for t, pop, (d0, d1), w in volleys:
         for cell in (c for c in cells if c.population == pop):
             for _ in range(3):  # three synapses per cell in the layer, jittered volley
                 syn = h.ExpSyn(cell.at_depth(-rng.uniform(d0, d1)))
@@ -148,7 +153,7 @@ def record(network: str, path: Path, tstop: float) -> Path:
         cells = [c for members in net.populations.values() for c in members]
         probe = signals.electrodes.laminar(x=0, y=0, z=np.linspace(-950, -50, 10))
     else:
-        cells, net = build_layered()
+        cells, net = build_layered(tstop)
         probe = signals.electrodes.laminar(x=0, y=0, z=np.arange(-975.0, -24.0, 50.0))
     h.dt = 0.025
     import warnings
@@ -272,7 +277,7 @@ def plot(results: dict, *, window: dict | None = None):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tstop", type=float, default=200.0, help="duration of each run (ms)")
+    parser.add_argument("--tstop", type=float, default=300.0, help="duration of each run (ms)")
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated: demo,layered")
     parser.add_argument("--figure", default="csd_benchmark.png", help="figure to write")
     parser.add_argument("--record", choices=NETWORKS, help=argparse.SUPPRESS)  # the subprocess
