@@ -17,12 +17,11 @@ runs the same comparison longer and prints the tables of the README.
 
 # %%
 import importlib.util
-from pathlib import Path
 
-from _runs import CACHE
+from _runs import CACHE, EXAMPLES
 
 # the benchmark's network, recording and scoring (benchmarks/csd_estimators.py)
-here = Path(__file__).resolve().parents[2] / "benchmarks" / "csd_estimators.py"
+here = EXAMPLES.parent / "benchmarks" / "csd_estimators.py"
 spec = importlib.util.spec_from_file_location("csd_estimators", here)
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
