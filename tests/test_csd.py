@@ -416,3 +416,19 @@ def test_csd_error_option():
     est = profile_over_time(DEPTHS)
     with pytest.raises(ValueError, match="csd_error on"):
         csd_error(est, est, on="both")
+
+
+def test_kcsd_cross_validation_error_equals_elephants():
+    """The vectorised leave-one-out error is elephant's ``KCSD.compute_cverror``."""
+    from elephant.current_source_density_src.KCSD import KCSD1D
+
+    rng = np.random.default_rng(0)
+    depth = -Z
+    pots = rng.normal(size=(Z.size, 7)) * 1e-3  # mV
+    ref = KCSD1D(depth[:, None] * 1e-3, pots, sigma=SIGMA, h=0.25, R_init=0.1, n_src_init=csd_mod.KCSD_N_SRC)
+    folds = [([j for j in range(Z.size) if j != i], [i]) for i in range(Z.size)]
+    model = csd_mod._kcsd_model(depth, out_depth=depth, sigma=SIGMA, diameter=500.0, R=100.0)
+    assert_allclose(model.k_pot, ref.k_pot, rtol=1e-12)
+    lam = 1e-4 * float(np.mean(np.diag(ref.k_pot)))
+    assert csd_mod._loo_error(model.k_pot, pots, lam) == pytest.approx(ref.compute_cverror(lam, folds),
+                                                                        rel=1e-9)
