@@ -314,7 +314,8 @@ def csd(lfp, *, method: str = "standard", sigma: float | None = None, vaknin: bo
         Spline and kCSD methods: number of output depths between the first and last contact.
     R : float or sequence of float > 0, optional
         kCSD: width of the Gaussian basis sources (three standard deviations, µm), or the
-        candidates cross-validated; default 0.5, 1, 2, 4 and 8 contact spacings.
+        candidates cross-validated; default 1, 2, 4 and 8 contact spacings (a narrower basis
+        is not resolved by the contacts, yet leave-one-out error of the potential favours it).
     lambd : float or sequence of float >= 0, optional
         kCSD: ridge regularisation relative to the mean diagonal of the kernel matrix
         (dimensionless), or the candidates cross-validated; default ``1e-12`` to ``10``
@@ -411,7 +412,10 @@ def _kcsd(lfp, depth, h, *, sigma, diameter, sigma_top, smooth, num_steps, R, la
         raise ValueError("kcsd assumes an infinite medium: sigma_top is not supported")
     check_positive(diameter, "diameter (µm)")
     n_steps = _num_steps(num_steps)
-    Rs = _candidates(R, h * 2.0 ** np.arange(-1, 4), "R (µm)", positive=True)
+    # no basis narrower than the pitch: the contacts cannot resolve it, and on simulated
+    # (noise-free) LFPs leave-one-out favours the narrowest basis offered, the worst CSD
+    # (benchmarks/csd_estimators.py)
+    Rs = _candidates(R, h * 2.0 ** np.arange(0, 4), "R (µm)", positive=True)
     lambdas = _candidates(lambd, 10.0 ** np.arange(-12, 2), "lambd", positive=False)
     if Rs.size == 1 and lambdas.size == 1:
         est = _kcsd_model(depth, out_depth=np.linspace(depth[0], depth[-1], n_steps), sigma=sigma,

@@ -218,10 +218,11 @@ def markdown_table(errors, title: str) -> str:
         best = np.nanargmin(row)
         cells = [f"**{v:.2f}**" if k == best else f"{v:.2f}" for k, v in enumerate(row)]
         lines.append(f"| {d:.0f} | " + " | ".join(cells) + " |")
-    tot = errors["relative_error_total"].values
-    lines.append("| **all depths** | " + " | ".join(f"**{v:.2f}**" for v in tot) + " |")
-    lines.append("| correlation | " + " | ".join(f"{v:.2f}" for v in errors["correlation_total"].values)
-                 + " |")
+    tot, corr = errors["relative_error_total"].values, errors["correlation_total"].values
+    lines.append("| all depths | " + " | ".join(f"**{v:.2f}**" if k == np.nanargmin(tot) else f"{v:.2f}"
+                                               for k, v in enumerate(tot)) + " |")
+    lines.append("| correlation | " + " | ".join(f"**{v:.2f}**" if k == np.nanargmax(corr) else f"{v:.2f}"
+                                                for k, v in enumerate(corr)) + " |")
     return "\n".join(lines)
 
 

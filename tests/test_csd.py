@@ -242,7 +242,7 @@ def test_kcsd_recovers_source_sink_pair_in_a_cylinder():
     assert_allclose(out.values[3], 2.0 * out.values[0], rtol=1e-9)  # linear in the LFP
     # cross-validated parameters, with units, from the default candidates
     assert out.attrs["R_units"] == "um" and out.attrs["lambd_units"] == "1"
-    assert out.attrs["R"] in 50.0 * 2.0 ** np.arange(-1, 4)
+    assert out.attrs["R"] in 50.0 * 2.0 ** np.arange(0, 4)
     assert 1e-12 <= out.attrs["lambd"] <= 10 and np.isfinite(out.attrs["cv_error"])
     std = csd(lfp)
     assert np.max(np.abs(std.values[0] - dipole_pair(std["probe_position"].values))) > 0.3 * C0
