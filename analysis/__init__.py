@@ -79,3 +79,8 @@ __all__ += [
     "instantaneous_rate", "modulation_index", "pac", "parameterize_spectrum", "spike_field_coherence",
     "spike_phase_locking", "spike_triggered_average",
 ]
+
+# Issue 16 (appended): kCSD is method="kcsd" of csd; csd_error compares an estimate with the true CSD
+from signals.analysis.csd import csd_error  # noqa: E402
+
+__all__ += ["csd_error"]
