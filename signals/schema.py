@@ -135,8 +135,11 @@ def position_coords(dim: str, names: Sequence[str], positions: Any, *, what: str
 
 
 def electrode_coords(positions: Any, names: Sequence[str] | None = None, *,
-                     dim: str = ELECTRODE, comment: str | None = None) -> dict[str, Coord]:
-    """``electrode`` and ``electrode_x/y/z`` (µm), as the LFP recorder writes them.
+                     dim: str = ELECTRODE, comment: str | None = None, normal: Any = None,
+                     radius: float | None = None, shape: str = "circle", edge: Any = None,
+                     n_points: int | None = None) -> dict[str, Coord]:
+    """``electrode`` and ``electrode_x/y/z`` (µm), as the LFP recorder writes them, and the
+    contact surfaces when the potential is averaged over them.
 
     Parameters
     ----------
@@ -148,17 +151,48 @@ def electrode_coords(positions: Any, names: Sequence[str] | None = None, *,
         The dim, ``"electrode"`` unless a recorder records another set of contacts.
     comment : str, optional
         ``comment`` attribute of the positions.
+    normal : array-like, shape (n, 3), optional
+        Unit normal of each contact surface: ``<dim>_normal_x/y/z`` (``1``). Only with ``radius``.
+    radius : float > 0, optional
+        Contact radius (µm), of a disc or half the side of a square: ``<dim>_radius`` (``um``),
+        its attribute ``n_points`` the points averaged per contact.
+    shape : {"circle", "square"}
+        ``<dim>_shape``, one string per contact.
+    edge : array-like, shape (n, 3), optional
+        Squares: the direction of one pair of sides, ``<dim>_edge_x/y/z`` (``1``).
+    n_points : int, optional
+        Points averaged per contact.
 
     Returns
     -------
     dict
-        Coordinates for the run writer (see :func:`position_coords`).
+        Coordinates for the run writer (see :func:`position_coords`), all along ``dim``.
     """
     n = len(np.asarray(positions, dtype=float).reshape(-1, 3))
     if names is None:
         width = max(2, len(str(n - 1)))
         names = [f"e{i:0{width}d}" for i in range(n)]
-    return position_coords(dim, names, positions, what="electrode", comment=comment)
+    out = position_coords(dim, names, positions, what="electrode", comment=comment)
+    if radius is None:
+        return out
+    for what, vectors in (("normal", normal), ("edge", edge)):
+        if vectors is None:
+            continue
+        v = np.broadcast_to(np.asarray(vectors, dtype=float), (n, 3))
+        for k, axis in enumerate(COMPONENTS):
+            out[f"{dim}_{what}_{axis}"] = ((dim,), np.array(v[:, k]), {
+                "units": "1", "long_name": f"{axis} component of the contact {what}"
+                + (" (direction of one pair of the square's sides)" if what == "edge" else "")})
+    radius_attrs: dict[str, Any] = {
+        "units": _UM, "long_name": "contact radius (half the side of a square contact)"}
+    if n_points is not None:
+        radius_attrs["n_points"] = int(n_points)
+        radius_attrs["comment"] = (f"potentials averaged over {int(n_points)} random points on "
+                                   "each contact surface")
+    out[f"{dim}_radius"] = ((dim,), np.full(n, float(radius)), radius_attrs)
+    out[f"{dim}_shape"] = ((dim,), np.array([str(shape)] * n, dtype=object),
+                           {"long_name": "contact surface shape (circle or square)"})
+    return out
 
 
 def sensor_coords(dim: str, names: Sequence[str], positions: Any, frame: str) -> dict[str, Coord]:
