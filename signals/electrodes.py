@@ -503,11 +503,13 @@ def from_run(ds, dim: str = "electrode") -> Electrodes:
     """
     from signals import schema
 
+    if not hasattr(ds, "data_vars"):  # a DataArray: its coordinates
+        ds = ds.coords.to_dataset()
     pos = schema.positions(ds, dim)
     if pos is None:
         raise KeyError(f"the run has no contact positions {dim}_x/y/z")
     names = [str(v) for v in np.asarray(ds[dim].values)]
-    if f"{dim}_radius" not in ds.coords and f"{dim}_radius" not in getattr(ds, "variables", {}):
+    if f"{dim}_radius" not in ds.variables:
         return points(pos, names=names)
     radius = np.unique(np.asarray(ds[f"{dim}_radius"].values, dtype=float))
     shape = np.unique(np.asarray(ds[f"{dim}_shape"].values).astype(str))
