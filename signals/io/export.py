@@ -1,4 +1,5 @@
-"""Export a run to other tools: neo (:func:`to_neo`), NWB (:func:`to_nwb`), MNE (:func:`to_mne`).
+"""Export a run to other tools: neo (:func:`to_neo`), NWB (:func:`to_nwb`), MNE (:func:`to_mne`),
+SpikeInterface (:func:`to_spikeinterface`: ground truth for spike sorting).
 
 Units: the run's UDUNITS strings become ``quantities`` units for neo and NWB's SI unit with a
 conversion factor (data stored as recorded); MNE gets volts.
@@ -19,7 +20,7 @@ import numpy as np
 from signals import schema
 from signals.io._units import NWB_UNITS, quantities_units
 
-__all__ = ["to_mne", "to_neo", "to_nwb"]
+__all__ = ["to_mne", "to_neo", "to_nwb", "to_spikeinterface"]
 
 
 def to_mne(ds, variable: str = "eeg", *, ch_type: str | None = None):
@@ -76,6 +77,80 @@ def to_mne(ds, variable: str = "eeg", *, ch_type: str | None = None):
                                                 coord_frame="head")
         raw.set_montage(montage, verbose="error")
     return raw
+
+
+def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
+    """A run's extracellular potential and spikes as SpikeInterface ground truth.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``variable`` (time, ``electrode``) in mV, ``electrode_x/y/z`` (µm) and the
+        contact surfaces where the run has them (:func:`signals.electrodes.from_run`), and
+        spikes ``spike_time`` (ms) / ``spike_gid``.
+    variable : str
+        The potential, e.g. ``"lfp"``; record it finely enough for spikes (``record_dt`` of
+        0.05 ms or less, 20-30 kHz).
+    dtype : str
+        dtype of the traces (float32, as most sorters take).
+
+    Returns
+    -------
+    recording : spikeinterface.core.NumpyRecording
+        Traces (time, channel) in µV (mV × 1000; gain 1, offset 0, so ``get_traces`` and
+        ``get_traces(return_in_uV=True)`` agree), ``sampling_frequency = 1000 / record_dt``
+        Hz, channel ids the contact names, first sample at the run's first time (s), with a
+        3-D probeinterface probe of the contacts (:func:`signals.electrodes.to_probeinterface`;
+        ``recording.planarize("yz")`` gives the 2-D probe most sorters want).
+    sorting : spikeinterface.core.NumpySorting
+        One unit per cell of the cell table (unit id = gid; silent cells have empty trains),
+        property ``population``; spike frames at the recording's rate, ``round((t - t0) / dt)``
+        for spike time ``t`` (ms) and first sample ``t0``, spikes outside the recording left out.
+
+    Raises
+    ------
+    ImportError
+        If SpikeInterface is not installed (``pip install "neuro-signals[spikeinterface]"``).
+    KeyError, ValueError
+        No such variable, no spikes, or not (time, electrode) in mV on a regular time axis.
+    """
+    try:
+        from spikeinterface.core import NumpyRecording, NumpySorting
+    except ImportError:
+        raise ImportError("SpikeInterface export needs spikeinterface: "
+                          "pip install \"neuro-signals[spikeinterface]\"") from None
+    from signals.electrodes import from_run, to_probeinterface
+
+    if variable not in ds:
+        raise KeyError(f"the run has no variable {variable!r} (record it with the LFP recorder)")
+    da = ds[variable]
+    if da.dims != ("time", "electrode"):
+        raise ValueError(f"{variable!r} has dims {da.dims}, expected ('time', 'electrode')")
+    if da.attrs.get("units") != "mV":
+        raise ValueError(f"{variable!r} is in {da.attrs.get('units')!r}, expected 'mV'")
+    if "spike_time" not in ds or "spike_gid" not in ds:
+        raise KeyError("the run has no spikes (spike_time, spike_gid): record them with Spikes()")
+    dt = _record_dt(ds)
+    fs = 1000.0 / dt
+    t = np.asarray(ds["time"].values, dtype=float)
+    t0 = float(t[0]) if t.size else 0.0
+    electrodes = from_run(ds)
+    traces = (np.asarray(da.values, dtype=float) * 1000.0).astype(dtype)  # mV -> µV
+    recording = NumpyRecording([traces], sampling_frequency=fs, t_starts=[t0 * 1e-3],
+                               channel_ids=list(electrodes.names))
+    recording.set_channel_gains(1.0)
+    recording.set_channel_offsets(0.0)
+    attached = recording.set_probe(to_probeinterface(electrodes, name=f"signals {variable}"))
+    recording = recording if attached is None else attached  # in place from SpikeInterface 0.104
+    st, sg, cells, pops = _spikes_and_cells(ds)
+    frames = np.rint((st - t0) / dt).astype(np.int64)
+    keep = (frames >= 0) & (frames < t.size)
+    frames, sg = frames[keep], sg[keep]
+    order = np.lexsort([sg, frames])
+    sorting = NumpySorting.from_samples_and_labels([frames[order]], [sg[order]], fs,
+                                                   unit_ids=cells)
+    sorting.set_property("population", np.asarray(pops, dtype=str))
+    return recording, sorting
 
 
 def _record_dt(ds) -> float:
