@@ -184,7 +184,7 @@ def test_surface_average_converges_with_lfpykit(name):
     ours = transfer_matrix(seg, probe(name, n_points=10_000))
     assert np.abs(ours - ref).max() < 0.006 * scale  # measured 0.26-0.30 %
     n = 300 if name == "Neuropixels-24" else 1000
-    np.random.seed(0)  # MEAutility draws LFPykit's points from numpy's global generator
+    np.random.seed(0)  # noqa: NPY002 (MEAutility draws LFPykit's points from the global generator)
     theirs = lfpykit.RecExtElectrode(_geometry(seg), probe=mu.return_mea(name), n=n,
                                      method="linesource").get_transformation_matrix()
     assert np.abs(theirs - ref).max() < 0.025 * scale  # measured 0.7 % at n = 1000

@@ -153,6 +153,18 @@ def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
     return recording, sorting
 
 
+def _subject(ds, fields) -> Any:
+    """NWB's subject of a simulated network: unknown sex, age and (unless told) species."""
+    from pynwb.file import Subject
+
+    species = str(ds.attrs.get("species", "http://purl.obolibrary.org/obo/NCBITaxon_32644"))
+    model = str(ds.attrs.get("model", "model")).replace("/", "_") or "model"
+    defaults = {"subject_id": model, "sex": "U", "age": "P0D/", "species": species,
+                "description": "a simulated network (signals): no animal; sex, age and species "
+                               "unknown unless the model states them"}
+    return Subject(**{**defaults, **dict(fields)})
+
+
 def _record_dt(ds) -> float:
     """Sampling interval (ms) of a run; raises if the time axis is not regular."""
     t = np.asarray(ds["time"].values, dtype=float)
@@ -284,7 +296,8 @@ def _annotation(value: Any) -> Any:
 
 def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str] | None = None,
            session_description: str | None = None, identifier: str | None = None,
-           session_start_time: _dt.datetime | None = None):
+           session_start_time: _dt.datetime | None = None, subject=None,
+           location: str = "simulated network"):
     """A run as an NWB file: ``ElectricalSeries`` with an electrode table, spikes as units.
 
     Parameters
@@ -298,7 +311,19 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
     session_description, identifier : str, optional
         NWB metadata; default the run's ``model`` attribute and a new UUID.
     session_start_time : datetime, optional
-        Default: the run file's ``created`` attribute, else now (UTC).
+        Default: the run file's ``created`` attribute, else now (UTC); a time without a
+        timezone is taken as UTC.
+    subject : pynwb.file.Subject or mapping, optional
+        The subject, or ``Subject`` fields replacing the defaults, e.g.
+        ``{"species": "Mus musculus", "age": "P56D"}``. Default (a model has no animal):
+        ``subject_id`` the run's ``model`` attribute (else ``"model"``), ``sex="U"``
+        (unknown), ``age="P0D/"`` (an open range: unknown), ``species`` the run's
+        ``species`` attribute, else NCBI taxonomy's "unidentified"
+        (``http://purl.obolibrary.org/obo/NCBITaxon_32644``).
+    location : str
+        The electrode table's ``location`` of every contact: the modelled brain area, for a
+        mouse model an Allen CCF term (``"VISp"``), which nwbinspector asks for with
+        ``species="Mus musculus"``.
 
     Returns
     -------
@@ -311,8 +336,10 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
         ``x/y/z`` are brain-atlas coordinates, which a model does not have). Other time series
         become ``TimeSeries`` (``dipole``: unit ``"A m"``, conversion 1e-15 from nA µm; ``v``:
         volts, 1e-3). Spikes are the units table (times in s, NWB's unit), with ``gid`` as id
-        and a ``population`` column. Sampling: ``rate = 1000 / record_dt`` Hz,
-        ``starting_time`` in s.
+        and a ``population`` column, and the units' ``resolution`` the simulation's time step
+        ``dt`` (s; fixed-step NEURON's spike times lie on it). Sampling:
+        ``rate = 1000 / record_dt`` Hz, ``starting_time`` in s. The file passes nwbinspector
+        with no CRITICAL or BEST_PRACTICE_VIOLATION message (``tests/test_io.py``).
 
     Raises
     ------
@@ -322,6 +349,8 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
     try:
         import pynwb
         from pynwb.ecephys import ElectricalSeries
+        from pynwb.file import Subject
+        from pynwb.misc import Units
     except ImportError:
         raise ImportError("NWB export needs pynwb: pip install \"neuro-signals[nwb]\"") from None
 
@@ -336,7 +365,11 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
         session_description=session_description or str(ds.attrs.get("model", "signals run")),
         identifier=identifier or str(uuid.uuid4()), session_start_time=session_start_time,
         source_script="signals.io.to_nwb", source_script_file_name="signals/io/export.py",
-        notes=json.dumps({k: _annotation(v) for k, v in ds.attrs.items()}, default=str))
+        experiment_description="NEURON simulation; signals recorded the extracellular potentials, "
+                               "dipoles and spikes (forward models in each series' description)",
+        keywords=["simulation", "NEURON", "signals"],
+        notes=json.dumps({k: _annotation(v) for k, v in ds.attrs.items()}, default=str),
+        subject=subject if isinstance(subject, Subject) else _subject(ds, subject or {}))
     names = _time_variables(ds, variables)
     t = np.asarray(ds["time"].values, dtype=float)
     rate = 1000.0 / _record_dt(ds) if names else None
@@ -358,12 +391,12 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
                                      ("rel_z", "z (µm, model frame)"), ("label", "contact name")):
                         nwb.add_electrode_column(name=col, description=doc)
                 group = nwb.create_electrode_group(name=dim, description=f"contacts of dim {dim!r}",
-                                                   location="simulated network", device=device)
+                                                   location=str(location), device=device)
                 rows = []
                 pos = schema.positions(ds, dim)
                 for label, (x, y, z) in zip(np.asarray(ds[dim].values).astype(str), pos, strict=True):
                     rows.append(len(nwb.electrodes) if nwb.electrodes is not None else 0)
-                    nwb.add_electrode(group=group, location="simulated network", rel_x=float(x),
+                    nwb.add_electrode(group=group, location=str(location), rel_x=float(x),
                                       rel_y=float(y), rel_z=float(z), label=str(label))
                 channel_rows[dim] = rows
             region = nwb.create_electrode_table_region(channel_rows[dim], f"{dim} contacts of {name}")
@@ -382,6 +415,9 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
                 comments=comments))
     if "spike_time" in ds and "spike_gid" in ds:
         st, sg, cells, pops = _spikes_and_cells(ds)
+        resolution = float(ds.attrs["dt"]) * 1e-3 if "dt" in ds.attrs else -1.0  # -1: unknown
+        nwb.units = Units(name="units", description="spikes of the model's cells (id: gid)",
+                          resolution=resolution)
         nwb.add_unit_column(name="population", description="cell population")
         for gid, pop in zip(cells.tolist(), pops.tolist(), strict=True):
             nwb.add_unit(id=int(gid), spike_times=np.sort(st[sg == gid]) * 1e-3, population=str(pop))
