@@ -275,3 +275,22 @@ def test_probeinterface_channel_map_and_2d_probes():
                        shape_params=[{"radius": 5}, {"width": 10}])
     with pytest.raises(ValueError, match="one shape"):
         from_probeinterface(mixed)
+
+
+def test_neuropixels_gallery_example_runs(tmp_path):
+    """``examples/gallery/plot_neuropixels.py`` (sphinx-gallery) runs as the docs build runs it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gallery = Path(__file__).resolve().parents[1] / "examples" / "gallery"
+    env = {**os.environ, "SIGNALS_GALLERY_RUNS": str(tmp_path), "MPLBACKEND": "Agg",
+           "NEURON_MODULE_OPTIONS": "-nogui", "PYTHONPATH": str(gallery)}
+    res = subprocess.run([sys.executable, str(gallery / "plot_neuropixels.py")], capture_output=True,
+                         text=True, timeout=600, cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "128 square contacts, side 12 µm" in res.stdout
+    assert "inside segments" not in res.stderr
+    with signals.open_run(tmp_path / "neuropixels.nc") as ds:
+        assert ds.sizes["electrode"] == 128 and ds.sizes["spike"] > 0
