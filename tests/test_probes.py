@@ -153,6 +153,20 @@ def test_square_contact_input_checks():
     assert_allclose(sq.edge, [[0, 1, 0]])  # made perpendicular to the normal
 
 
+def test_square_sampling_is_uniform_on_a_turned_square():
+    """A probe turned 45° about its contacts' normal: the points fill each square, corners
+    included (MEAutility's own sampler then covers an octagon: 0.9 % of its points in the
+    corners beyond ±4.5 µm of a 14 µm square, 12.8 % expected)."""
+    e = probe("tetrode-mea-s", rotation=rotation_matrix("x", 45), n_points=20_000)
+    pts = signals.recorders.lfp._contact_points(e, seed=0).reshape(len(e), e.n_points, 3)
+    off = pts[0] - e.positions[0]
+    a, b = off @ e.edge[0], off @ np.cross(e.normal[0], e.edge[0])
+    assert_allclose(e.edge[0], [0, np.sqrt(0.5), np.sqrt(0.5)], atol=1e-12)
+    assert np.abs(off @ e.normal[0]).max() < 1e-12 and max(np.abs(a).max(), np.abs(b).max()) <= 7.0
+    corners = np.mean((np.abs(a) > 4.5) & (np.abs(b) > 4.5))
+    assert corners == pytest.approx((1 - 4.5 / 7) ** 2, abs=0.01)
+
+
 # -- against LFPykit's RecExtElectrode(probe=...) ------------------------------------------------
 
 

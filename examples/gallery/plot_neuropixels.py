@@ -50,7 +50,8 @@ image = ax.pcolormesh(lfp["time"], lfp["electrode_z"], lfp.T, cmap="RdBu_r", vmi
 fig.colorbar(image, ax=ax, label="LFP (mV)")
 ax.set_xlabel("time (ms)")
 ax.set_ylabel("contact z (µm)")
-ax.set_title(f"Neuropixels column x = {float(lfp['electrode_x'][0]):g} µm ({lfp.sizes['electrode']} contacts)")
+x0 = float(lfp["electrode_x"][0])
+ax.set_title(f"Neuropixels column x = {x0:g} µm ({lfp.sizes['electrode']} contacts)")
 
 # %%
 # The run file knows its probe again.
