@@ -10,7 +10,7 @@ from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.media import Slice
 from signals.recorder import Context, LinearRecorder, cell_gids
-from signals.schema import electrode_coords
+from signals.schema import contact_attrs, electrode_coords
 
 __all__ = ["LFP", "METHODS", "inside_segments", "medium_matrix", "transfer_matrix"]
 
@@ -413,9 +413,11 @@ class LFP(LinearRecorder):
         return ("electrode",)
 
     def attrs(self) -> dict:
+        e = self.electrodes  # the contact surfaces averaged over (signals.electrodes.from_run)
+        surface = {} if e.radius is None else contact_attrs(e.shape, e.radius, e.n_points)
         if self.slice is not None:
             sl = self.slice
-            return {"sigma": sl.sigma_tissue, "sigma_units": "S/m",
+            return {**surface, "sigma": sl.sigma_tissue, "sigma_units": "S/m",
                     "sigma_saline": sl.sigma_saline, "sigma_saline_units": "S/m",
                     "sigma_glass": sl.sigma_glass, "sigma_glass_units": "S/m",
                     "slice_thickness": sl.thickness, "slice_thickness_units": "um",
@@ -423,13 +425,12 @@ class LFP(LinearRecorder):
                     "slice_squeeze": "none" if sl.squeeze is None else sl.squeeze,
                     "forward_model": f"lfpykit.RecMEAElectrode(method={self.method!r}, "
                                      f"steps={sl.steps})"}
-        return {"sigma": self.sigma if self.sigma is not None else 0.3, "sigma_units": "S/m",
+        return {**surface, "sigma": self.sigma if self.sigma is not None else 0.3, "sigma_units": "S/m",
                 "forward_model": f"lfpykit.RecExtElectrode(method={self.method!r})"}
 
     def channel_coords(self, ctx: Context) -> dict:
         e = self.electrodes
-        return electrode_coords(e.positions, e.names, normal=e.normal, radius=e.radius,
-                                shape=e.shape, edge=e.edge, n_points=e.n_points)
+        return electrode_coords(e.positions, e.names, normal=e.normal, edge=e.edge)
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         seg = ctx.segments

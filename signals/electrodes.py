@@ -485,41 +485,56 @@ def from_probeinterface(probe, position: Sequence[float] | None = None, rotation
                   edge=edge if shape == "square" else None)
 
 
-def from_run(ds, dim: str = "electrode") -> Electrodes:
-    """The contacts a run recorded on, from its coordinates (see :func:`signals.schema.electrode_coords`).
+def from_run(ds, variable: str = "lfp", *, dim: str = "electrode") -> Electrodes:
+    """The contacts a run's variable was recorded on (the LFP recorder's coordinates and attributes).
 
     Parameters
     ----------
     ds : xarray.Dataset or xarray.DataArray
-        A run (or a variable of it) with ``<dim>`` and ``<dim>_x/y/z`` (µm); contact surfaces
-        from ``<dim>_normal_x/y/z``, ``<dim>_shape``, ``<dim>_radius`` (µm) and, for squares,
-        ``<dim>_edge_x/y/z`` where the run has them (else point contacts).
+        A run, or one of its variables, with ``<dim>`` and ``<dim>_x/y/z`` (µm). A variable
+        averaged over contact surfaces has the attributes ``contact_shape``, ``contact_radius``
+        (µm) and ``contact_points``, and the run the normals ``<dim>_normal_x/y/z`` (and for
+        squares ``<dim>_edge_x/y/z``) (:func:`signals.schema.electrode_coords`,
+        :func:`signals.schema.contact_attrs`); other variables were recorded at points.
+    variable : str
+        The variable of a Dataset, e.g. ``"lfp"``; a DataArray is that variable itself.
     dim : str
         The contact dim.
 
     Returns
     -------
     Electrodes
+
+    Raises
+    ------
+    KeyError
+        No such variable, or no contact positions.
     """
     from signals import schema
 
-    if not hasattr(ds, "data_vars"):  # a DataArray: its coordinates
-        ds = ds.coords.to_dataset()
-    pos = schema.positions(ds, dim)
+    if hasattr(ds, "data_vars"):
+        if variable not in ds.variables:
+            raise KeyError(f"the run has no variable {variable!r}")
+        da = ds[variable]
+    else:
+        da = ds
+    coords = da.coords.to_dataset()
+    pos = schema.positions(coords, dim)
     if pos is None:
         raise KeyError(f"the run has no contact positions {dim}_x/y/z")
-    names = [str(v) for v in np.asarray(ds[dim].values)]
-    if f"{dim}_radius" not in ds.variables:
+    names = [str(v) for v in np.asarray(coords[dim].values)]
+    attrs = da.attrs
+    if "contact_radius" not in attrs:
         return points(pos, names=names)
-    radius = np.unique(np.asarray(ds[f"{dim}_radius"].values, dtype=float))
-    shape = np.unique(np.asarray(ds[f"{dim}_shape"].values).astype(str))
-    if radius.size != 1 or shape.size != 1:
-        raise ValueError(f"{dim}: contacts of several radii or shapes; signals takes one of each")
-    normal = schema.positions(ds, f"{dim}_normal")
-    edge = schema.positions(ds, f"{dim}_edge") if shape[0] == "square" else None
-    n_points = int(ds[f"{dim}_radius"].attrs.get("n_points", 50))
-    return points(pos, names=names, radius=float(radius[0]), normal=normal, n_points=n_points,
-                  shape=str(shape[0]), edge=edge)
+    radius = float(schema.read_attr(attrs, "contact_radius"))
+    shape = str(attrs.get("contact_shape", "circle"))
+    normal = schema.positions(coords, f"{dim}_normal")
+    if normal is None:
+        raise KeyError(f"{da.name!r} was averaged over contact surfaces but the run has no "
+                       f"normals {dim}_normal_x/y/z")
+    edge = schema.positions(coords, f"{dim}_edge") if shape == "square" else None
+    return points(pos, names=names, radius=radius, normal=normal,
+                  n_points=int(attrs.get("contact_points", 50)), shape=shape, edge=edge)
 
 
 @dataclass(frozen=True, eq=False)

@@ -208,38 +208,39 @@ def test_surface_average_converges_with_lfpykit(name):
 
 def test_neuropixels_on_a_live_cell_equals_lfpykit(ball_and_stick, tmp_path):
     """Recorded with a Neuropixels probe 12 µm from a cell: LFPykit's probe model on the
-    recorded currents (point contacts: exact); the run file keeps the contact surfaces."""
+    recorded currents (point contacts: exact); the run file keeps each variable's surfaces."""
     where = (12.0, 0.0, 150.0)
     mea = mu.return_mea("Neuropixels-24")
     mea.move(np.asarray(where) - mea.positions.mean(axis=0))
-    for surface in (False, True):
-        cell = ball_and_stick()
-        e = probe("Neuropixels-24", position=where, n_points=50 if surface else None)
-        table = signals.network.from_neuron([cell])
-        ref = record_imem(user_segments([cell]))
-        path = tmp_path / f"run_{surface}.nc"
-        signals.record(table, [LFP(e)], tstop=15, path=path, progress=False)
-        imem, _ = ref()
-        with signals.open_run(path) as ds:
-            back = from_run(ds)
-            if not surface:
-                M = lfpykit.RecExtElectrode(neuron_geometry([cell]), probe=mea,
-                                            method="linesource").get_transformation_matrix()
-                expected = (M @ imem).T
-                assert np.abs(expected).max() > 1e-4
-                assert np.abs(ds["lfp"].values - expected).max() <= 1e-10 * np.abs(expected).max()
-                assert back.radius is None and "electrode_radius" not in ds.coords
-                continue
-            assert ds["electrode_shape"].values[0] == "square"
-            assert ds["electrode_radius"].attrs["units"] == "um"
-            assert ds["electrode_normal_x"].attrs["units"] == "1"
+    cell = ball_and_stick()
+    pointlike = probe("Neuropixels-24", position=where, n_points=None)
+    squares = probe("Neuropixels-24", position=where)
+    table = signals.network.from_neuron([cell])
+    ref = record_imem(user_segments([cell]))
+    signals.record(table, [LFP(pointlike), LFP(squares, name="lfp_squares")], tstop=15,
+                   path=tmp_path / "run.nc", progress=False)
+    imem, _ = ref()
+    M = lfpykit.RecExtElectrode(neuron_geometry([cell]), probe=mea,
+                                method="linesource").get_transformation_matrix()
+    expected = (M @ imem).T
+    with signals.open_run(tmp_path / "run.nc") as ds:
+        assert np.abs(expected).max() > 1e-4
+        assert np.abs(ds["lfp"].values - expected).max() <= 1e-10 * np.abs(expected).max()
+        diff = np.abs(ds["lfp_squares"].values - ds["lfp"].values).max() / np.abs(expected).max()
+        assert 1e-4 < diff < 0.1  # the squares average a little differently, 12 µm away
+        assert from_run(ds, "lfp").radius is None and "contact_radius" not in ds["lfp"].attrs
+        attrs = ds["lfp_squares"].attrs
+        assert (attrs["contact_shape"], attrs["contact_radius"]) == ("square", 6.0)
+        assert (attrs["contact_radius_units"], attrs["contact_points"]) == ("um", 50)
+        assert ds["electrode_normal_x"].attrs["units"] == "1"
+        for back in (from_run(ds, "lfp_squares"), from_run(ds["lfp_squares"])):
             assert (back.shape, back.radius, back.n_points) == ("square", 6.0, 50)
-            assert_allclose(back.positions, e.positions, atol=0)
-            assert_allclose(back.normal, e.normal, atol=1e-15)
-            assert_allclose(back.edge, e.edge, atol=1e-15)
-            assert back.names == e.names
-            assert_array_equal(from_run(ds["lfp"]).edge, back.edge)  # a DataArray too
-        del cell
+            assert_array_equal(back.positions, squares.positions)
+            assert_allclose(back.normal, squares.normal, atol=1e-15)
+            assert_allclose(back.edge, squares.edge, atol=1e-15)
+            assert back.names == squares.names
+        with pytest.raises(KeyError, match="no variable"):
+            from_run(ds, "csd")
 
 
 # -- probeinterface --------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
     ----------
     ds : xarray.Dataset
         A run with ``variable`` (time, ``electrode``) in mV, ``electrode_x/y/z`` (µm) and the
-        contact surfaces where the run has them (:func:`signals.electrodes.from_run`), and
+        contact surfaces it was averaged over (:func:`signals.electrodes.from_run`), and
         spikes ``spike_time`` (ms) / ``spike_gid``.
     variable : str
         The potential, e.g. ``"lfp"``; record it finely enough for spikes (``record_dt`` of
@@ -134,7 +134,7 @@ def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
     fs = 1000.0 / dt
     t = np.asarray(ds["time"].values, dtype=float)
     t0 = float(t[0]) if t.size else 0.0
-    electrodes = from_run(ds)
+    electrodes = from_run(da)
     traces = (np.asarray(da.values, dtype=float) * 1000.0).astype(dtype)  # mV -> µV
     recording = NumpyRecording([traces], sampling_frequency=fs, t_starts=[t0 * 1e-3],
                                channel_ids=list(electrodes.names))
