@@ -342,9 +342,9 @@ def probe(name: str, position: Sequence[float] = (0.0, 0.0, 0.0), rotation=None,
     Returns
     -------
     Electrodes
-        Contacts ``e000``, ``e001``, ... in MEAutility's order, with their normals, shape and
-        (half-side or) radius: a Neuropixels probe has 12 µm squares (``radius`` 6, the half
-        side), sides along the probe.
+        Contacts ``e00``, ``e01``, ... (``e000`` from 100 contacts on) in MEAutility's order,
+        with their normals, shape and radius (half the side of a square): a Neuropixels probe
+        has 12 µm squares (``radius`` 6), their sides along and across the probe.
 
     Examples
     --------

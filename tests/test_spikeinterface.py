@@ -69,3 +69,12 @@ def test_a_run_without_spikes_or_with_another_layout_is_refused(npx_run):
         to_spikeinterface(ds.drop_vars(["spike_time", "spike_gid"]))
     with pytest.raises(KeyError, match="no variable"):
         to_spikeinterface(ds, "eeg")
+
+
+def test_unknown_positions_give_a_recording_without_probe(npx_run):
+    ds, _ = npx_run
+    nan = ds.assign_coords(electrode_x=("electrode", np.full(ds.sizes["electrode"], np.nan)))
+    with pytest.warns(UserWarning, match="no probe"):
+        recording, sorting = to_spikeinterface(nan)
+    assert not recording.has_probe()
+    assert_array_equal(sorting.get_unit_spike_train(0), to_spikeinterface(ds)[1].get_unit_spike_train(0))

@@ -101,7 +101,8 @@ def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
         ``get_traces(return_in_uV=True)`` agree), ``sampling_frequency = 1000 / record_dt``
         Hz, channel ids the contact names, first sample at the run's first time (s), with a
         3-D probeinterface probe of the contacts (:func:`signals.electrodes.to_probeinterface`;
-        ``recording.planarize("yz")`` gives the 2-D probe most sorters want).
+        ``recording.planarize("yz")`` gives the 2-D probe most sorters want); no probe, with a
+        warning, where the positions are not known (NaN in imported runs).
     sorting : spikeinterface.core.NumpySorting
         One unit per cell of the cell table (unit id = gid; silent cells have empty trains),
         property ``population``; spike frames at the recording's rate, ``round((t - t0) / dt)``
@@ -134,14 +135,23 @@ def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
     fs = 1000.0 / dt
     t = np.asarray(ds["time"].values, dtype=float)
     t0 = float(t[0]) if t.size else 0.0
-    electrodes = from_run(da)
+    pos = schema.positions(da.coords.to_dataset(), "electrode")
+    known = pos is not None and bool(np.isfinite(pos).all())
+    names = [str(n) for n in np.asarray(ds["electrode"].values)]
     traces = (np.asarray(da.values, dtype=float) * 1000.0).astype(dtype)  # mV -> µV
     recording = NumpyRecording([traces], sampling_frequency=fs, t_starts=[t0 * 1e-3],
-                               channel_ids=list(electrodes.names))
+                               channel_ids=names)
     recording.set_channel_gains(1.0)
     recording.set_channel_offsets(0.0)
-    attached = recording.set_probe(to_probeinterface(electrodes, name=f"signals {variable}"))
-    recording = recording if attached is None else attached  # in place from SpikeInterface 0.104
+    if known:
+        electrodes = from_run(da)
+        attached = recording.set_probe(to_probeinterface(electrodes, name=f"signals {variable}"))
+        recording = recording if attached is None else attached  # in place from SpikeInterface 0.104
+    else:
+        import warnings
+
+        warnings.warn(f"{variable!r}: contact positions unknown (NaN, an imported run): the "
+                      "recording has no probe", stacklevel=2)
     st, sg, cells, pops = _spikes_and_cells(ds)
     frames = np.rint((st - t0) / dt).astype(np.int64)
     keep = (frames >= 0) & (frames < t.size)
