@@ -10,7 +10,7 @@ from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.media import Slice
 from signals.recorder import Context, LinearRecorder, cell_gids
-from signals.schema import electrode_coords
+from signals.schema import contact_attrs, electrode_coords
 
 __all__ = ["LFP", "METHODS", "inside_segments", "medium_matrix", "transfer_matrix"]
 
@@ -29,6 +29,15 @@ def _disc_points(center: np.ndarray, normal: np.ndarray, radius: float, n: int,
     r = radius * np.sqrt(rng.random(n))
     phi = 2 * np.pi * rng.random(n)
     return center + (r * np.cos(phi))[:, None] * u + (r * np.sin(phi))[:, None] * v
+
+
+def _square_points(center: np.ndarray, edge: np.ndarray, normal: np.ndarray, half: float, n: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """``n`` points uniformly distributed on a square of side ``2 half`` (µm), shape (n, 3),
+    sides along ``edge`` and ``normal × edge``."""
+    a = half * (2 * rng.random(n) - 1)
+    b = half * (2 * rng.random(n) - 1)
+    return center + a[:, None] * edge + b[:, None] * np.cross(normal, edge)
 
 
 #: Matrix entries per block of the transfer-matrix kernel: each temporary (contacts x block
@@ -142,10 +151,15 @@ def _line_block(h: np.ndarray, r2: np.ndarray, lh: np.ndarray, rlim2: np.ndarray
 
 
 def _contact_points(electrodes: Electrodes, seed: int) -> np.ndarray:
-    """Point contacts (µm): the positions, or ``n_points`` random points on each disc."""
+    """Point contacts (µm): the positions, or ``n_points`` random points on each disc or square."""
     if electrodes.radius is None:
         return electrodes.positions
     rng = np.random.default_rng(seed)
+    if electrodes.shape == "square":
+        return np.concatenate([
+            _square_points(c, e, nrm, electrodes.radius, electrodes.n_points, rng)
+            for c, e, nrm in zip(electrodes.positions, electrodes.edge, electrodes.normal, strict=True)
+        ])
     return np.concatenate([
         _disc_points(c, nrm, electrodes.radius, electrodes.n_points, rng)
         for c, nrm in zip(electrodes.positions, electrodes.normal, strict=True)
@@ -399,9 +413,11 @@ class LFP(LinearRecorder):
         return ("electrode",)
 
     def attrs(self) -> dict:
+        e = self.electrodes  # the contact surfaces averaged over (signals.electrodes.from_run)
+        surface = {} if e.radius is None else contact_attrs(e.shape, e.radius, e.n_points)
         if self.slice is not None:
             sl = self.slice
-            return {"sigma": sl.sigma_tissue, "sigma_units": "S/m",
+            return {**surface, "sigma": sl.sigma_tissue, "sigma_units": "S/m",
                     "sigma_saline": sl.sigma_saline, "sigma_saline_units": "S/m",
                     "sigma_glass": sl.sigma_glass, "sigma_glass_units": "S/m",
                     "slice_thickness": sl.thickness, "slice_thickness_units": "um",
@@ -409,11 +425,12 @@ class LFP(LinearRecorder):
                     "slice_squeeze": "none" if sl.squeeze is None else sl.squeeze,
                     "forward_model": f"lfpykit.RecMEAElectrode(method={self.method!r}, "
                                      f"steps={sl.steps})"}
-        return {"sigma": self.sigma if self.sigma is not None else 0.3, "sigma_units": "S/m",
+        return {**surface, "sigma": self.sigma if self.sigma is not None else 0.3, "sigma_units": "S/m",
                 "forward_model": f"lfpykit.RecExtElectrode(method={self.method!r})"}
 
     def channel_coords(self, ctx: Context) -> dict:
-        return electrode_coords(self.electrodes.positions, self.electrodes.names)
+        e = self.electrodes
+        return electrode_coords(e.positions, e.names, normal=e.normal, edge=e.edge)
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         seg = ctx.segments

@@ -32,7 +32,8 @@ __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "TIME", "SPIKE", "ELECTRODE", "CELL", "POPULATION",
     "COMPONENT", "CONNECTION", "COMPONENTS", "UNLIMITED", "STATIC_DIMS", "KNOWN_DIMS",
     "NUMERIC_ATTRS", "ATTR_UNITS", "RUN_STATUSES", "MISSING_ATTR",
-    "position_coords", "electrode_coords", "sensor_coords", "positions", "population_coord",
+    "position_coords", "electrode_coords", "contact_attrs", "sensor_coords", "positions",
+    "population_coord",
     "cell_coords", "gid_coord", "component_coord", "spike_variables", "spike_events",
     "connection_table", "with_units", "units_in_name", "check_attr_names", "read_attr",
 ]
@@ -135,8 +136,13 @@ def position_coords(dim: str, names: Sequence[str], positions: Any, *, what: str
 
 
 def electrode_coords(positions: Any, names: Sequence[str] | None = None, *,
-                     dim: str = ELECTRODE, comment: str | None = None) -> dict[str, Coord]:
-    """``electrode`` and ``electrode_x/y/z`` (µm), as the LFP recorder writes them.
+                     dim: str = ELECTRODE, comment: str | None = None, normal: Any = None,
+                     edge: Any = None) -> dict[str, Coord]:
+    """``electrode`` and ``electrode_x/y/z`` (µm), as the LFP recorder writes them, and the
+    orientation of the contact surfaces when the potential is averaged over them.
+
+    The shape and size of the contacts belong to each recorded variable (two recorders may
+    average over different surfaces at the same contacts): :func:`contact_attrs`.
 
     Parameters
     ----------
@@ -148,17 +154,52 @@ def electrode_coords(positions: Any, names: Sequence[str] | None = None, *,
         The dim, ``"electrode"`` unless a recorder records another set of contacts.
     comment : str, optional
         ``comment`` attribute of the positions.
+    normal : array-like, shape (n, 3), optional
+        Unit normal of each contact surface: ``<dim>_normal_x/y/z`` (``1``).
+    edge : array-like, shape (n, 3), optional
+        Square contacts: the direction of one pair of sides, ``<dim>_edge_x/y/z`` (``1``).
 
     Returns
     -------
     dict
-        Coordinates for the run writer (see :func:`position_coords`).
+        Coordinates for the run writer (see :func:`position_coords`), all along ``dim``.
     """
     n = len(np.asarray(positions, dtype=float).reshape(-1, 3))
     if names is None:
         width = max(2, len(str(n - 1)))
         names = [f"e{i:0{width}d}" for i in range(n)]
-    return position_coords(dim, names, positions, what="electrode", comment=comment)
+    out = position_coords(dim, names, positions, what="electrode", comment=comment)
+    for what, vectors in (("normal", normal), ("edge", edge)):
+        if vectors is None:
+            continue
+        v = np.broadcast_to(np.asarray(vectors, dtype=float), (n, 3))
+        for k, axis in enumerate(COMPONENTS):
+            out[f"{dim}_{what}_{axis}"] = ((dim,), np.array(v[:, k]), {
+                "units": "1", "long_name": f"{axis} component of the contact {what}"
+                + (" (along one pair of the square's sides)" if what == "edge" else "")})
+    return out
+
+
+def contact_attrs(shape: str, radius: float, n_points: int) -> dict[str, Any]:
+    """Attributes of a variable averaged over contact surfaces: ``contact_shape``,
+    ``contact_radius`` (µm; half the side of a square) and ``contact_points``.
+
+    Parameters
+    ----------
+    shape : {"circle", "square"}
+        Contact surface.
+    radius : float
+        Disc radius, or half the side of a square (µm).
+    n_points : int
+        Random points averaged per contact.
+
+    Returns
+    -------
+    dict
+        Four attributes (with ``contact_radius_units = "um"``).
+    """
+    return {"contact_shape": str(shape), **with_units("contact_radius", float(radius), _UM),
+            "contact_points": int(n_points)}
 
 
 def sensor_coords(dim: str, names: Sequence[str], positions: Any, frame: str) -> dict[str, Coord]:

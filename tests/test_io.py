@@ -458,6 +458,28 @@ def test_nwb_export_reopens_with_pynwb(live_run, tmp_path):
                             ds["spike_time"].values[ds["spike_gid"].values == gid], rtol=1e-15)
 
 
+def test_nwb_export_passes_nwbinspector(live_run, tmp_path):
+    """No CRITICAL or BEST_PRACTICE_VIOLATION message (DANDI's bar): a subject (unknown sex,
+    age and species, or the model's), the units' resolution, a timezone-aware start."""
+    pytest.importorskip("pynwb")
+    nwbinspector = pytest.importorskip("nwbinspector")
+    import pynwb
+
+    bad = {"CRITICAL", "BEST_PRACTICE_VIOLATION"}
+    for subject, location in ((None, "simulated network"),
+                              ({"species": "Mus musculus", "age": "P8W"}, "VISp")):
+        path = to_nwb(live_run, tmp_path / "run.nwb", subject=subject, location=location)
+        messages = list(nwbinspector.inspect_nwbfile(nwbfile_path=str(path)))
+        assert not [f"{m.importance.name}: {m.message}" for m in messages if m.importance.name in bad]
+        with pynwb.NWBHDF5IO(str(path), "r") as io:
+            nwb = io.read()
+            assert nwb.session_start_time.tzinfo is not None
+            assert nwb.units.resolution == pytest.approx(live_run.attrs["dt"] * 1e-3, rel=1e-12)
+            assert nwb.subject.sex == "U"
+            assert nwb.subject.species == ("Mus musculus" if subject else
+                                           "http://purl.obolibrary.org/obo/NCBITaxon_32644")
+
+
 def test_mne_export_of_lfp(live_run):
     raw = to_mne(live_run, "lfp")
     assert raw.get_channel_types() == ["seeg"] * 4

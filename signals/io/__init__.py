@@ -10,7 +10,9 @@ Export a run:
 
 - :func:`to_neo`: a ``neo.Block`` (AnalogSignals, SpikeTrains, units from ``quantities``);
 - :func:`to_nwb`: an NWB file (``ElectricalSeries`` with an electrode table; needs ``pynwb``);
-- :func:`to_mne`: an ``mne.io.RawArray`` of an EEG (or LFP) variable.
+- :func:`to_mne`: an ``mne.io.RawArray`` of an EEG (or LFP) variable;
+- :func:`to_spikeinterface`: a SpikeInterface recording (µV, probe attached) and the model's
+  spikes as its ground-truth sorting (needs ``spikeinterface``).
 
 :func:`convert` does any of these from one file to another (``signals convert IN OUT``); the
 input format is told by asking each reader of :func:`list_readers` whether it can open the
@@ -24,10 +26,10 @@ Modules: :mod:`signals.io.netpyne`, :mod:`signals.io.sonata` (importers and thei
 :func:`convert`).
 """
 
-from signals.io.export import to_mne, to_neo, to_nwb
+from signals.io.export import to_mne, to_neo, to_nwb, to_spikeinterface
 from signals.io.netpyne import from_netpyne
 from signals.io.readers import Reader, convert, guess_reader, list_readers
 from signals.io.sonata import from_sonata
 
-__all__ = ["to_mne", "from_netpyne", "from_sonata", "to_neo", "to_nwb", "convert", "Reader",
-           "guess_reader", "list_readers"]
+__all__ = ["to_mne", "from_netpyne", "from_sonata", "to_neo", "to_nwb", "to_spikeinterface",
+           "convert", "Reader", "guess_reader", "list_readers"]

@@ -1,4 +1,5 @@
-"""Export a run to other tools: neo (:func:`to_neo`), NWB (:func:`to_nwb`), MNE (:func:`to_mne`).
+"""Export a run to other tools: neo (:func:`to_neo`), NWB (:func:`to_nwb`), MNE (:func:`to_mne`),
+SpikeInterface (:func:`to_spikeinterface`: ground truth for spike sorting).
 
 Units: the run's UDUNITS strings become ``quantities`` units for neo and NWB's SI unit with a
 conversion factor (data stored as recorded); MNE gets volts.
@@ -19,7 +20,7 @@ import numpy as np
 from signals import schema
 from signals.io._units import NWB_UNITS, quantities_units
 
-__all__ = ["to_mne", "to_neo", "to_nwb"]
+__all__ = ["to_mne", "to_neo", "to_nwb", "to_spikeinterface"]
 
 
 def to_mne(ds, variable: str = "eeg", *, ch_type: str | None = None):
@@ -76,6 +77,102 @@ def to_mne(ds, variable: str = "eeg", *, ch_type: str | None = None):
                                                 coord_frame="head")
         raw.set_montage(montage, verbose="error")
     return raw
+
+
+def to_spikeinterface(ds, variable: str = "lfp", *, dtype: str = "float32"):
+    """A run's extracellular potential and spikes as SpikeInterface ground truth.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run with ``variable`` (time, ``electrode``) in mV, ``electrode_x/y/z`` (µm) and the
+        contact surfaces it was averaged over (:func:`signals.electrodes.from_run`), and
+        spikes ``spike_time`` (ms) / ``spike_gid``.
+    variable : str
+        The potential, e.g. ``"lfp"``; record it finely enough for spikes (``record_dt`` of
+        0.05 ms or less, 20-30 kHz).
+    dtype : str
+        dtype of the traces (float32, as most sorters take).
+
+    Returns
+    -------
+    recording : spikeinterface.core.NumpyRecording
+        Traces (time, channel) in µV (mV × 1000; gain 1, offset 0, so ``get_traces`` and
+        ``get_traces(return_in_uV=True)`` agree), ``sampling_frequency = 1000 / record_dt``
+        Hz, channel ids the contact names, first sample at the run's first time (s), with a
+        3-D probeinterface probe of the contacts (:func:`signals.electrodes.to_probeinterface`;
+        ``recording.planarize("yz")`` gives the 2-D probe most sorters want); no probe, with a
+        warning, where the positions are not known (NaN in imported runs).
+    sorting : spikeinterface.core.NumpySorting
+        One unit per cell of the cell table (unit id = gid; silent cells have empty trains),
+        property ``population``; spike frames at the recording's rate, ``round((t - t0) / dt)``
+        for spike time ``t`` (ms) and first sample ``t0``, spikes outside the recording left out.
+
+    Raises
+    ------
+    ImportError
+        If SpikeInterface is not installed (``pip install "neuro-signals[spikeinterface]"``).
+    KeyError, ValueError
+        No such variable, no spikes, or not (time, electrode) in mV on a regular time axis.
+    """
+    try:
+        from spikeinterface.core import NumpyRecording, NumpySorting
+    except ImportError:
+        raise ImportError("SpikeInterface export needs spikeinterface: "
+                          "pip install \"neuro-signals[spikeinterface]\"") from None
+    from signals.electrodes import from_run, to_probeinterface
+
+    if variable not in ds:
+        raise KeyError(f"the run has no variable {variable!r} (record it with the LFP recorder)")
+    da = ds[variable]
+    if da.dims != ("time", "electrode"):
+        raise ValueError(f"{variable!r} has dims {da.dims}, expected ('time', 'electrode')")
+    if da.attrs.get("units") != "mV":
+        raise ValueError(f"{variable!r} is in {da.attrs.get('units')!r}, expected 'mV'")
+    if "spike_time" not in ds or "spike_gid" not in ds:
+        raise KeyError("the run has no spikes (spike_time, spike_gid): record them with Spikes()")
+    dt = _record_dt(ds)
+    fs = 1000.0 / dt
+    t = np.asarray(ds["time"].values, dtype=float)
+    t0 = float(t[0]) if t.size else 0.0
+    pos = schema.positions(da.coords.to_dataset(), "electrode")
+    known = pos is not None and bool(np.isfinite(pos).all())
+    names = [str(n) for n in np.asarray(ds["electrode"].values)]
+    traces = (np.asarray(da.values, dtype=float) * 1000.0).astype(dtype)  # mV -> µV
+    recording = NumpyRecording([traces], sampling_frequency=fs, t_starts=[t0 * 1e-3],
+                               channel_ids=names)
+    recording.set_channel_gains(1.0)
+    recording.set_channel_offsets(0.0)
+    if known:
+        electrodes = from_run(da)
+        attached = recording.set_probe(to_probeinterface(electrodes, name=f"signals {variable}"))
+        recording = recording if attached is None else attached  # in place from SpikeInterface 0.104
+    else:
+        import warnings
+
+        warnings.warn(f"{variable!r}: contact positions unknown (NaN, an imported run): the "
+                      "recording has no probe", stacklevel=2)
+    st, sg, cells, pops = _spikes_and_cells(ds)
+    frames = np.rint((st - t0) / dt).astype(np.int64)
+    keep = (frames >= 0) & (frames < t.size)
+    frames, sg = frames[keep], sg[keep]
+    order = np.lexsort([sg, frames])
+    sorting = NumpySorting.from_samples_and_labels([frames[order]], [sg[order]], fs,
+                                                   unit_ids=cells)
+    sorting.set_property("population", np.asarray(pops, dtype=str))
+    return recording, sorting
+
+
+def _subject(ds, fields) -> Any:
+    """NWB's subject of a simulated network: unknown sex, age and (unless told) species."""
+    from pynwb.file import Subject
+
+    species = str(ds.attrs.get("species", "http://purl.obolibrary.org/obo/NCBITaxon_32644"))
+    model = str(ds.attrs.get("model", "model")).replace("/", "_") or "model"
+    defaults = {"subject_id": model, "sex": "U", "age": "P0D/", "species": species,
+                "description": "a simulated network (signals): no animal; sex, age and species "
+                               "unknown unless the model states them"}
+    return Subject(**{**defaults, **dict(fields)})
 
 
 def _record_dt(ds) -> float:
@@ -209,7 +306,8 @@ def _annotation(value: Any) -> Any:
 
 def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str] | None = None,
            session_description: str | None = None, identifier: str | None = None,
-           session_start_time: _dt.datetime | None = None):
+           session_start_time: _dt.datetime | None = None, subject=None,
+           location: str = "simulated network"):
     """A run as an NWB file: ``ElectricalSeries`` with an electrode table, spikes as units.
 
     Parameters
@@ -223,7 +321,19 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
     session_description, identifier : str, optional
         NWB metadata; default the run's ``model`` attribute and a new UUID.
     session_start_time : datetime, optional
-        Default: the run file's ``created`` attribute, else now (UTC).
+        Default: the run file's ``created`` attribute, else now (UTC); a time without a
+        timezone is taken as UTC.
+    subject : pynwb.file.Subject or mapping, optional
+        The subject, or ``Subject`` fields replacing the defaults, e.g.
+        ``{"species": "Mus musculus", "age": "P56D"}``. Default (a model has no animal):
+        ``subject_id`` the run's ``model`` attribute (else ``"model"``), ``sex="U"``
+        (unknown), ``age="P0D/"`` (an open range: unknown), ``species`` the run's
+        ``species`` attribute, else NCBI taxonomy's "unidentified"
+        (``http://purl.obolibrary.org/obo/NCBITaxon_32644``).
+    location : str
+        The electrode table's ``location`` of every contact: the modelled brain area, for a
+        mouse model an Allen CCF term (``"VISp"``), which nwbinspector asks for with
+        ``species="Mus musculus"``.
 
     Returns
     -------
@@ -236,8 +346,10 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
         ``x/y/z`` are brain-atlas coordinates, which a model does not have). Other time series
         become ``TimeSeries`` (``dipole``: unit ``"A m"``, conversion 1e-15 from nA µm; ``v``:
         volts, 1e-3). Spikes are the units table (times in s, NWB's unit), with ``gid`` as id
-        and a ``population`` column. Sampling: ``rate = 1000 / record_dt`` Hz,
-        ``starting_time`` in s.
+        and a ``population`` column, and the units' ``resolution`` the simulation's time step
+        ``dt`` (s; fixed-step NEURON's spike times lie on it). Sampling:
+        ``rate = 1000 / record_dt`` Hz, ``starting_time`` in s. The file passes nwbinspector
+        with no CRITICAL or BEST_PRACTICE_VIOLATION message (``tests/test_io.py``).
 
     Raises
     ------
@@ -247,6 +359,8 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
     try:
         import pynwb
         from pynwb.ecephys import ElectricalSeries
+        from pynwb.file import Subject
+        from pynwb.misc import Units
     except ImportError:
         raise ImportError("NWB export needs pynwb: pip install \"neuro-signals[nwb]\"") from None
 
@@ -261,7 +375,11 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
         session_description=session_description or str(ds.attrs.get("model", "signals run")),
         identifier=identifier or str(uuid.uuid4()), session_start_time=session_start_time,
         source_script="signals.io.to_nwb", source_script_file_name="signals/io/export.py",
-        notes=json.dumps({k: _annotation(v) for k, v in ds.attrs.items()}, default=str))
+        experiment_description="NEURON simulation; signals recorded the extracellular potentials, "
+                               "dipoles and spikes (forward models in each series' description)",
+        keywords=["simulation", "NEURON", "signals"],
+        notes=json.dumps({k: _annotation(v) for k, v in ds.attrs.items()}, default=str),
+        subject=subject if isinstance(subject, Subject) else _subject(ds, subject or {}))
     names = _time_variables(ds, variables)
     t = np.asarray(ds["time"].values, dtype=float)
     rate = 1000.0 / _record_dt(ds) if names else None
@@ -283,12 +401,12 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
                                      ("rel_z", "z (µm, model frame)"), ("label", "contact name")):
                         nwb.add_electrode_column(name=col, description=doc)
                 group = nwb.create_electrode_group(name=dim, description=f"contacts of dim {dim!r}",
-                                                   location="simulated network", device=device)
+                                                   location=str(location), device=device)
                 rows = []
                 pos = schema.positions(ds, dim)
                 for label, (x, y, z) in zip(np.asarray(ds[dim].values).astype(str), pos, strict=True):
                     rows.append(len(nwb.electrodes) if nwb.electrodes is not None else 0)
-                    nwb.add_electrode(group=group, location="simulated network", rel_x=float(x),
+                    nwb.add_electrode(group=group, location=str(location), rel_x=float(x),
                                       rel_y=float(y), rel_z=float(z), label=str(label))
                 channel_rows[dim] = rows
             region = nwb.create_electrode_table_region(channel_rows[dim], f"{dim} contacts of {name}")
@@ -307,6 +425,9 @@ def to_nwb(ds, path: str | os.PathLike | None = None, *, variables: Sequence[str
                 comments=comments))
     if "spike_time" in ds and "spike_gid" in ds:
         st, sg, cells, pops = _spikes_and_cells(ds)
+        resolution = float(ds.attrs["dt"]) * 1e-3 if "dt" in ds.attrs else -1.0  # -1: unknown
+        nwb.units = Units(name="units", description="spikes of the model's cells (id: gid)",
+                          resolution=resolution)
         nwb.add_unit_column(name="population", description="cell population")
         for gid, pop in zip(cells.tolist(), pops.tolist(), strict=True):
             nwb.add_unit(id=int(gid), spike_times=np.sort(st[sg == gid]) * 1e-3, population=str(pop))
