@@ -82,17 +82,18 @@ def plot_stlfp(ds, *, variable: str = "lfp", window: tuple[float, float] = (-50.
 
 
 def _sfc_nperseg(da, nperseg):
-    """The Welch segment of the coherence: the analysis default, or 4 segments of a short run (warned)."""
+    """The Welch segment of the coherence: the analysis default, or 8 segments of a short run (warned)."""
     if nperseg is not None:
         return nperseg
     fs = sampling_rate(da)
     n = da.sizes["time"]
     default = int(round(0.5 * fs))
-    if n >= 4 * default:
+    if n >= 8 * default:
         return None
-    # one segment would give coherence 1 at every frequency: 4 half-overlapping segments instead
-    nperseg = max(8, n // 4)
-    warnings.warn(f"the signal ({(n - 1) * 1000 / fs:g} ms) is shorter than 4 coherence segments of "
+    # one segment gives coherence 1 at every frequency, and a few a large positive bias: 8
+    # segments (15 half-overlapping Welch segments) instead
+    nperseg = max(8, n // 8, min(n // 4, int(round(0.025 * fs))))  # a 100 ms run: 25 ms, not 12.5
+    warnings.warn(f"the signal ({(n - 1) * 1000 / fs:g} ms) is shorter than 8 coherence segments of "
                   f"500 ms: using {nperseg * 1000 / fs:.3g} ms segments ({fs / nperseg:.3g} Hz resolution)",
                   UserWarning, stacklevel=3)
     return nperseg
@@ -126,7 +127,8 @@ def plot_sfc(ds, *, variable: str = "lfp", populations: Sequence[str] | None = N
     fmin, fmax : float, optional
         Frequency range of the coherence (Hz); default above 0 up to 200 Hz.
     nperseg : int, optional
-        Welch segment (samples); default 500 ms, or a quarter of a shorter signal (warned).
+        Welch segment (samples); default 500 ms, or an eighth of a signal shorter than 4 s
+        (warned).
     band : (float, float), optional
         Band of the phase locking (Hz); default gamma, 30–80 Hz; None: coherence only.
     ax : sequence of Axes, optional
@@ -169,7 +171,7 @@ def plot_sfc(ds, *, variable: str = "lfp", populations: Sequence[str] | None = N
         c = coh.isel({dim: i}) if dim else coh
         for pop in names:
             a.plot(f, c.sel(population=pop).values, color=colors[pop], lw=1,
-                   label=_legend_label(pop, int(coh["n_spikes"].sel(population=pop))))
+                   label=f"{pop} ({int(coh['n_spikes'].sel(population=pop))})")
         a.set_ylabel("coherence")
         a.set_ylim(0, None)
         a.set_xlim(f[0], f[-1])
@@ -178,7 +180,8 @@ def plot_sfc(ds, *, variable: str = "lfp", populations: Sequence[str] | None = N
         if i < n - 1:
             a.tick_params(labelbottom=False)
     axes[n - 1].set_xlabel("frequency (Hz)")
-    axes[0].legend(frameon=False, fontsize=8, loc="upper right", title="population")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(names),
+               frameon=False, fontsize=8, title="population (spikes)")
     title = (f"spike–field coherence with {da.attrs.get('long_name', da.name)} "
              f"({coh.attrs['nperseg'] * 1000 / coh.attrs['sampling_rate']:.3g} ms segments, "
              f"{coh.attrs['frequency_resolution']:.3g} Hz resolution)")
@@ -193,9 +196,7 @@ def plot_sfc(ds, *, variable: str = "lfp", populations: Sequence[str] | None = N
         ch = _stacked.channel_dim(ppc, ("population",))
         y = axis.position if axis is not None else np.arange(ppc.sizes[ch]) if ch else np.zeros(1)
         for pop in names:
-            v = ppc.sel(population=pop).values
-            a.plot(np.atleast_1d(v), y, marker="o", ms=3, color=colors[pop],
-                   label=f"{pop} ({int(lock['n_spikes'].sel(population=pop))} spikes)")
+            a.plot(np.atleast_1d(ppc.sel(population=pop).values), y, marker="o", ms=3, color=colors[pop])
         a.axvline(0.0, color="0.6", lw=0.8, ls=":")
         a.set_xlabel("pairwise phase consistency")
         if axis is not None:
@@ -205,7 +206,6 @@ def plot_sfc(ds, *, variable: str = "lfp", populations: Sequence[str] | None = N
             a.set_ylabel(ch)
         a.set_title(f"phase locking to {band[0]:g}–{band[1]:g} Hz\n(PPC, 0 = none; "
                     f"{edge:.3g} ms ends left out)", fontsize=9)
-        a.legend(frameon=False, fontsize=8, loc="best")
     fig.suptitle(title, fontsize=10)
     return fig
 
