@@ -179,15 +179,22 @@ def _plot_psd_runs(ds, da, *, electrodes, time, fmin, fmax, method, nperseg, run
             text = run if color_by == run_dim else f"{run} ({color_by} = {values[k]})"
             a.plot(f, panel.isel({run_dim: k}).values, color=colors[k], lw=1, label=text)
         _psd_axes_common(a, panel, fmin)
+        a.set_ylabel(_label("PSD", panel.attrs.get("units")))
         a.set_title(_electrode_label(p, i) if dim == "electrode" else str(p[dim].values[i]) if dim
                     else str(da.name), fontsize=9, loc="left")
         if i < n - 1:
             a.set_xlabel("")
     units = p[color_by].attrs.get("units")
     name = _label(color_by, units)
-    if numeric:
+    distinct = len(set(np.asarray(values).tolist()))
+    if numeric and distinct > _MAX_LEGEND_LINES:
         fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(axes.ravel()), label=name,
                      shrink=0.9)
+    elif numeric:  # a few values (seeds): one legend entry each, in order, not a continuous bar
+        order = sorted(set(np.asarray(values).tolist()))
+        handles = [mpl.lines.Line2D([], [], color=cmap(norm(float(v)))) for v in order]
+        axes[0, 0].legend(handles, [f"{v:g}" for v in order], frameon=False, fontsize=8, loc="upper left",
+                          bbox_to_anchor=(1.0, 1.0), title=name)
     elif len(runs) <= _MAX_LEGEND_LINES:
         axes[0, 0].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                           title=run_dim)
