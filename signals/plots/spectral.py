@@ -520,7 +520,8 @@ def plot_aperiodic(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
     a0.set_xlabel("frequency (Hz)")
     a0.set_ylabel(_label("power spectral density", p.attrs.get("units")))
     a0.set_xlim(f[0], f[-1])
-    a0.axvspan(freq_range[0], freq_range[1], color="0.95", zorder=-1, lw=0)
+    if freq_range[0] > f[0] or freq_range[1] < f[-1]:  # the fitted range, where it is not all
+        a0.axvspan(freq_range[0], freq_range[1], color="0.95", zorder=-1, lw=0)
     a0.legend(frameon=False, fontsize=7, loc="lower left")
     a0.set_title(f"PSD (solid), aperiodic fit (dashed), peaks (▼); fitted {freq_range[0]:.3g}–"
                  f"{freq_range[1]:.3g} Hz", fontsize=9)
