@@ -139,11 +139,12 @@ PLOT_EPILOG = """kinds (variables each needs):
   pac          comodulogram (Tort MI) per electrode   (lfp; --phase-freqs, --amp-freqs,
                                                        --surrogates)
   aperiodic    PSD with fooof aperiodic fit, exponent (lfp; --freq, --method fixed|knee)
-  erp          event-related average + bootstrap CI  (lfp; --events POP,... or --times T,...;
+  erp          event average + 95 % bootstrap band    (lfp; --events POP,... or --times T,...;
                                                        --window)
 
 several runs: psd takes several run files (or a quoted glob), opened with signals.open_runs
-and overlaid per electrode, coloured by a run parameter (--color-by NAME)
+and overlaid per electrode, coloured by a run parameter (--color-by NAME); without -o the
+figure is runs_psd.png next to the first run
 
 examples:
   signals plot raster run.nc -o raster.png --time 200 600 --populations E2,I2
