@@ -65,7 +65,7 @@ def plot_stlfp(ds, *, variable: str = "lfp", window: tuple[float, float] = (-50.
     centred = values - np.nanmean(values, axis=-1, keepdims=True)
     spacing = _stacked.spacing_of(centred)
     colors = _run_colors(ds)
-    fig, ax = _axes(ax, figsize=(7, max(4.0, 0.5 * n + 1.5)))
+    fig, ax = _axes(ax, figsize=(7.5, max(4.0, 0.5 * n + 1.5)))
     for k, pop in enumerate(names):
         count = int(sta["n_spikes"].sel(population=pop))
         for i in range(n):
@@ -77,7 +77,7 @@ def plot_stlfp(ds, *, variable: str = "lfp", window: tuple[float, float] = (-50.
     dropped = int(sta["n_dropped"].sum())
     ax.set_title(f"{s.attrs.get('long_name')}\n(each trace minus its mean; red bar {bar:g} "
                  f"{_unit(s.attrs.get('units'))}"
-                 + (f"; {dropped} spikes too close to the ends left out)" if dropped else ")"), fontsize=10)
+                 + (f"; {dropped} spikes near the ends left out)" if dropped else ")"), fontsize=10)
     return fig
 
 

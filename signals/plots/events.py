@@ -97,7 +97,7 @@ def plot_erp(ds, events: Sequence[float] | None = None, *, event_populations: Se
     colors = _run_colors(ds)
     color = colors.get(event_populations[0], "C0") if event_populations and len(event_populations) == 1 \
         else "C0"
-    fig, ax = _axes(ax, figsize=(7, max(4.0, 0.5 * n + 1.5)))
+    fig, ax = _axes(ax, figsize=(7.5, max(4.0, 0.5 * n + 1.5)))
     for i in range(n):
         y = (n - 1 - i) * spacing
         if band:
