@@ -167,7 +167,7 @@ def test_erp_mean_and_bootstrap_band(ds):
     for o in offsets:
         assert np.ptp(o) < 1e-12  # the mean, shifted by a constant row offset
     assert len(ax.collections) == ds.sizes["electrode"]  # one band per row
-    assert "95% bootstrap interval" in legend_texts(ax)
+    assert "95% bootstrap CI" in legend_texts(ax)
     title = ax.get_title()
     assert f"{int(erp['n_events'])} events (spikes of I2)" in title and "200 bootstrap" in title
     assert ax.get_ylabel() == "electrode z (µm)" and ax.get_xlabel() == "time relative to the event (ms)"

@@ -102,13 +102,13 @@ def plot_erp(ds, events: Sequence[float] | None = None, *, event_populations: Se
         y = (n - 1 - i) * spacing
         if band:
             ax.fill_between(lag, band[0][i] + y, band[1][i] + y, color=color, alpha=0.3, lw=0,
-                            label=f"{ci:.0%} bootstrap interval" if i == 0 else None)
+                            label=f"{ci:.0%} bootstrap CI" if i == 0 else None)
         ax.plot(lag, m[i] + y, color="k" if band else color, lw=0.9, label="mean" if i == 0 else None)
     bar = _stacked.finish(ax, lag, n, spacing, labels, ylabel, mean.attrs.get("units"))
     if baseline is not None:
         ax.axvspan(*baseline, color="0.9", zorder=-1, lw=0, label="baseline")
     ax.set_xlabel("time relative to the event (ms)")
-    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
     n_ev, dropped = int(erp["n_events"]), int(erp["n_dropped"])
     note = f"{n_ev} events ({source})" + (f", {dropped} too close to the ends left out" if dropped else "")
     how = "baseline subtracted" if baseline is not None else "each trace minus its mean"
