@@ -50,7 +50,7 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples" / "gallery"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"(__init__|_runs)\.py",
+    "ignore_pattern": r"(^|[\\/])(__init__|_runs)\.py$",  # the name or the whole path
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "remove_config_comments": True,

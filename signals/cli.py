@@ -134,6 +134,17 @@ PLOT_EPILOG = """kinds (variables each needs):
   conc         concentration traces (mM)              (ko or ki; --variable, --electrodes/--cells)
   concslice    extracellular grid slice (mM, µm axes) (ko_grid; --view, --at, --position)
   conclfp      concentration above the LFP            (ko, lfp; --electrodes E)
+  stlfp        spike-triggered LFP by depth           (spikes, lfp; --window, --populations)
+  sfc          spike-field coherence + PPC by depth   (spikes, lfp; --freq, --band)
+  pac          comodulogram (Tort MI) per electrode   (lfp; --phase-freqs, --amp-freqs,
+                                                       --surrogates)
+  aperiodic    PSD with fooof aperiodic fit, exponent (lfp; --freq, --method fixed|knee)
+  erp          event average + 95 % bootstrap band    (lfp; --events POP,... or --times T,...;
+                                                       --window)
+
+several runs: psd takes several run files (or a quoted glob), opened with signals.open_runs
+and overlaid per electrode, coloured by a run parameter (--color-by NAME); without -o the
+figure is runs_psd.png next to the first run
 
 examples:
   signals plot raster run.nc -o raster.png --time 200 600 --populations E2,I2
@@ -142,6 +153,11 @@ examples:
   signals plot csd run.nc -o csd.png --method spline --time 400 600
   signals plot conn run.nc -o conn.png --feature convergence
   signals plot rates run.nc -o cv.png --statistic cv
+  signals plot stlfp run.nc -o stlfp.png --window -25 25 --populations E2,I2
+  signals plot pac run.nc --phase-freqs 4,6,8,10 --amp-freqs 40,60,80,100 --surrogates 100
+  signals plot erp run.nc --events I2 --window -10 30      # the spikes of I2 as events
+  signals plot erp run.nc --times 100,300,500 --window -20 80   # your stimulus times (ms)
+  signals plot psd "scan/*.nc" -o scan_psd.png --color-by seed
 
 Times are in ms, frequencies in Hz. Without -o the figure is written next to the run file as
 <run>_<kind>.png.
@@ -181,7 +197,8 @@ def _plot_kinds():
                                         electrodes=a.electrodes, population=population(a)),
         "psd": lambda ds, a: P.plot_psd(ds, variable=variable(a, "lfp"), electrodes=a.electrodes,
                                         time=a.time, fmin=freq(a, 200.0)[0], fmax=freq(a, 200.0)[1],
-                                        method=a.method or "welch", population=population(a)),
+                                        method=a.method or "welch", population=population(a),
+                                        color_by=a.color_by),
         "spectrogram": lambda ds, a: P.plot_spectrogram(
             ds, variable=variable(a, "lfp"), electrodes=a.electrodes, time=a.time,
             fmin=freq(a, 100.0)[0], fmax=freq(a, 100.0)[1], method=a.method or "stft",
@@ -225,12 +242,33 @@ def _plot_kinds():
         "conclfp": lambda ds, a: P.plot_concentration_lfp(
             ds, a.electrodes[0] if a.electrodes else None, concentration=variable(a, "ko"),
             time=a.time),
+        "stlfp": lambda ds, a: P.plot_stlfp(ds, variable=variable(a, "lfp"), window=a.window or (-50.0, 50.0),
+                                            populations=a.populations, electrodes=a.electrodes,
+                                            time=a.time),
+        "sfc": lambda ds, a: P.plot_sfc(ds, variable=variable(a, "lfp"), populations=a.populations,
+                                        electrodes=a.electrodes, time=a.time, fmin=freq(a, 200.0)[0],
+                                        fmax=freq(a, 200.0)[1], band=a.band or (30.0, 80.0)),
+        "pac": lambda ds, a: P.plot_pac(ds, variable=variable(a, "lfp"), electrodes=a.electrodes,
+                                        phase_freqs=a.phase_freqs, amp_freqs=a.amp_freqs,
+                                        n_surrogates=200 if a.surrogates is None else a.surrogates,
+                                        time=a.time, population=population(a)),
+        "aperiodic": lambda ds, a: P.plot_aperiodic(ds, variable=variable(a, "lfp"), electrodes=a.electrodes,
+                                                    time=a.time, freq_range=a.freq,
+                                                    aperiodic_mode=a.method or "fixed",
+                                                    population=population(a)),
+        "erp": lambda ds, a: P.plot_erp(ds, a.times, event_populations=a.events,
+                                        variable=variable(a, "lfp"), window=a.window or (-20.0, 50.0),
+                                        electrodes=a.electrodes, time=a.time,
+                                        population=population(a)),
     }
 
 
 KINDS = ("raster", "traces", "lfp", "psd", "spectrogram", "csd", "conn", "stackedbar", "net2d", "rates",
          "ratepsd", "poprate", "electrodes", "dipole", "lfpsummary", "coherence", "bandpower", "spikecorr",
-         "granger", "conc", "concslice", "conclfp")
+         "granger", "conc", "concslice", "conclfp", "stlfp", "sfc", "pac", "aperiodic", "erp")
+
+#: Kinds that take several run files (opened with :func:`signals.open_runs`, one figure of them all).
+MULTI_RUN_KINDS = ("psd",)
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -247,7 +285,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     # Figures read the file in sequential blocks: a small HDF5 chunk cache (the library default is
     # 64 MiB per variable) keeps the memory of a figure of a long run low.
     netCDF4.set_chunk_cache(16 * 2**20, 1009, 0.75)
-    ds = signals.open_run(args.run)
+    several = len(args.run) > 1 or any(c in args.run[0] for c in "*?[")
+    if several and args.kind not in MULTI_RUN_KINDS:
+        raise ValueError(f"plot kind {args.kind!r} takes one run file, got {len(args.run)} (or a glob); "
+                         f"several runs: {', '.join(MULTI_RUN_KINDS)}")
+    ds = signals.open_runs(args.run if len(args.run) > 1 else args.run[0]) if several \
+        else signals.open_run(args.run[0])
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -257,8 +300,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         for message in dict.fromkeys(str(w.message) for w in caught
                                      if issubclass(w.category, UserWarning)):
             print(f"signals: warning: {message}", file=sys.stderr)
-        run = Path(args.run)
-        out = Path(args.out) if args.out else run.with_name(f"{run.stem}_{args.kind}.png")
+        run = Path(str(ds["run_path"].values[0])) if several else Path(args.run[0])
+        stem = "runs" if several else run.stem
+        out = Path(args.out) if args.out else run.with_name(f"{stem}_{args.kind}.png")
         fig.savefig(out, dpi=args.dpi)
         plt.close(fig)
     finally:
@@ -289,7 +333,7 @@ def _add_plot_parser(sub) -> None:
         description="Make a figure from a run file (no simulation needed).",
         epilog=PLOT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     plot.add_argument("kind", help="figure kind (listed below)")
-    plot.add_argument("run", help="run file (netCDF)")
+    plot.add_argument("run", nargs="+", help="run file (netCDF); psd takes several, or a quoted glob")
     plot.add_argument("-o", "--out", help="figure file (.png, .pdf, .svg); default <run>_<kind>.png")
     plot.add_argument("--time", nargs=2, type=float, metavar=("T0", "T1"), help="time window (ms)")
     # comma-separated lists: a list option with nargs="+" would swallow the run path after it
@@ -319,6 +363,24 @@ def _add_plot_parser(sub) -> None:
     plot.add_argument("--at", type=float, metavar="MS", help="concslice: snapshot time (default: last)")
     plot.add_argument("--position", type=float, metavar="UM",
                       help="concslice: slice position along the third axis (default: the maximum)")
+    plot.add_argument("--window", nargs=2, type=_number, metavar=("T0", "T1"),
+                      help="window around each spike or event (ms): stlfp (default -50 50), "
+                           "erp (default -20 50)")
+    plot.add_argument("--events", type=_names, metavar="POP,...",
+                      help="erp: the spikes of these populations are the events")
+    plot.add_argument("--times", type=_times, metavar="T,...",
+                      help="erp: event times (ms), comma-separated (e.g. stimulus onsets)")
+    plot.add_argument("--band", nargs=2, type=_positive, metavar=("FLO", "FHI"),
+                      help="sfc: band of the phase locking (Hz; default 30 80)")
+    plot.add_argument("--phase-freqs", type=_freqs, metavar="F,...",
+                      help="pac: phase band centres (Hz; default from 4 Hz)")
+    plot.add_argument("--amp-freqs", type=_freqs, metavar="F,...",
+                      help="pac: amplitude band centres (Hz; default up to 200 Hz)")
+    plot.add_argument("--surrogates", type=_count, metavar="N",
+                      help="pac: time-shift surrogates of the significance contour (default 200; 0: none)")
+    plot.add_argument("--color-by", metavar="NAME",
+                      help="psd of several runs: the run parameter the colours follow "
+                           "(default the first that differs between the runs)")
     plot.add_argument("--dpi", type=_positive, default=120.0, help="resolution (default 120)")
     plot.set_defaults(func=_cmd_plot)
 
@@ -362,6 +424,45 @@ def _positive(text: str) -> float:
     return value
 
 
+def _number(text: str) -> float:
+    """argparse type: a finite number (negative allowed: times relative to an event)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _times(text: str) -> list[float]:
+    """argparse type: comma-separated finite times (ms)."""
+    try:
+        return [_number(n) for n in _names(text)]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated times in ms, got {text!r}") from None
+
+
+def _freqs(text: str) -> list[float]:
+    """argparse type: comma-separated frequencies > 0 (Hz)."""
+    try:
+        return [_positive(n) for n in _names(text)]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated frequencies > 0 in Hz, got {text!r}") \
+            from None
+
+
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def _nonnegative(text: str) -> float:
     """argparse type: a finite number >= 0."""
     try:
@@ -385,6 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     freq = getattr(args, "freq", None)
     if freq is not None and freq[0] >= freq[1]:
         parser.error(f"argument --freq: FMIN must be below FMAX, got {freq[0]:g} {freq[1]:g}")
+    for option, pair in (("--window", "T0 must be below T1"), ("--band", "FLO must be below FHI")):
+        value = getattr(args, option[2:], None)
+        if value is not None and value[0] >= value[1]:
+            parser.error(f"argument {option}: {pair}, got {value[0]:g} {value[1]:g}")
     try:
         return args.func(args)
     except (FileNotFoundError, FileExistsError, ValueError, KeyError, OSError, ImportError) as err:

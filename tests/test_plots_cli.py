@@ -22,6 +22,8 @@ def demo_run(tmp_path_factory):
 
 
 RXD_KINDS = ("conc", "concslice", "conclfp")
+#: Options a kind cannot do without (erp: its events).
+REQUIRED = {"erp": ("--events", "I2")}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def plotted(demo_run, rxd_run):
     def one(kind):
         source = rxd_run if kind in RXD_KINDS else demo_run
         png = source.with_name(f"fig_{kind}.png")
-        return kind, (run("plot", kind, source, "-o", png), png)
+        return kind, (run("plot", kind, source, "-o", png, *REQUIRED.get(kind, ())), png)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(one, KINDS))
@@ -104,6 +106,11 @@ def test_lfp_kinds_work_on_a_minimal_run(lfp_only_run, tmp_path):
         (("plot", "psd", "RUN", "--method", "burg"), "PSD method"),
         (("plot", "conn", "RUN", "--feature", "entropy"), "connectivity feature"),
         (("plot", "raster", "NOT_A_RUN"), "not a signals run file"),
+        (("plot", "erp", "RUN"), "needs events"),
+        (("plot", "erp", "RUN", "--events", "L23"), "unknown population"),
+        (("plot", "aperiodic", "RUN", "--method", "lorentz"), "aperiodic_mode"),
+        (("plot", "stlfp", "RUN", "RUN"), "takes one run file"),
+        (("plot", "psd", "missing_*.nc"), "no file matches"),
     ],
 )
 def test_bad_invocations_exit_nonzero_with_one_line(demo_run, tmp_path, args, message):
@@ -117,6 +124,24 @@ def test_bad_invocations_exit_nonzero_with_one_line(demo_run, tmp_path, args, me
     line = res.stderr.strip()
     assert message in line, line
     assert "\n" not in line and "Traceback" not in line
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("erp", "--times", "10,x"), "argument --times: expected comma-separated times"),
+        (("stlfp", "--window", "5", "-5"), "argument --window: T0 must be below T1"),
+        (("pac", "--surrogates", "-1"), "argument --surrogates: must be >= 0"),
+        (("pac", "--phase-freqs", "0,4"), "argument --phase-freqs: expected comma-separated frequencies"),
+        (("sfc", "--band", "80", "30"), "argument --band: FLO must be below FHI"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(demo_run, tmp_path, args, message):
+    """Checked by the option's argparse type: usage, then one error line; nothing drawn."""
+    res = run("plot", args[0], demo_run, *args[1:], "-o", tmp_path / "x.png")
+    assert res.returncode == 2
+    assert message in res.stderr.strip().splitlines()[-1], res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "x.png").exists()
 
 
 def test_help_lists_kinds_and_examples():
@@ -195,3 +220,26 @@ def test_list_options_are_comma_separated_and_leave_the_run_path_alone(demo_run)
     assert png.read_bytes()[:8] == PNG
     res = run("plot", "traces", demo_run, "--cells", "0,x")
     assert res.returncode != 0 and "integer gids" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def seed_runs(tmp_path_factory):
+    """Two 50 ms demo runs with seeds 1 and 2."""
+    folder = tmp_path_factory.mktemp("seeds")
+    for seed in (1, 2):
+        res = run("demo", "--out", folder / f"out{seed}", "--tstop", 50, "--seed", seed)
+        assert res.returncode == 0, res.stderr
+        (folder / f"out{seed}" / "run.nc").rename(folder / f"seed{seed}.nc")
+    return folder
+
+
+def test_psd_of_several_runs_from_a_list_or_a_glob(seed_runs):
+    res = run("plot", "psd", seed_runs / "seed1.nc", seed_runs / "seed2.nc", "-o", seed_runs / "two.png",
+              "--electrodes", "e02,e07")
+    assert res.returncode == 0, res.stderr
+    assert (seed_runs / "two.png").read_bytes()[:8] == PNG
+    res = run("plot", "psd", str(seed_runs / "seed*.nc"), "--color-by", "seed")  # quoted glob
+    assert res.returncode == 0, res.stderr
+    assert (seed_runs / "runs_psd.png").read_bytes()[:8] == PNG  # default: next to the first run
+    res = run("plot", "psd", str(seed_runs / "seed*.nc"), "--color-by", "sigma")
+    assert res.returncode != 0 and "not a run coordinate" in res.stderr and "Traceback" not in res.stderr

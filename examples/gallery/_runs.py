@@ -40,3 +40,18 @@ def rxd_run(tstop: float = 40.0) -> Path:
 
 def _env() -> dict:
     return {**os.environ, "NEURON_MODULE_OPTIONS": "-nogui", "MPLBACKEND": "Agg"}
+
+
+def seed_runs(seeds=(1, 2, 3), tstop: float = 200.0) -> list[Path]:
+    """The demo network once per seed, ``tstop`` ms each: a small batch for :func:`signals.open_runs`."""
+    paths = [CACHE / f"seed{seed}_{tstop:g}ms.nc" for seed in seeds]
+    missing = [(str(p), seed) for p, seed in zip(paths, seeds, strict=True) if not p.exists()]
+    if missing:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        # one process for the batch: NEURON starts once, and each build clears the last network
+        code = ("import sys; from signals.demo import record_demo\n"
+                "for path, seed in zip(sys.argv[2::2], sys.argv[3::2]):\n"
+                "    record_demo(path, tstop=float(sys.argv[1]), seed=int(seed), progress=False)")
+        subprocess.run([sys.executable, "-c", code, str(tstop), *[str(v) for pair in missing for v in pair]],
+                       check=True, env=_env())
+    return paths

@@ -15,8 +15,11 @@ one module per topic:
 
 - ``signals.plots.lfp``: :func:`plot_lfp`, :func:`plot_csd`, :func:`plot_lfp_summary`,
   :func:`plot_electrodes` (and :func:`electrode_view`), :func:`plot_traces`;
-- ``signals.plots.spectral``: :func:`plot_psd`, :func:`plot_spectrogram`,
-  :func:`plot_coherence`, :func:`plot_band_power`;
+- ``signals.plots.spectral``: :func:`plot_psd` (also of many runs, :func:`signals.open_runs`),
+  :func:`plot_spectrogram`, :func:`plot_coherence`, :func:`plot_band_power`,
+  :func:`plot_aperiodic`;
+- ``signals.plots.coupling``: :func:`plot_stlfp`, :func:`plot_sfc`, :func:`plot_pac`;
+- ``signals.plots.events``: :func:`plot_erp`;
 - ``signals.plots.spikes``: :func:`plot_raster`, :func:`plot_rates`,
   :func:`plot_population_rate`, :func:`plot_rate_psd`, :func:`plot_spike_correlation`,
   :func:`plot_granger`;
@@ -28,6 +31,8 @@ one module per topic:
 """
 
 from signals.plots._base import EXTERNAL_COLOR, electrode_colors, nice_value, population_colors
+from signals.plots.coupling import plot_pac, plot_sfc, plot_stlfp
+from signals.plots.events import plot_erp
 from signals.plots.head import plot_dipole, plot_eeg_topomap, plot_sensors
 from signals.plots.lfp import (
     electrode_view,
@@ -45,7 +50,7 @@ from signals.plots.network import (
     plot_stacked_bar,
 )
 from signals.plots.rxd import plot_concentration, plot_concentration_lfp, plot_concentration_slice
-from signals.plots.spectral import plot_band_power, plot_coherence, plot_psd, plot_spectrogram
+from signals.plots.spectral import plot_aperiodic, plot_band_power, plot_coherence, plot_psd, plot_spectrogram
 from signals.plots.spikes import (
     plot_granger,
     plot_population_rate,
@@ -61,6 +66,7 @@ __all__ = [
     "electrode_view",
     "matrix_format",
     "nice_value",
+    "plot_aperiodic",
     "plot_band_power",
     "plot_coherence",
     "plot_concentration",
@@ -71,20 +77,24 @@ __all__ = [
     "plot_dipole",
     "plot_eeg_topomap",
     "plot_electrodes",
+    "plot_erp",
     "plot_granger",
     "plot_lfp",
     "plot_lfp_summary",
     "plot_matrix",
     "plot_network_2d",
+    "plot_pac",
     "plot_population_rate",
     "plot_psd",
     "plot_rate_psd",
     "plot_raster",
     "plot_rates",
     "plot_sensors",
+    "plot_sfc",
     "plot_spectrogram",
     "plot_spike_correlation",
     "plot_stacked_bar",
+    "plot_stlfp",
     "plot_traces",
     "population_colors",
 ]

@@ -27,19 +27,24 @@ from signals.plots._base import (
 )
 from signals.plots.network import plot_matrix
 
-__all__ = ["plot_band_power", "plot_coherence", "plot_psd", "plot_spectrogram"]
+__all__ = ["plot_aperiodic", "plot_band_power", "plot_coherence", "plot_psd", "plot_spectrogram"]
 
 
 def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
              time: tuple[float, float] | None = None, fmin: float | None = None,
              fmax: float | None = None, method: str = "welch", nperseg: int | None = None,
-             population: str | None = None, ax=None):
-    """Power spectral density of each electrode, coloured by depth.
+             population: str | None = None, run_dim: str = "run", color_by: str | None = None, ax=None):
+    """Power spectral density of each electrode, coloured by depth; or of many runs, overlaid.
+
+    A Dataset of :func:`signals.open_runs` (a ``run_dim`` dimension) gives one panel per
+    electrode (default four spread over the probe) with every run's PSD overlaid, coloured by
+    a run parameter (``color_by``).
 
     Parameters
     ----------
     ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray (any channel dim).
+        A run with ``variable`` (time, electrode), or that DataArray (any channel dim); or many
+        runs stacked along ``run_dim`` (:func:`signals.open_runs`).
     variable : str
         Signal variable (e.g. ``lfp``, mV; ``dipole``, nA·µm).
     electrodes : sequence of str, optional
@@ -54,7 +59,14 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         Welch segment length (samples).
     population : str, optional
         For a per-population variable (``lfp_population``): the population drawn.
+    run_dim : str
+        The runs' dimension of a Dataset of :func:`signals.open_runs`.
+    color_by : str, optional
+        Many runs: the run coordinate the colours follow (a colour bar for numbers, a legend
+        for text); default the first of the runs' parameters (``run_parameters``), else the
+        runs themselves.
     ax : matplotlib Axes, optional
+        Many runs: a sequence of Axes, one per electrode.
 
     Returns
     -------
@@ -64,7 +76,11 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
 
     from signals.analysis.spectral import positive_frequencies, psd
 
-    da = pick_electrodes(_signal(ds, variable, what="the PSD figure", population=population), electrodes)
+    da = _signal(ds, variable, what="the PSD figure", population=population)
+    if run_dim in da.dims:
+        return _plot_psd_runs(ds, da, electrodes=electrodes, time=time, fmin=fmin, fmax=fmax, method=method,
+                              nperseg=nperseg, run_dim=run_dim, color_by=color_by, ax=ax)
+    da = pick_electrodes(da, electrodes)
     p = psd(da, method=method, nperseg=nperseg, fmin=fmin, fmax=fmax, time=time)
     if fmin is None:
         p = positive_frequencies(p)
@@ -116,6 +132,80 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
     res = p.attrs.get("frequency_resolution")
     ax.set_title(f"{p.attrs.get('long_name')}\n({p.attrs.get('method')}"
                  + (f", resolution {res:.3g} Hz" if res else "") + ")", fontsize=10)
+    return fig
+
+
+def _plot_psd_runs(ds, da, *, electrodes, time, fmin, fmax, method, nperseg, run_dim, color_by, ax):
+    """:func:`plot_psd` of many runs: a panel per electrode, the runs overlaid, coloured by a parameter."""
+    import matplotlib as mpl
+
+    from signals.analysis.spectral import positive_frequencies, psd
+
+    da = pick_electrodes(da, electrodes, max_default=4)
+    chan = [d for d in da.dims if d not in ("time", run_dim)]
+    if len(chan) > 1:
+        raise ValueError(f"plot_psd needs one channel dimension besides {run_dim!r}, got {chan}; "
+                         "select first")
+    dim = chan[0] if chan else None
+    if dim is not None and dim != "electrode" and da.sizes[dim] > 4:  # e.g. EEG sensors: four of them
+        da = da.isel({dim: np.unique(np.linspace(0, da.sizes[dim] - 1, 4).round().astype(int))})
+    p = psd(da, method=method, nperseg=nperseg, fmin=fmin, fmax=fmax, time=time)
+    if fmin is None:
+        p = positive_frequencies(p)
+    runs = [str(r) for r in p[run_dim].values]
+    params = [c for c in str(getattr(ds, "attrs", {}).get("run_parameters", "")).split(", ") if c]
+    if color_by is None:
+        color_by = next((c for c in params if c in p.coords and p[c].dims == (run_dim,)), run_dim)
+    if color_by not in p.coords or p[color_by].dims != (run_dim,):
+        have = [c for c in p.coords if p[c].dims == (run_dim,)]
+        raise KeyError(f"color_by {color_by!r} is not a run coordinate; the runs have {', '.join(have)}")
+    values = p[color_by].values
+    numeric = color_by != run_dim and np.issubdtype(np.asarray(values).dtype, np.number) \
+        and len(set(values.tolist())) > 1
+    if numeric:
+        norm = mpl.colors.Normalize(float(np.nanmin(values)), float(np.nanmax(values)))
+        cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0, 0.85, 256)))
+        colors = [cmap(norm(float(v))) for v in values]
+    else:
+        cats = list(dict.fromkeys(str(v) for v in values))
+        colors = [f"C{cats.index(str(v)) % 10}" for v in values]
+    n = p.sizes[dim] if dim else 1
+    fig, axes = _axes_grid(ax, n, figsize=(8, 1.2 + 2.2 * n), sharey=True)
+    f = p["frequency"].values
+    for i in range(n):
+        a = axes[i, 0]
+        panel = p.isel({dim: i}) if dim else p
+        for k, run in enumerate(runs):
+            text = run if color_by == run_dim else f"{run} ({color_by} = {values[k]})"
+            a.plot(f, panel.isel({run_dim: k}).values, color=colors[k], lw=1, label=text)
+        _psd_axes_common(a, panel, fmin)
+        a.set_ylabel(_label("PSD", panel.attrs.get("units")))
+        a.set_title(_electrode_label(p, i) if dim == "electrode" else str(p[dim].values[i]) if dim
+                    else str(da.name), fontsize=9, loc="left")
+        if i < n - 1:
+            a.set_xlabel("")
+    units = p[color_by].attrs.get("units")
+    name = _label(color_by, units)
+    distinct = len(set(np.asarray(values).tolist()))
+    if numeric and distinct > _MAX_LEGEND_LINES:
+        fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(axes.ravel()), label=name,
+                     shrink=0.9)
+    elif numeric:  # a few values (seeds): one legend entry each, in order, not a continuous bar
+        order = sorted(set(np.asarray(values).tolist()))
+        handles = [mpl.lines.Line2D([], [], color=cmap(norm(float(v)))) for v in order]
+        axes[0, 0].legend(handles, [f"{v:g}" for v in order], frameon=False, fontsize=8, loc="upper left",
+                          bbox_to_anchor=(1.0, 1.0), title=name)
+    elif len(runs) <= _MAX_LEGEND_LINES:
+        axes[0, 0].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                          title=run_dim)
+    else:  # many runs: one entry per category
+        handles = {str(v): mpl.lines.Line2D([], [], color=c) for v, c in zip(values, colors, strict=True)}
+        axes[0, 0].legend(list(handles.values())[:_MAX_LEGEND_LINES], list(handles)[:_MAX_LEGEND_LINES],
+                          frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=name)
+    res = p.attrs.get("frequency_resolution")
+    fig.suptitle(f"{p.attrs.get('long_name')} of {len(runs)} runs, coloured by {color_by}\n"
+                 f"({p.attrs.get('method')}" + (f", resolution {res:.3g} Hz" if res else "") + ")",
+                 fontsize=10)
     return fig
 
 
@@ -325,4 +415,134 @@ def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[floa
     if empty:
         title += f"\nno frequency bin in: {', '.join(empty)} (signal too short)"
     ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _depth_colors(da):
+    """Colour of each electrode of ``da`` by its position along the probe (the PSD figure's), or C0, C1..."""
+    import matplotlib as mpl
+
+    axis = _probe(da)
+    n = da.sizes.get("electrode", 1) if "electrode" in da.dims else 1
+    if axis is None:
+        return [f"C{i % 10}" for i in range(n)]
+    z = axis.position
+    norm = mpl.colors.Normalize(z.min(), z.max() if np.ptp(z) > 0 else z.min() + 1)
+    cmap = mpl.colors.ListedColormap(mpl.colormaps["viridis"](np.linspace(0, 0.75, 256)))
+    return [cmap(norm(v)) for v in z]
+
+
+def plot_aperiodic(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
+                   time: tuple[float, float] | None = None, freq_range: tuple[float, float] | None = None,
+                   aperiodic_mode: str = "fixed", nperseg: int | None = None, population: str | None = None,
+                   ax=None):
+    """PSD in log-log with its fitted aperiodic (1/f) component and peaks, and the exponent by depth.
+
+    Left: the PSD of a few electrodes (default four spread over the probe, coloured by depth as
+    in :func:`plot_psd`), the aperiodic fit dashed and each fitted peak marked. Right: the
+    aperiodic exponent of every electrode against its position along the probe
+    (:func:`signals.analysis.aperiodic.parameterize_spectrum`, fooof).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset or xarray.DataArray
+        A run with ``variable`` (time, electrode), or that DataArray.
+    variable : str
+        Signal variable (``lfp``, mV; ``eeg``).
+    electrodes : sequence of str, optional
+        Electrodes fitted (default all); the left panel draws four of them spread in depth
+        (all if given).
+    time : (float, float), optional
+        Window (ms).
+    freq_range : (float, float), optional
+        Frequencies fitted (Hz); default from the first non-zero frequency (at least 2 Hz) to
+        200 Hz (or Nyquist).
+    aperiodic_mode : {"fixed", "knee"}
+        Aperiodic component without or with a knee.
+    nperseg : int, optional
+        Welch segment (samples).
+    population : str, optional
+        For a per-population variable (``lfp_population``): the population drawn.
+    ax : sequence of two Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from signals.analysis.aperiodic import parameterize_spectrum
+    from signals.analysis.spectral import positive_frequencies, psd
+
+    da = pick_electrodes(_signal(ds, variable, what="the aperiodic fit", population=population), electrodes)
+    hi = 200.0 if freq_range is None else float(freq_range[1])
+    p = positive_frequencies(psd(da, nperseg=nperseg, time=time, fmax=hi))
+    f = p["frequency"].values
+    res = float(p.attrs.get("frequency_resolution", f[1] - f[0] if f.size > 1 else 1.0))
+    if freq_range is None:
+        freq_range = (max(2.0, float(f[0])), float(f[-1]))
+    # fooof wants peaks at least two bins wide: a coarse (short-run) spectrum widens the limits
+    widths = (max(1.0, 2.0 * res), max(12.0, 6.0 * res))
+    fit = parameterize_spectrum(p, freq_range=freq_range, aperiodic_mode=aperiodic_mode,
+                                peak_width_limits=widths)
+    chan = [d for d in p.dims if d != "frequency"]
+    if len(chan) > 1:
+        raise ValueError(f"plot_aperiodic needs one channel dimension, got {chan}; select first")
+    dim = chan[0] if chan else None
+    n = p.sizes[dim] if dim else 1
+    if dim is None:
+        shown = [0]
+    elif electrodes is None or dim != "electrode":
+        shown = sorted(set(np.linspace(0, n - 1, min(n, 4)).round().astype(int).tolist()))
+    else:
+        shown = list(range(n))
+    colors = _depth_colors(p) if dim == "electrode" else [f"C{i % 10}" for i in range(n)]
+    fig, axes = _axes_grid(ax, 1, ncols=2, figsize=(11, 4.8), sharex=False)
+    a0, a1 = axes[0]
+    sel = (f >= freq_range[0]) & (f <= freq_range[1])
+    fs = f[sel]
+    for i in shown:
+        spec = p.isel({dim: i}) if dim else p
+        ft = fit.isel({dim: i}) if dim else fit
+        label = (_electrode_label(p, i) if dim == "electrode" else str(p[dim].values[i]) if dim
+                 else str(da.name))
+        a0.plot(f, spec.values, color=colors[i], lw=1, label=f"{label}, χ = {float(ft.exponent):.2f}")
+        if np.isfinite(float(ft.exponent)):
+            knee = float(ft.knee) if "knee" in ft else 0.0
+            ap = float(ft.offset) - np.log10(knee + fs ** float(ft.exponent))
+            a0.plot(fs, 10 ** ap, color=colors[i], lw=1.2, ls="--")
+            cf, pw = ft.peak_frequency.values, ft.peak_power.values
+            ok = np.isfinite(cf)
+            if ok.any():
+                base = float(ft.offset) - np.log10(knee + cf[ok] ** float(ft.exponent))
+                a0.scatter(cf[ok], 10 ** (base + pw[ok]), marker="v", s=28, color=colors[i], zorder=3,
+                           edgecolor="k", lw=0.5)
+    a0.set_xscale("log")
+    a0.set_yscale("log")
+    a0.set_xlabel("frequency (Hz)")
+    a0.set_ylabel(_label("power spectral density", p.attrs.get("units")))
+    a0.set_xlim(f[0], f[-1])
+    if freq_range[0] > f[0] or freq_range[1] < f[-1]:  # the fitted range, where it is not all
+        a0.axvspan(freq_range[0], freq_range[1], color="0.95", zorder=-1, lw=0)
+    a0.legend(frameon=False, fontsize=7, loc="lower left")
+    a0.set_title(f"PSD (solid), aperiodic fit (dashed), peaks (▼); fitted {freq_range[0]:.3g}–"
+                 f"{freq_range[1]:.3g} Hz", fontsize=9)
+    exp = np.atleast_1d(fit.exponent.values)
+    axis = _probe(p) if dim == "electrode" else None
+    if axis is not None:
+        a1.plot(exp, axis.position, color="0.5", lw=0.8, zorder=1)
+        a1.scatter(exp, axis.position, c=colors, s=25, zorder=2)
+        a1.set_ylabel(axis.label)
+    else:
+        a1.scatter(np.arange(exp.size), exp, c=colors[: exp.size], s=25)
+        a1.set_xticks(np.arange(exp.size), [str(v) for v in p[dim].values] if dim else [str(da.name)],
+                      rotation=90 if exp.size > 8 else 0, fontsize=7)
+        a1.set_xlabel(dim or "signal")
+    if axis is not None:
+        a1.set_xlabel("aperiodic exponent χ (P ∝ 1/f^χ)")
+    else:
+        a1.set_ylabel("aperiodic exponent χ (P ∝ 1/f^χ)")
+    r2 = np.atleast_1d(fit.r_squared.values)
+    a1.set_title(f"exponent per {dim or 'signal'} (fooof, {aperiodic_mode}; "
+                 f"R² {np.nanmin(r2):.2f}–{np.nanmax(r2):.2f})", fontsize=9)
+    fig.suptitle(f"aperiodic component of {p.attrs.get('long_name', da.name)} "
+                 f"({res:.3g} Hz resolution)", fontsize=10)
     return fig
