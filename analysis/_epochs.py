@@ -37,7 +37,7 @@ def as_signal(ds, signal, what: str):
 
 def check_window_ms(window, what: str = "window") -> tuple[float, float]:
     """``window`` as (start, stop) in ms relative to the event, start < stop."""
-    from signals._validation import check_real
+    from signals.validation import check_real
 
     try:
         w0, w1 = window

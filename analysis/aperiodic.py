@@ -28,8 +28,8 @@ import warnings
 
 import numpy as np
 
-from signals._validation import check_option, ensure_int
 from signals.analysis.data import other_coords
+from signals.validation import check_option, ensure_int
 
 __all__ = ["parameterize_spectrum"]
 

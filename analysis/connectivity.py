@@ -37,8 +37,8 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from signals._validation import check_option, check_positive
 from signals.analysis.data import cell_table, population_names, require, run_window, spikes
+from signals.validation import check_option, check_positive
 
 __all__ = ["FEATURES", "EXTERNAL", "connectivity_matrix", "granger_causality", "spike_count_correlation"]
 

@@ -37,7 +37,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals._validation import check_positive, ensure_int
 from signals.analysis._epochs import as_signal, check_window_ms, event_starts, window_sum
 from signals.analysis.data import (
     BLOCK_BYTES,
@@ -48,6 +47,7 @@ from signals.analysis.data import (
     spikes,
 )
 from signals.analysis.spectral import frequency_mask
+from signals.validation import check_positive, ensure_int
 
 __all__ = ["spike_field_coherence", "spike_phase_locking", "spike_triggered_average"]
 
@@ -323,7 +323,7 @@ def spike_phase_locking(ds, signal="lfp", *, band: tuple[float, float],
     import xarray as xr
     from elephant.phase_analysis import mean_phase_vector
 
-    from signals._validation import check_real
+    from signals.validation import check_real
 
     try:
         lo, hi = band

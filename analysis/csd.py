@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals._validation import check_option, check_positive
 from signals.analysis.data import BLOCK_BYTES, electrode_axis, iter_blocks, samples_per_block, select_time
+from signals.validation import check_option, check_positive
 
 __all__ = ["METHODS", "csd", "csd_error", "csd_operator"]
 
@@ -161,13 +161,13 @@ def csd_operator(depth, *, method: str = "standard", sigma: float, vaknin: bool 
 
 
 def _num_steps(num_steps) -> int:
-    from signals._validation import ensure_int
+    from signals.validation import ensure_int
 
     return ensure_int(num_steps, "num_steps", minimum=2)
 
 
 def _check_lambd(lambd) -> float:
-    from signals._validation import check_real
+    from signals.validation import check_real
 
     out = check_real(lambd, "lambd")
     if out < 0:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals._validation import check_option, check_positive, ensure_int
 from signals.analysis._epochs import as_event_times, as_signal, check_window_ms, event_starts, windows
 from signals.analysis.data import (
     BLOCK_BYTES,
@@ -27,6 +26,7 @@ from signals.analysis.data import (
     select_time,
     spikes,
 )
+from signals.validation import check_option, check_positive, ensure_int
 
 __all__ = ["event_average", "event_times", "instantaneous_rate"]
 

@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals._validation import check_positive, ensure_int
 from signals.analysis._epochs import as_signal
 from signals.analysis.data import other_coords, sampling_rate, select_time
+from signals.validation import check_positive, ensure_int
 
 __all__ = ["comodulogram", "modulation_index"]
 

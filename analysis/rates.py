@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals._validation import check_option, check_positive
 from signals.analysis.data import cell_table, population_names, require, run_window, spikes
+from signals.validation import check_option, check_positive
 
 __all__ = ["firing_rates", "fano_factor", "isi_cv", "population_rate", "rate_psd", "synchrony"]
 

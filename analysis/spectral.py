@@ -17,7 +17,6 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 
-from signals._validation import check_option
 from signals.analysis.data import (
     BLOCK_BYTES,
     check_time_dim,
@@ -27,6 +26,7 @@ from signals.analysis.data import (
     sampling_rate,
     select_time,
 )
+from signals.validation import check_option
 
 __all__ = ["BANDS", "band_power", "coherence", "frequency_mask", "positive_frequencies", "psd",
            "sampling_rate", "spectrogram", "wavelet", "wavelet_frequencies"]

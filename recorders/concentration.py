@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.schema import electrode_coords, gid_coord, with_units
+from signals.validation import check_option, check_positive
 
 __all__ = [
     "Concentration",

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals._validation import check_positive
 from signals.electrodes import Electrodes, points, probe_axis
 from signals.recorder import Context, LinearRecorder, cell_gids
+from signals.validation import check_positive
 
 __all__ = ["LaminarCSD", "VolumetricCSD"]
 

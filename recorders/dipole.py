@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals._validation import as_positions
 from signals.recorder import Context, LinearRecorder, cell_gids
 from signals.schema import component_coord
+from signals.validation import as_positions
 
 __all__ = ["Dipole"]
 

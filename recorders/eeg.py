@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from signals._validation import as_positions, check_option
 from signals.head import CLASSIC_1020, FourSphere, InfiniteHead, NYHead, placement, sensors_1020
 from signals.recorder import Context, LinearRecorder
 from signals.schema import component_coord, sensor_coords
+from signals.validation import as_positions, check_option
 
 __all__ = ["EEG", "MEG"]
 

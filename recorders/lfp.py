@@ -6,11 +6,11 @@ import warnings
 
 import numpy as np
 
-from signals._validation import check_option, check_positive
 from signals.electrodes import Electrodes, points
 from signals.media import Slice
 from signals.recorder import Context, LinearRecorder, cell_gids
 from signals.schema import contact_attrs, electrode_coords
+from signals.validation import check_option, check_positive
 
 __all__ = ["LFP", "METHODS", "inside_segments", "medium_matrix", "transfer_matrix"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals._validation import check_option
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
+from signals.validation import check_option
 
 __all__ = ["MembraneCurrents"]
 

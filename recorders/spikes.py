@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals._validation import check_real
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.schema import spike_variables
+from signals.validation import check_real
 
 __all__ = ["Spikes"]
 

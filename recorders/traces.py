@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from signals._validation import check_iterable, ensure_int
 from signals.recorder import Chunk, Context, Recorder, VariableSpec
 from signals.schema import gid_coord
+from signals.validation import check_iterable, ensure_int
 
 __all__ = ["Traces"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signals._validation import as_positions, check_option, check_positive, ensure_int
+from signals.validation import as_positions, check_option, check_positive, ensure_int
 
 #: Most contacts a generated layout may have (large CMOS arrays have ~26,000).
 _MAX_CONTACTS = 100_000

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from signals._validation import check_positive
 from signals.schema import with_units
+from signals.validation import check_positive
 
 __all__ = [
     "FourSphere", "InfiniteHead", "NYHead", "Placement", "placement", "sensors_1020",

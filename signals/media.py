@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from signals._validation import check_positive, ensure_int
+from signals.validation import check_positive, ensure_int
 
 __all__ = ["Slice"]
 

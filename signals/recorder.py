@@ -350,7 +350,7 @@ def available() -> dict[str, type[Recorder]]:
 
 def cell_gids(cells, what: str = "cells") -> np.ndarray | None:
     """``cells`` (an iterable of gids, or None) as sorted unique int64 gids; empty is refused."""
-    from signals._validation import check_iterable, ensure_int
+    from signals.validation import check_iterable, ensure_int
 
     if cells is None:
         return None

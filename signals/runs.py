@@ -235,8 +235,8 @@ def open_runs(paths_or_glob, *, dim: str = "run", chunks: Mapping[str, int] | No
     """
     import xarray as xr
 
-    from signals._validation import check_option
     from signals.store import open_run
+    from signals.validation import check_option
 
     check_option(join, "join", JOINS)
     if not isinstance(dim, str) or not dim:

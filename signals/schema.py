@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from signals._validation import as_gids, as_times
 from signals.recorder import VariableSpec
+from signals.validation import as_gids, as_times
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "TIME", "SPIKE", "ELECTRODE", "CELL", "POPULATION",

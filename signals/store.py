@@ -119,7 +119,7 @@ class RunWriter:
     ) -> None:
         import netCDF4
 
-        from signals._validation import check_path
+        from signals.validation import check_path
 
         if compression is not None and (isinstance(compression, bool) or
                                         not isinstance(compression, int) or not 1 <= compression <= 9):
@@ -463,7 +463,7 @@ def open_run(path: str | os.PathLike, **kwargs: Any):
     """
     import xarray as xr
 
-    from signals._validation import check_path
+    from signals.validation import check_path
 
     path = check_path(path, "path")
     if path.is_dir():

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from signals._validation import check_name, ensure_int
 from signals.recorder import Chunk, LinearRecorder, Recorder, VariableSpec, available
+from signals.validation import check_name, ensure_int
 
 __all__ = ["BUFFER_BYTES", "BlasLimit", "chunk_length", "collect_specs", "merge_coords",
            "provenance", "recorder_attrs", "resolve_recorders", "run_recorders", "sort_ragged",

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from signals import schema
-from signals._validation import check_name, check_path, check_positive, ensure_int
 from signals.engine.driver import (
     BlasLimit,
     chunk_length,
@@ -38,6 +37,7 @@ from signals.engine.sampling import Sampler
 from signals.network import SegmentTable, from_neuron
 from signals.recorder import Chunk, Context, Recorder
 from signals.store import RunWriter
+from signals.validation import check_name, check_path, check_positive, ensure_int
 
 __all__ = ["Session", "record", "attach"]
 
@@ -107,7 +107,7 @@ class Session:
     ) -> None:
         from neuron import h
 
-        from signals._validation import check_option
+        from signals.validation import check_option
 
         # arguments first, before anything touches NEURON, MPI or the disk
         path = check_path(path, "path")

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from signals import schema
-from signals._validation import as_gids, as_times, check_positive
 from signals.io._files import sniff
 from signals.io._imported import Imported, provenance
 from signals.io.readers import Reader
 from signals.recorder import VariableSpec
+from signals.validation import as_gids, as_times, check_positive
 
 __all__ = ["from_netpyne", "NetpyneReader"]
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from signals import schema
-from signals._validation import as_gids, as_positions
 from signals.io._files import h5py_or_none, open_h5, require_h5py, sniff
 from signals.io._imported import Imported, provenance
 from signals.io._units import TIME_TO_MS, VOLTAGE_TO_MV, units_text
 from signals.io.readers import Reader
 from signals.recorder import VariableSpec
+from signals.validation import as_gids, as_positions
 
 __all__ = ["from_sonata", "SonataReader", "EcpReader"]
 

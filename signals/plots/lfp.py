@@ -320,7 +320,7 @@ def plot_electrodes(ds, *, view: str | None = None, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    from signals._validation import check_option
+    from signals.validation import check_option
 
     require(ds, "electrode_x", "electrode_y", "electrode_z", what="the electrode figure",
             hint="record an LFP")

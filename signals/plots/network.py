@@ -216,7 +216,7 @@ def plot_network_2d(ds, *, view: str | None = None, populations: Sequence[str] |
     """
     from matplotlib.collections import LineCollection
 
-    from signals._validation import check_option
+    from signals.validation import check_option
 
     if view is None:
         has_probe = all(f"electrode_{c}" in ds.variables for c in "xyz") and ds.sizes.get("electrode", 0) > 1

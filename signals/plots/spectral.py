@@ -245,8 +245,8 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     """
     import matplotlib as mpl
 
-    from signals._validation import check_option
     from signals.analysis.spectral import spectrogram, wavelet, wavelet_frequencies
+    from signals.validation import check_option
 
     check_option(method, "spectrogram method", ("stft", "wavelet"))
     da = pick_electrodes(_signal(ds, variable, what="the spectrogram", population=population), electrodes,

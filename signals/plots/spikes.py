@@ -40,8 +40,8 @@ def plot_raster(ds, *, time: tuple[float, float] | None = None,
     -------
     matplotlib.figure.Figure
     """
-    from signals._validation import check_option
     from signals.analysis.data import run_window, spikes
+    from signals.validation import check_option
 
     check_option(order, "raster order", ("depth", "run"))
     t, gid = spikes(ds, time=time, populations=populations)
@@ -107,8 +107,8 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
     -------
     matplotlib.figure.Figure
     """
-    from signals._validation import check_option
     from signals.analysis import rates
+    from signals.validation import check_option
 
     check_option(statistic, "statistic", ("rate", "cv", "fano"))
     if statistic == "fano":
