@@ -6,11 +6,42 @@ constants of screen resolution live here, once; the figure modules import them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from signals.analysis.data import electrode_axis, population_names, require, select_time
+
+#: Parameter descriptions shared by the figures' docstrings, filled in by :func:`fill_doc`.
+DOCS = {
+    "ds_signal": "ds : xarray.Dataset or xarray.DataArray\n"
+                 "    A run with ``variable`` (time, electrode), or that DataArray.",
+    "ds_spikes": "ds : xarray.Dataset\n    A run with spikes and the cell table.",
+    "populations": "populations : sequence of str, optional\n    Populations shown.",
+    "population": "population : str, optional\n    For a per-population variable "
+                  "(``lfp_population``): the population drawn.",
+    "time": "time : (float, float), optional\n    Time window (ms).",
+    "electrodes": "electrodes : sequence of str, optional\n    Electrode labels (default all).",
+    "ax_figure": "ax : matplotlib Axes, optional\n\nReturns\n-------\nmatplotlib.figure.Figure",
+    "ax_panels": "ax : sequence of Axes, optional\n    One per electrode.\n\nReturns\n-------\n"
+                 "matplotlib.figure.Figure",
+    "variable": "variable : str\n    Signal variable.",
+}
+_PLACEHOLDER = re.compile(r"^( *)%\((\w+)\)s$", re.MULTILINE)
+
+
+def fill_doc(func):
+    """Replace each docstring line holding only a ``DOCS`` key in ``%(key)s`` form by that
+    entry, indented as the line (MNE's ``fill_doc``, with no other ``%`` formatting)."""
+
+    def expand(match: re.Match) -> str:
+        indent = match.group(1)
+        return "\n".join(indent + line if line else "" for line in DOCS[match.group(2)].split("\n"))
+
+    func.__doc__ = _PLACEHOLDER.sub(expand, func.__doc__)
+    return func
+
 
 #: Colour of external sources (NetStims) in connectivity figures.
 EXTERNAL_COLOR = (0.55, 0.55, 0.55, 1.0)

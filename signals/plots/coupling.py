@@ -14,7 +14,16 @@ import numpy as np
 
 from signals.analysis.data import pick_electrodes, population_depth_order, sampling_rate
 from signals.plots import _stacked
-from signals.plots._base import _axes, _axes_grid, _electrode_label, _probe, _run_colors, _signal, _unit
+from signals.plots._base import (
+    _axes,
+    _axes_grid,
+    _electrode_label,
+    _probe,
+    _run_colors,
+    _signal,
+    _unit,
+    fill_doc,
+)
 
 __all__ = ["plot_pac", "plot_sfc", "plot_stlfp"]
 
@@ -23,6 +32,7 @@ def _legend_label(pop: str, n: int) -> str:
     return f"{pop} ({n} spikes)" if n else f"{pop} (no spikes)"
 
 
+@fill_doc
 def plot_stlfp(ds, *, variable: str = "lfp", window: tuple[float, float] = (-50.0, 50.0),
                populations: Sequence[str] | None = None, electrodes: Sequence[str] | None = None,
                time: tuple[float, float] | None = None, ax=None):
@@ -42,15 +52,10 @@ def plot_stlfp(ds, *, variable: str = "lfp", window: tuple[float, float] = (-50.
         Window around each spike (ms).
     populations : sequence of str, optional
         Populations whose spikes trigger (default all, from the most superficial).
-    electrodes : sequence of str, optional
-        Electrode labels (default all).
+    %(electrodes)s
     time : (float, float), optional
         Only spikes and signal in this window (ms).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.coupling import spike_triggered_average
 
@@ -227,6 +232,7 @@ def _pac_freqs(span_ms: float, phase_freqs, amp_freqs):
     return pf, np.asarray(amp_freqs, dtype=float)
 
 
+@fill_doc
 def plot_pac(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
              phase_freqs: Sequence[float] | None = None, amp_freqs: Sequence[float] | None = None,
              n_surrogates: int = 200, alpha: float = 0.05, rng=0, time: tuple[float, float] | None = None,
@@ -235,8 +241,7 @@ def plot_pac(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray.
+    %(ds_signal)s
     variable : str
         Signal variable (``lfp``, mV).
     electrodes : sequence of str, optional
@@ -253,14 +258,8 @@ def plot_pac(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         Seed of the surrogate shifts (default 0: the same figure every time).
     time : (float, float), optional
         Window analysed (ms).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : sequence of Axes, optional
-        One per electrode.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_panels)s
     """
     import matplotlib as mpl
 

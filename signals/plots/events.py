@@ -13,11 +13,12 @@ import numpy as np
 
 from signals.analysis.data import pick_electrodes
 from signals.plots import _stacked
-from signals.plots._base import _axes, _run_colors, _signal, _unit
+from signals.plots._base import _axes, _run_colors, _signal, _unit, fill_doc
 
 __all__ = ["plot_erp"]
 
 
+@fill_doc
 def plot_erp(ds, events: Sequence[float] | None = None, *, event_populations: Sequence[str] | None = None,
              variable: str = "lfp", window: tuple[float, float] = (-20.0, 50.0),
              baseline: tuple[float, float] | None = None, electrodes: Sequence[str] | None = None,
@@ -41,8 +42,7 @@ def plot_erp(ds, events: Sequence[float] | None = None, *, event_populations: Se
     baseline : (float, float), optional
         Lags (ms) whose mean is subtracted from each window; without it each average is
         centred on its mean over the window (the band moves with it).
-    electrodes : sequence of str, optional
-        Electrode labels (default all).
+    %(electrodes)s
     n_boot : int >= 0
         Bootstrap resamples (0: no band).
     ci : float in (0, 1)
@@ -51,13 +51,8 @@ def plot_erp(ds, events: Sequence[float] | None = None, *, event_populations: Se
         Seed of the resampling (default 0: the same figure every time).
     time : (float, float), optional
         Only the signal and events in this window (ms).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_figure)s
 
     Raises
     ------

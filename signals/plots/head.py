@@ -19,11 +19,13 @@ from signals.plots._base import (
     _signal,
     _time_window,
     _unit,
+    fill_doc,
 )
 
 __all__ = ["plot_dipole", "plot_eeg_topomap", "plot_sensors"]
 
 
+@fill_doc
 def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | None = None,
                 populations: bool = True, ax=None):
     """Current dipole moment, one panel per component; per population where recorded.
@@ -34,8 +36,7 @@ def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | Non
         A run with ``variable`` (time, component) in nA·µm (and ``<variable>_population``).
     variable : str
         Dipole variable.
-    time : (float, float), optional
-        Time window (ms).
+    %(time)s
     populations : bool
         Draw ``<variable>_population`` too, if present.
     ax : sequence of Axes, optional
@@ -92,6 +93,7 @@ def plot_dipole(ds, *, variable: str = "dipole", time: tuple[float, float] | Non
     return fig
 
 
+@fill_doc
 def plot_eeg_topomap(ds, *, t: float | None = None, variable: str = "eeg", ax=None):
     """Scalp map of the EEG (µV) at time ``t`` (ms), drawn by MNE.
 
@@ -103,11 +105,7 @@ def plot_eeg_topomap(ds, *, t: float | None = None, variable: str = "eeg", ax=No
         Time (ms); default: the time of the largest absolute EEG value.
     variable : str
         The EEG variable.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     import mne
 
@@ -131,6 +129,7 @@ def plot_eeg_topomap(ds, *, t: float | None = None, variable: str = "eeg", ax=No
     return fig
 
 
+@fill_doc
 def plot_sensors(ds, *, variable: str = "eeg", ax=None):
     """Sensor positions and the network (dipole) location in the head (mm), seen from above.
 
@@ -141,11 +140,7 @@ def plot_sensors(ds, *, variable: str = "eeg", ax=None):
         ``variable`` over a ``<name>_sensor`` dimension with ``<name>_sensor_x/y/z`` (µm).
     variable : str
         The EEG or MEG variable.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from matplotlib.patches import Circle
 

@@ -34,12 +34,14 @@ from signals.plots._base import (
     _signal,
     _time_window,
     _unit,
+    fill_doc,
     nice_value,
 )
 
 __all__ = ["electrode_view", "plot_csd", "plot_electrodes", "plot_lfp", "plot_lfp_summary", "plot_traces"]
 
 
+@fill_doc
 def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = None,
              electrodes: Sequence[str] | None = None, spacing: float | None = None,
              population: str | None = None, ax=None):
@@ -54,20 +56,13 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
         A run with ``variable`` of dims (time, electrode), or that DataArray.
     variable : str
         Name of the potential variable (mV).
-    time : (float, float), optional
-        Time window (ms).
-    electrodes : sequence of str, optional
-        Electrode labels (default all).
+    %(time)s
+    %(electrodes)s
     spacing : float, optional
         Vertical distance between traces (units of the variable, mV); default the largest
         peak-to-peak amplitude.
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_figure)s
     """
     da = _signal(ds, variable, what="the LFP figure", population=population)
     da = pick_electrodes(_time_window(da, time), electrodes)
@@ -105,6 +100,7 @@ def plot_lfp(ds, *, variable: str = "lfp", time: tuple[float, float] | None = No
     return fig
 
 
+@fill_doc
 def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple[float, float] | None = None,
              sigma: float | None = None, diameter: float = 500.0, overlay_lfp: bool | None = None,
              max_columns: int = 2000, population: str | None = None, ax=None):
@@ -121,8 +117,7 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
         Potential variable.
     method : {"standard", "delta", "step", "spline"}
         CSD estimator (:func:`signals.analysis.csd.csd`).
-    time : (float, float), optional
-        Time window (ms).
+    %(time)s
     sigma : float, optional
         Conductivity (S/m); default the LFP's ``sigma`` attribute.
     diameter : float
@@ -132,13 +127,8 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
         the drawn bins are at most 1 ms long.
     max_columns : int
         Largest number of time columns drawn.
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_figure)s
     """
     from signals.analysis.csd import csd
 
@@ -188,6 +178,7 @@ def plot_csd(ds, *, variable: str = "lfp", method: str = "standard", time: tuple
     return fig
 
 
+@fill_doc
 def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
                      time: tuple[float, float] | None = None, fmax: float = 100.0,
                      population: str | None = None, ax=None):
@@ -195,18 +186,15 @@ def plot_lfp_summary(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray.
-    variable : str
-        Signal variable.
+    %(ds_signal)s
+    %(variable)s
     electrodes : sequence of str, optional
         Electrodes (default four spread over depth), one row each.
     time : (float, float), optional
         Window (ms).
     fmax : float
         Highest frequency shown (Hz).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
+    %(population)s
     ax : array of Axes, optional
         Shape (n_electrodes, 3).
 
@@ -304,6 +292,7 @@ def _group_labels(ex, ey, labels, tol):
     return out
 
 
+@fill_doc
 def plot_electrodes(ds, *, view: str | None = None, ax=None):
     """Electrode positions among the cells' somata (NetPyNE paper Figs. 7, 8).
 
@@ -314,11 +303,7 @@ def plot_electrodes(ds, *, view: str | None = None, ax=None):
     view : {"xz", "xy", "yz", "zy", "zx", "yx"}, optional
         Projection plane, horizontal then vertical axis; default :func:`electrode_view`, the
         view that shows the probe along its length.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.validation import check_option
 
@@ -350,6 +335,7 @@ def plot_electrodes(ds, *, view: str | None = None, ax=None):
     return fig
 
 
+@fill_doc
 def plot_traces(ds, *, variable: str = "v", time: tuple[float, float] | None = None,
                 cells: Sequence[int] | None = None, ax=None):
     """Membrane potential (or another traced variable) of the recorded cells.
@@ -362,8 +348,7 @@ def plot_traces(ds, *, variable: str = "v", time: tuple[float, float] | None = N
         A run with ``variable`` of dims (time, <cell dim>), e.g. ``v`` (mV) over ``v_cell``.
     variable : str
         Traced variable.
-    time : (float, float), optional
-        Time window (ms).
+    %(time)s
     cells : sequence of int, optional
         Gids shown (default all traced cells).
     ax : Axes or sequence of Axes, optional

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from signals.analysis.data import cell_table, population_names, require
-from signals.plots._base import _VIEWS, _axes, _label, _run_colors
+from signals.plots._base import _VIEWS, _axes, _label, _run_colors, fill_doc
 from signals.plots.lfp import electrode_view
 
 __all__ = ["matrix_format", "plot_connectivity", "plot_matrix", "plot_network_2d", "plot_stacked_bar"]
@@ -34,6 +34,7 @@ def matrix_format(values) -> str:
     return "{:.%sf}".replace("%s", str(grid))
 
 
+@fill_doc
 def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, center: float | None = None,
                 colors: Mapping[str, tuple] | None = None, ax=None):
     """A labeled matrix (e.g. connectivity or correlation) as a heatmap; rows are the first dim.
@@ -50,11 +51,7 @@ def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, ce
         Value at the centre of a diverging colormap (symmetric limits).
     colors : mapping, optional
         Label colours for the tick labels (e.g. :func:`population_colors`).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     if da.ndim != 2:
         raise ValueError(f"plot_matrix needs a 2-D DataArray, got dims {da.dims}")
@@ -97,6 +94,7 @@ def plot_matrix(da, *, cmap: str | None = None, annotate: bool | None = None, ce
     return fig
 
 
+@fill_doc
 def plot_connectivity(ds, *, feature: str | None = None, by: str = "population",
                       populations: Sequence[str] | None = None, include_external: bool = False, ax=None):
     """Connectivity matrix, presynaptic rows × postsynaptic columns (NetPyNE paper Fig. 6A).
@@ -112,15 +110,10 @@ def plot_connectivity(ds, *, feature: str | None = None, by: str = "population",
         ``weight`` and ``delay`` are defined).
     by : {"population", "cell"}
         Grouping.
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     include_external : bool
         Add a row for sources outside the network (NetStims).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.connectivity import connectivity_matrix
 
@@ -137,6 +130,7 @@ def plot_connectivity(ds, *, feature: str | None = None, by: str = "population",
 _ADDITIVE = {"count": "target", "convergence": "target", "divergence": "source"}
 
 
+@fill_doc
 def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[str] | None = None,
                      include_external: bool = True, ax=None):
     """Stacked bar graph of connections (NetPyNE paper Fig. 6B).
@@ -150,15 +144,10 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
         A run with ``connection_*`` variables and the cell table.
     feature : {"convergence", "count", "divergence"}
         An additive feature.
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     include_external : bool
         Stack inputs from external sources (NetStims) too (not for divergence).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.connectivity import connectivity_matrix
 
@@ -192,6 +181,7 @@ def plot_stacked_bar(ds, *, feature: str = "convergence", populations: Sequence[
     return fig
 
 
+@fill_doc
 def plot_network_2d(ds, *, view: str | None = None, populations: Sequence[str] | None = None,
                     max_connections: int = 3000, ax=None):
     """Cells at their soma positions and their connections as lines (NetPyNE paper Fig. 6C).
@@ -204,15 +194,10 @@ def plot_network_2d(ds, *, view: str | None = None, populations: Sequence[str] |
         Projection plane, horizontal then vertical axis; ``xz`` shows z vertically (``xy``: y,
         NetPyNE's depth axis). Default: the view along the run's probe
         (:func:`electrode_view`) if it has one, else ``xz``.
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     max_connections : int
         At most this many connections are drawn (an evenly spaced subset).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from matplotlib.collections import LineCollection
 

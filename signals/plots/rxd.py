@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from signals.analysis.data import block_envelope, require, select_time
-from signals.plots._base import _MAX_POINTS, _axes, _draw_trace, _unit, electrode_colors
+from signals.plots._base import _MAX_POINTS, _axes, _draw_trace, _unit, electrode_colors, fill_doc
 
 __all__ = ["plot_concentration", "plot_concentration_lfp", "plot_concentration_slice"]
 
@@ -85,6 +85,7 @@ def _select(da, dim: str, wanted: Sequence | None):
     return da.isel({dim: [have.index(k) for k in keys]})
 
 
+@fill_doc
 def plot_concentration(ds, *, variable: str = "ko", electrodes: Sequence[str] | None = None,
                        time: tuple[float, float] | None = None, ax=None):
     """Concentration traces, one per electrode (or per cell), in mM against time in ms.
@@ -100,13 +101,8 @@ def plot_concentration(ds, *, variable: str = "ko", electrodes: Sequence[str] | 
         Name of the concentration variable (mM).
     electrodes : sequence of str, optional
         Labels to show along the second dim (electrode names, or cell gids); default all.
-    time : (float, float), optional
-        Time window (ms).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(time)s
+    %(ax_figure)s
     """
     da = _array(ds, variable, "the concentration figure")
     dim = _column_dim(da)
@@ -150,6 +146,7 @@ def _grid_at(grid, time: float | None):
     return grid.isel({tdim[0]: i}), float(times[i])
 
 
+@fill_doc
 def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | None = None,
                              view: str = "xy", position: float | None = None,
                              electrodes: bool = True, vmin: float | None = None,
@@ -176,11 +173,7 @@ def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | N
         Mark the electrodes of a run (``electrode_x/y/z``) that lie in the voxel layer shown.
     vmin, vmax : float, optional
         Colour range (mM); default the slice's range.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     import xarray as xr
 
@@ -231,6 +224,7 @@ def plot_concentration_slice(grid, *, variable: str = "ko_grid", time: float | N
     return fig
 
 
+@fill_doc
 def plot_concentration_lfp(ds, electrode: str | None = None, *, concentration: str = "ko",
                            lfp: str = "lfp", time: tuple[float, float] | None = None, ax=None):
     """Concentration (mM) at one electrode above its LFP (mV), on a shared time axis (ms).
@@ -243,8 +237,7 @@ def plot_concentration_lfp(ds, electrode: str | None = None, *, concentration: s
         Electrode label; default the one whose concentration changes most over the run.
     concentration, lfp : str
         Variable names (mM and mV).
-    time : (float, float), optional
-        Time window (ms).
+    %(time)s
     ax : sequence of 2 matplotlib Axes, optional
         Concentration panel, then LFP panel.
 

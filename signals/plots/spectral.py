@@ -24,12 +24,14 @@ from signals.plots._base import (
     _signal,
     _time_window,
     _unit,
+    fill_doc,
 )
 from signals.plots.network import plot_matrix
 
 __all__ = ["plot_aperiodic", "plot_band_power", "plot_coherence", "plot_psd", "plot_spectrogram"]
 
 
+@fill_doc
 def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
              time: tuple[float, float] | None = None, fmin: float | None = None,
              fmax: float | None = None, method: str = "welch", nperseg: int | None = None,
@@ -47,18 +49,15 @@ def plot_psd(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = No
         runs stacked along ``run_dim`` (:func:`signals.open_runs`).
     variable : str
         Signal variable (e.g. ``lfp``, mV; ``dipole``, nA·µm).
-    electrodes : sequence of str, optional
-        Electrode labels (default all).
-    time : (float, float), optional
-        Time window (ms).
+    %(electrodes)s
+    %(time)s
     fmin, fmax : float, optional
         Frequency range (Hz); by default from the first non-zero frequency to Nyquist.
     method : {"welch", "multitaper"}
         Estimator (:func:`signals.analysis.spectral.psd`).
     nperseg : int, optional
         Welch segment length (samples).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
+    %(population)s
     run_dim : str
         The runs' dimension of a Dataset of :func:`signals.open_runs`.
     color_by : str, optional
@@ -209,6 +208,7 @@ def _plot_psd_runs(ds, da, *, electrodes, time, fmin, fmax, method, nperseg, run
     return fig
 
 
+@fill_doc
 def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
                      time: tuple[float, float] | None = None, fmin: float | None = None,
                      fmax: float | None = 100.0, method: str = "stft", nperseg: int | None = None,
@@ -217,14 +217,11 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray.
-    variable : str
-        Signal variable.
+    %(ds_signal)s
+    %(variable)s
     electrodes : sequence of str, optional
         Electrode labels; default four spread over depth.
-    time : (float, float), optional
-        Time window (ms).
+    %(time)s
     fmin, fmax : float, optional
         Frequency range (Hz); default up to 100 Hz.
     method : {"stft", "wavelet"}
@@ -234,14 +231,8 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
         STFT window (samples); default 200 ms.
     n_cycles : float
         Wavelet cycles.
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : sequence of Axes, optional
-        One per electrode.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_panels)s
     """
     import matplotlib as mpl
 
@@ -313,6 +304,7 @@ def plot_spectrogram(ds, *, variable: str = "lfp", electrodes: Sequence[str] | N
     return fig
 
 
+@fill_doc
 def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
                    time: tuple[float, float] | None = None, fmin: float | None = None,
                    fmax: float | None = None, nperseg: int | None = None, population: str | None = None,
@@ -321,10 +313,8 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray.
-    variable : str
-        Signal variable.
+    %(ds_signal)s
+    %(variable)s
     electrodes : sequence of str, optional
         Electrodes (default all).
     time : (float, float), optional
@@ -333,13 +323,8 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
         Band averaged (Hz); default all frequencies above 0.
     nperseg : int, optional
         Welch segment (samples).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_figure)s
     """
     from signals.analysis.spectral import coherence, positive_frequencies
 
@@ -363,27 +348,21 @@ def plot_coherence(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
     return fig
 
 
+@fill_doc
 def plot_band_power(ds, *, variable: str = "lfp", bands: Mapping[str, tuple[float, float]] | None = None,
                     time: tuple[float, float] | None = None, population: str | None = None, ax=None):
     """Laminar profile of band power: power in each frequency band against electrode depth.
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray.
-    variable : str
-        Signal variable.
+    %(ds_signal)s
+    %(variable)s
     bands : mapping of str to (float, float), optional
         Bands (Hz); default :data:`signals.analysis.spectral.BANDS`.
     time : (float, float), optional
         Window (ms).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(population)s
+    %(ax_figure)s
     """
     import matplotlib as mpl
 
@@ -432,6 +411,7 @@ def _depth_colors(da):
     return [cmap(norm(v)) for v in z]
 
 
+@fill_doc
 def plot_aperiodic(ds, *, variable: str = "lfp", electrodes: Sequence[str] | None = None,
                    time: tuple[float, float] | None = None, freq_range: tuple[float, float] | None = None,
                    aperiodic_mode: str = "fixed", nperseg: int | None = None, population: str | None = None,
@@ -445,8 +425,7 @@ def plot_aperiodic(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
-        A run with ``variable`` (time, electrode), or that DataArray.
+    %(ds_signal)s
     variable : str
         Signal variable (``lfp``, mV; ``eeg``).
     electrodes : sequence of str, optional
@@ -461,8 +440,7 @@ def plot_aperiodic(ds, *, variable: str = "lfp", electrodes: Sequence[str] | Non
         Aperiodic component without or with a knee.
     nperseg : int, optional
         Welch segment (samples).
-    population : str, optional
-        For a per-population variable (``lfp_population``): the population drawn.
+    %(population)s
     ax : sequence of two Axes, optional
 
     Returns

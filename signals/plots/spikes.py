@@ -12,13 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from signals.analysis.data import cell_table, population_depth_order, population_names
-from signals.plots._base import _axes, _axes_grid, _label, _psd_axes_common, _run_colors
+from signals.plots._base import _axes, _axes_grid, _label, _psd_axes_common, _run_colors, fill_doc
 from signals.plots.network import plot_matrix
 
 __all__ = ["plot_granger", "plot_population_rate", "plot_raster", "plot_rate_psd", "plot_rates",
            "plot_spike_correlation"]
 
 
+@fill_doc
 def plot_raster(ds, *, time: tuple[float, float] | None = None,
                 populations: Sequence[str] | None = None, order: str = "depth", ax=None):
     """Spike raster: one row per cell, grouped by population, coloured by population.
@@ -34,11 +35,7 @@ def plot_raster(ds, *, time: tuple[float, float] | None = None,
     order : {"depth", "run"}
         Populations from the most superficial at the top (:func:`population_depth_order`, as
         the NetPyNE paper's rasters), or in the run's order from the top.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.data import run_window, spikes
     from signals.validation import check_option
@@ -85,27 +82,22 @@ def plot_raster(ds, *, time: tuple[float, float] | None = None,
     return fig
 
 
+@fill_doc
 def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None = None,
                time: tuple[float, float] | None = None, bin_size: float = 100.0, ax=None):
     """Boxplots of a per-cell spike statistic by population (NetPyNE paper Fig. 6F).
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A run with spikes and the cell table.
+    %(ds_spikes)s
     statistic : {"rate", "cv", "fano"}
         Firing rate (Hz), ISI coefficient of variation, or Fano factor (100 ms windows).
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     time : (float, float), optional
         Window (ms).
     bin_size : float
         Counting window of the Fano factor (ms).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis import rates
     from signals.validation import check_option
@@ -136,6 +128,7 @@ def plot_rates(ds, *, statistic: str = "rate", populations: Sequence[str] | None
     return fig
 
 
+@fill_doc
 def plot_population_rate(ds, *, bin_size: float = 5.0, populations: Sequence[str] | None = None,
                          time: tuple[float, float] | None = None, ax=None):
     """Population firing-rate histograms over time, one panel per population (superficial on top).
@@ -144,12 +137,10 @@ def plot_population_rate(ds, *, bin_size: float = 5.0, populations: Sequence[str
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A run with spikes and the cell table.
+    %(ds_spikes)s
     bin_size : float
         Bin (ms).
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     time : (float, float), optional
         Window (ms).
     ax : sequence of Axes, optional
@@ -183,6 +174,7 @@ def plot_population_rate(ds, *, bin_size: float = 5.0, populations: Sequence[str
     return fig
 
 
+@fill_doc
 def plot_rate_psd(ds, *, bin_size: float = 1.0, populations: Sequence[str] | None = None,
                   time: tuple[float, float] | None = None, fmin: float | None = None,
                   fmax: float | None = None, nperseg: int | None = None, ax=None):
@@ -190,23 +182,17 @@ def plot_rate_psd(ds, *, bin_size: float = 1.0, populations: Sequence[str] | Non
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A run with spikes and the cell table.
+    %(ds_spikes)s
     bin_size : float
         Rate bin (ms); sets the Nyquist frequency ``500 / bin_size`` Hz.
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     time : (float, float), optional
         Window (ms).
     fmin, fmax : float, optional
         Frequency range (Hz).
     nperseg : int, optional
         Welch segment (bins); default 500 ms.
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.rates import rate_psd
     from signals.analysis.spectral import positive_frequencies
@@ -230,25 +216,20 @@ def plot_rate_psd(ds, *, bin_size: float = 1.0, populations: Sequence[str] | Non
     return fig
 
 
+@fill_doc
 def plot_spike_correlation(ds, *, bin_size: float = 5.0, populations: Sequence[str] | None = None,
                            time: tuple[float, float] | None = None, ax=None):
     """Mean pairwise spike-count correlation between populations.
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A run with spikes and the cell table.
+    %(ds_spikes)s
     bin_size : float
         Count bin (ms).
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     time : (float, float), optional
         Window (ms).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.connectivity import spike_count_correlation
 
@@ -258,6 +239,7 @@ def plot_spike_correlation(ds, *, bin_size: float = 5.0, populations: Sequence[s
     return fig
 
 
+@fill_doc
 def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
                  populations: Sequence[str] | None = None, time: tuple[float, float] | None = None,
                  ax=None):
@@ -265,22 +247,16 @@ def plot_granger(ds, *, bin_size: float = 2.0, max_order: int | None = None,
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        A run with spikes and the cell table.
+    %(ds_spikes)s
     bin_size : float
         Rate bin (ms); the autoregressive order counts bins.
     max_order : int, optional
         Largest model order tried (bins); default 20, at most a tenth of the number of bins
         (:func:`signals.analysis.connectivity.granger_causality` with ``max_order=None``).
-    populations : sequence of str, optional
-        Populations shown.
+    %(populations)s
     time : (float, float), optional
         Window (ms).
-    ax : matplotlib Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    %(ax_figure)s
     """
     from signals.analysis.connectivity import granger_causality
     from signals.analysis.rates import population_rate
