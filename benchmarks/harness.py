@@ -398,17 +398,12 @@ def cost_split(at_run_end: Mapping[str, float], at_close: Mapping[str, float]) -
     """The parts of a recording from two copies of :attr:`signals.Session.timings`.
 
     ``at_run_end`` is copied when ``Session.run`` returns, ``at_close`` after the session is
-    closed (its last flush included). ``Session`` times each sample around the call that also
-    flushes a full buffer, so its ``sample`` includes the flushes made during the run; the
-    ``gather`` here (reading the currents into the buffer) is ``sample`` minus those. That is
-    exact when every flush of the run happens inside ``sample``: sampling every step, with no
-    recorder of state-phase pointers (whose rows complete, and may flush, outside it), as in
-    the LFP, Dipole, EEG and Spikes runs split here; with ``record_dt`` coarser than ``dt`` and
-    ``sampling="mean"`` some flushes happen outside it and ``gather`` is underestimated. Returns
-    ``gather``, ``start``, ``on_chunk <name>`` per recorder, ``agree``, ``reduce``, ``write``
-    (all at close), ``last_flush`` (the part of those spent at close) and ``chunks``.
+    closed (its last flush included). ``Session`` times the reading of the currents alone as
+    ``sample`` (flushes apart), which is ``gather`` here. Returns ``gather``, ``start``,
+    ``on_chunk <name>`` per recorder, ``agree``, ``reduce``, ``write`` (all at close),
+    ``last_flush`` (the part of those spent at close) and ``chunks``.
     """
-    gather = max(0.0, at_run_end.get("sample", 0.0) - flush_seconds(at_run_end))
+    gather = at_run_end.get("sample", 0.0)
     out = {"gather": gather, "start": at_close.get("start", 0.0)}
     out.update({k: v for k, v in at_close.items() if k.startswith("on_chunk ")})
     out.update({k: at_close.get(k, 0.0) for k in FLUSH_PARTS})
