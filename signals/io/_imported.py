@@ -2,8 +2,8 @@
 
 The importers (:mod:`signals.io.netpyne`, :mod:`signals.io.sonata`) fill an :class:`Imported`
 with coordinates, time series and events built by :mod:`signals.schema`, then call
-:meth:`Imported.finish`. Its chunk size and the provenance attributes of imported runs live here
-and nowhere else.
+:meth:`Imported.finish`. The provenance attributes of imported runs live here; the chunk loop is the engine's
+(:func:`signals.engine.driver.write_run`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ from typing import Any
 import numpy as np
 
 from signals.recorder import VariableSpec
-
-#: Upper bound (bytes) of one chunk of imported time series written at a time.
-CHUNK_BYTES = 64 * 2**20
-#: Most samples per chunk (also the netCDF chunk length along time).
-MAX_CHUNK_SAMPLES = 500
 
 
 def provenance(fmt: str, path: Path) -> dict[str, Any]:
@@ -58,30 +53,25 @@ class Imported:
     events: dict[str, tuple[VariableSpec, np.ndarray]] = field(default_factory=dict)
 
     def write(self, path: Path) -> Path:
-        """Write as a signals run file, chunk by chunk along time."""
-        from signals.store import RunWriter
+        """Write as a signals run file, chunk by chunk along time (the engine's chunk rule)."""
+        from signals.engine.driver import chunk_length, write_run
 
         n_time = self.time.size
         width = sum(int(np.prod(np.shape(a)[1:])) for _, a in self.series.values()) or 1
-        chunk = int(np.clip(CHUNK_BYTES // (8 * width), 1, MAX_CHUNK_SAMPLES))
-        writer = RunWriter(path, coords=self.coords,
-                           variables={k: s for k, (s, _) in {**self.series, **self.events}.items()},
-                           attrs=self.attrs, chunk_len=chunk)
-        error = None
-        try:
+        chunk = chunk_length(width)
+
+        def chunks():
             pending = {k: a for k, (_, a) in self.events.items()}
             for k0 in range(0, max(n_time, 1), chunk):
                 k1 = min(k0 + chunk, n_time)
                 out = {k: np.asarray(a[k0:k1]) for k, (_, a) in self.series.items()}
                 out.update(pending)
                 pending = {}
-                writer.append(self.time[k0:k1], out)
-        except BaseException as err:
-            error = err
-            raise
-        finally:
-            writer.close(error=error, attrs={"n_samples": writer.n_samples})
-        return path
+                yield self.time[k0:k1], out
+
+        return write_run(path, coords=self.coords, attrs=self.attrs, chunk_len=chunk,
+                         variables={k: s for k, (s, _) in {**self.series, **self.events}.items()},
+                         chunks=chunks())
 
     def finish(self, out: str | os.PathLike | None):
         """Write to ``out`` and open it lazily, or return the run loaded in memory."""
