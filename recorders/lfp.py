@@ -274,9 +274,32 @@ def medium_matrix(segments, electrodes: Electrodes, *, method: str = "linesource
     columns of root (soma) segments replaced by point sources, which is what LFPykit's method
     does for the one root of a single cell. Contact discs are averaged as in
     :func:`transfer_matrix`.
+
+    Parameters
+    ----------
+    segments : SegmentTable
+        Segment geometry (µm).
+    electrodes : Electrodes
+        Contacts (µm).
+    method : {"linesource", "pointsource", "root_as_point"}
+        Source model.
+    sigma : 3 floats > 0, or float > 0
+        Conductivities (σx, σy, σz) of an infinite medium (S/m); not with ``slice``.
+    slice : signals.media.Slice
+        The slice on an MEA (its conductivities in S/m, thickness in µm).
+    seed : int
+        Seed of the contact-surface sampling.
     """
     import lfpykit
 
+    check_option(method, "LFP method", METHODS)
+    if not isinstance(electrodes, Electrodes):
+        raise TypeError(f"electrodes must be signals.electrodes.Electrodes, got {electrodes!r}")
+    sigma = _conductivity(sigma, slice)
+    if sigma is None and slice is None:
+        raise ValueError("give sigma (S/m, one value or three) or a slice")
+    if slice is not None:
+        _check_slice(slice, electrodes, method)
     if len(segments) == 0:
         return np.zeros((len(electrodes), 0))
     pts = _contact_points(electrodes, seed)

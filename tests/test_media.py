@@ -257,3 +257,16 @@ def test_per_cell_lfp_sums_to_the_total_and_is_each_cells_own(ball_and_stick, tm
     with pytest.raises(ValueError, match="not in the network"):
         signals.record(table, [LFP(probe, cells=[7])], tstop=1, path=tmp_path / "x.nc",
                        progress=False)
+
+
+def test_medium_matrix_checks_its_input(ball_and_stick):
+    table = signals.network.from_neuron([ball_and_stick()])
+    probe = signals.electrodes.points([[50.0, 0, 0]])
+    with pytest.raises(ValueError, match="sigma"):
+        medium_matrix(table, probe)
+    with pytest.raises(ValueError, match="method"):
+        medium_matrix(table, probe, sigma=(0.3, 0.3, 0.3), method="cable")
+    with pytest.raises(TypeError, match="Electrodes"):
+        medium_matrix(table, [[50.0, 0, 0]], sigma=(0.3, 0.3, 0.3))
+    with pytest.raises(ValueError, match="> 0"):
+        medium_matrix(table, probe, sigma=(0.3, -1.0, 0.3))
