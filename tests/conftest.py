@@ -212,3 +212,21 @@ class FailingRecorder(signals.Recorder):
         if chunk.start >= self.at:
             raise RuntimeError("disk on fire")
         return {"n": np.full(chunk.t.size, float(chunk.t.size))}
+
+
+@pytest.fixture(scope="session")
+def short_run(tmp_path_factory):
+    """A 100 ms demo run, recorded once for the figure tests."""
+    return demo_run_file(tmp_path_factory.mktemp("short"), 100)
+
+
+@pytest.fixture
+def ds(short_run):
+    """The short demo run, open; figures closed afterwards."""
+    import matplotlib.pyplot as plt
+
+    d = signals.open_run(short_run)
+    yield d
+    d.close()
+    plt.close("all")
+

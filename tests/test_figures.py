@@ -12,7 +12,7 @@ import warnings
 import matplotlib
 import numpy as np
 import pytest
-from conftest import demo_run_file, rxd_run_file, signals_cli
+from conftest import rxd_run_file, signals_cli
 from numpy.testing import assert_allclose
 
 import signals
@@ -24,19 +24,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 run = signals_cli
-
-
-@pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    return demo_run_file(tmp_path_factory.mktemp("short"), 100)
-
-
-@pytest.fixture
-def ds(short_run):
-    d = signals.open_run(short_run)
-    yield d
-    d.close()
-    plt.close("all")
 
 
 def meshes(ax):
