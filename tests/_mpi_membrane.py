@@ -34,6 +34,7 @@ def main(out: str) -> None:
     if int(h.ParallelContext().id()) == 0:
         print(json.dumps({"nhost": nhost}), flush=True)
     h.ParallelContext().barrier()
+    h.quit()  # NEURON finalizes MPI: a rank that leaves without it may be SIGKILLed by mpiexec (exit 9)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ def main() -> None:
         np.savez(out.replace(".nc", ".npz"), t=t[order], gid=g[order])
     pc.barrier()
     del kick
+    h.quit()  # NEURON finalizes MPI: a rank that leaves without it may be SIGKILLed by mpiexec (exit 9)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def main() -> None:
         if rank == 0:
             print(json.dumps({"peak_rss_mb": peak, "nhost": nhost}), flush=True)
     h.ParallelContext().barrier()
+    h.quit()  # NEURON finalizes MPI: a rank that leaves without it may be SIGKILLed by mpiexec (exit 9)
 
 
 if __name__ == "__main__":
