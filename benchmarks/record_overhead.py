@@ -24,6 +24,11 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
     LFP (32 contacts) sampled with ``record_dt = 0.1`` ms, i.e. one sample per 4 steps of dt =
     0.025 ms, with the session's default ``sampling`` (``"mean"``: the currents averaged over
     the 4 steps; ``sampling_cost.py`` compares it with ``"point"``).
+``signals_no_pipeline``, ``signals_lfp_dipole_eeg_no_pipeline``, ``signals_record_dt_0.1_no_pipeline``
+    The same three with ``Session(pipeline=False)``: each chunk's products, reduction and write
+    on the main thread between two NEURON steps, as before the worker thread. The default
+    (``pipeline=None``) runs the products on a worker thread while NEURON integrates the next
+    chunk whenever a core is free (here: 2 cores, 1 rank).
 ``signals_chunk_200``
     LFP + dipole + EEG as above with ``chunk_samples=200``: a (200 x 10,500) float64 buffer
     (17 MB) that stays in this machine's 32 MB L3 cache across the recorders' GEMMs. The default
@@ -106,7 +111,8 @@ RECORD_DT = 0.1  # ms, the subsampled variant (every 4th step)
 STORE_CAPTURE_MS = 60.0  # ms recorded to capture real chunks for the store micro-benchmark
 
 MAIN_VARIANTS = ("bare", "bare_fast_imem", "signals", "signals_lfp_dipole_eeg", "signals_record_dt_0.1",
-                 "signals_chunk_200", "signals_blas_default")
+                 "signals_no_pipeline", "signals_lfp_dipole_eeg_no_pipeline",
+                 "signals_record_dt_0.1_no_pipeline", "signals_chunk_200", "signals_blas_default")
 PEER_VARIANTS = ("netpyne_bare", "netpyne_lfp", "lfpy_bare", "lfpy_lfp")
 AUX_VARIANTS = ("signals_profile", "store_append")  # cost split and micro-benchmark: own tables
 VARIANTS = MAIN_VARIANTS + PEER_VARIANTS + AUX_VARIANTS
@@ -118,6 +124,9 @@ LABELS = {
     "signals_lfp_dipole_eeg": "LFP + Dipole() + EEG() (four-sphere, 21 sensors), every step",
     "signals_record_dt_0.1": f"LFP, record_dt = {RECORD_DT} ms (one sample per "
                              f"{round(RECORD_DT / DT)} steps, default sampling)",
+    "signals_no_pipeline": "LFP, every step, pipeline=False (chunks on the main thread)",
+    "signals_lfp_dipole_eeg_no_pipeline": "LFP + Dipole() + EEG(), every step, pipeline=False",
+    "signals_record_dt_0.1_no_pipeline": f"LFP, record_dt = {RECORD_DT} ms, pipeline=False",
     "signals_chunk_200": "LFP + Dipole() + EEG(), every step, chunk_samples=200",
     "signals_blas_default": "LFP, every step, blas_threads=None",
 }
@@ -128,6 +137,9 @@ REFERENCE = {
     "signals": "bare",
     "signals_lfp_dipole_eeg": "bare",
     "signals_record_dt_0.1": "bare",
+    "signals_no_pipeline": "bare",
+    "signals_lfp_dipole_eeg_no_pipeline": "bare",
+    "signals_record_dt_0.1_no_pipeline": "bare",
     "signals_chunk_200": "bare",
     "signals_blas_default": "bare",
     "netpyne_bare": "bare",
@@ -170,7 +182,7 @@ def _recorders(kind: str) -> list:
 
 def _run_signals(tstop: float, scale: float, blas_threads: int | None, kind: str = "lfp",
                  record_dt: float | None = None, chunk_samples: int | None = None,
-                 keep: Path | None = None) -> dict:
+                 keep: Path | None = None, pipeline: bool | None = None) -> dict:
     """One recorded run; ``keep``: copy the run file there (the store micro-benchmark's data)."""
     from neuron import h
 
@@ -186,7 +198,7 @@ def _run_signals(tstop: float, scale: float, blas_threads: int | None, kind: str
         # creation) is timed apart from the run
         session = signals.Session(table, _recorders(kind), path=path, blas_threads=blas_threads,
                                   record_dt=record_dt, chunk_samples=chunk_samples,
-                                  attrs={"tstop": tstop, "v_init": V_INIT})
+                                  pipeline=pipeline, attrs={"tstop": tstop, "v_init": V_INIT})
         setup_s = time.perf_counter() - t0
         with harness.SimMemory() as mem:
             t0 = time.perf_counter()
@@ -207,6 +219,7 @@ def _run_signals(tstop: float, scale: float, blas_threads: int | None, kind: str
     return {"segments": len(table), "cells": len(net.cells), "build_s": build_s, "setup_s": setup_s,
             "sim_s": sim_s, "n_samples": n_samples, "chunk_samples": session.chunk_samples,
             "file_mb": file_mb, "timings_run": at_run_end, "timings": dict(session.timings),
+            "pipeline": session.pipeline,
             "close_s": close_s, **mem.result()}
 
 
@@ -331,12 +344,14 @@ def run_child(variant: str, tstop: float, scale: float) -> dict:
         return _run_bare(tstop, scale)
     if variant == "bare_fast_imem":
         return _run_bare(tstop, scale, fast_imem=True)
+    pipeline = False if variant.endswith("_no_pipeline") else None
+    variant = variant.removesuffix("_no_pipeline")
     if variant == "signals":
-        return _run_signals(tstop, scale, blas_threads=1)
+        return _run_signals(tstop, scale, blas_threads=1, pipeline=pipeline)
     if variant in ("signals_lfp_dipole_eeg", "signals_profile"):
-        return _run_signals(tstop, scale, blas_threads=1, kind="lfp_dipole_eeg")
+        return _run_signals(tstop, scale, blas_threads=1, kind="lfp_dipole_eeg", pipeline=pipeline)
     if variant == "signals_record_dt_0.1":
-        return _run_signals(tstop, scale, blas_threads=1, record_dt=RECORD_DT)
+        return _run_signals(tstop, scale, blas_threads=1, record_dt=RECORD_DT, pipeline=pipeline)
     if variant == "signals_chunk_200":
         return _run_signals(tstop, scale, blas_threads=1, kind="lfp_dipole_eeg", chunk_samples=200)
     if variant == "store_append":
@@ -403,12 +418,18 @@ def _print_profile(rs: list[dict] | None, bare_s: float | None, fast_s: float | 
     steps = round(tstop / DT)
     n_chunks = split["chunks"]
     rows = []  # (part, total s, calls, per-call unit)
+    beside = r.get("pipeline", False)  # on the worker thread, beside NEURON: not in the sum
+    where = " [worker thread]" if beside else ""
     if bare_s and fast_s:
         rows.append(("h.cvode.use_fast_imem(1) (bare_fast_imem - bare)", fast_s - bare_s, steps, "step"))
     rows.append(("sampling: i_membrane_ read into the buffer", split["gather"], steps, "step"))
+    rows.append((f"assembly: the chunk in segment order{where}", split["assemble"], n_chunks,
+                 "chunk"))
     for key, v in split.items():
         if key.startswith("on_chunk "):
-            rows.append((f"{key.split(' ', 1)[1]}.on_chunk (GEMMs)", v, n_chunks, "chunk"))
+            rows.append((f"{key.split(' ', 1)[1]}.on_chunk (GEMMs){where}", v, n_chunks, "chunk"))
+    if beside:
+        rows.append(("main thread waiting for the worker", split["wait"], n_chunks, "chunk"))
     rows.append(("RunWriter.append (uncompressed, sync)", split["write"], n_chunks, "chunk"))
     rows.append(("agree + reduce (checks across ranks, ragged sort)",
                  split["agree"] + split["reduce"], n_chunks, "chunk"))
@@ -418,7 +439,8 @@ def _print_profile(rs: list[dict] | None, bare_s: float | None, fast_s: float | 
     table = []
     accounted = 0.0
     for name, total, n, unit in rows:
-        accounted += total
+        if not name.endswith("[worker thread]"):
+            accounted += total
         per = (f"{total / max(n, 1) * 1e6:.1f} µs/step" if unit == "step"
                else f"{total / max(n, 1) * 1e3:.2f} ms/{unit}" if unit == "chunk"
                else f"{total * 1e3:.1f} ms")
@@ -426,8 +448,10 @@ def _print_profile(rs: list[dict] | None, bare_s: float | None, fast_s: float | 
         table.append([name, f"{total:.3f}", per, pct])
     if bare_s:
         other = r["sim_s"] - bare_s - accounted
-        table.append(["unaccounted (run loop, BLAS limit, output checks, noise)", f"{other:.3f}", "",
-                      f"{100 * other / bare_s:.1f}%"])
+        table.append(["unaccounted (run loop, output checks, the worker's share of the cores "
+                      "and memory bandwidth, noise)" if beside else
+                      "unaccounted (run loop, BLAS limit, output checks, noise)", f"{other:.3f}",
+                      "", f"{100 * other / bare_s:.1f}%"])
     harness.print_table(
         ["part", "total s", "per call", "% of bare"], table,
         title=f"cost split of signals LFP + dipole + EEG at tstop {tstop:g} ms, {r['segments']} "

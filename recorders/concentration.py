@@ -424,6 +424,7 @@ class IntracellularConcentration(Recorder):
     sample is the concentration at its stated time, as ``Vector.record`` gives it.
     """
 
+    thread_safe = True  # copies of the chunk's buffers only
 
     def __init__(self, gids: Iterable[int], *, ion: str = "k", section: str | None = None,
                  loc: float = 0.5, name: str | None = None) -> None:

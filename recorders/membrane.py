@@ -53,6 +53,7 @@ class MembraneCurrents(Recorder):
     Recomputed signals do not depend on the row order.
     """
 
+    thread_safe = True  # copies of the chunk's buffers only
 
     def __init__(self, *, dtype: str = "f8", name: str = "imem") -> None:
         self.dtype = check_option(dtype, "MembraneCurrents dtype", ("f8", "f4"))

@@ -36,6 +36,7 @@ class Traces(Recorder):
         Either way each sample equals ``Vector.record`` of the variable at its time.
     """
 
+    thread_safe = True  # copies of the chunk's buffers only
 
     def __init__(self, gids: Iterable[int], *, variable: str = "v", units: str = "mV",
                  loc: float = 0.5, name: str = "v", state: bool | None = None) -> None:

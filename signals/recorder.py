@@ -162,6 +162,12 @@ class Recorder:
     """
 
     name: str = "recorder"
+    #: Whether :meth:`on_chunk` reads only the chunk and the recorder's own arrays (never
+    #: NEURON): the session may then run it on a worker thread while NEURON integrates the
+    #: next chunk (``Session(pipeline=...)``). A recorder that reads NEURON's vectors or
+    #: states in ``on_chunk`` (spikes, rxd snapshots) leaves it False and runs on the main
+    #: thread when its chunk is handed over.
+    thread_safe: bool = False
 
     def variables(self) -> dict[str, VariableSpec]:
         """Output variables: name → :class:`VariableSpec`."""
@@ -231,6 +237,7 @@ class LinearRecorder(Recorder):
     #: Units and CF long name of the outputs.
     units: str = "1"
     long_name: str = "linear map of the membrane currents"
+    thread_safe = True  # products of the chunk's currents only
     per_population: bool = False
     cells: np.ndarray | None = None
 

@@ -33,8 +33,10 @@ def serial_and_parallel(mpi_available, tmp_path_factory):
     one = _mpirun(1, tmp / "one.nc")
     assert one.returncode == 0, one.stderr
     runs = {}
-    for backend in ("mpi4py", "neuron"):
-        two = _mpirun(2, tmp / f"two_{backend}.nc", "--backend", backend)
+    # the worker-thread pipeline on with one backend, off with the other: the collectives stay
+    # on the main thread in the same order either way
+    for backend, pipeline in (("mpi4py", "on"), ("neuron", "off")):
+        two = _mpirun(2, tmp / f"two_{backend}.nc", "--backend", backend, "--pipeline", pipeline)
         assert two.returncode == 0, two.stderr
         assert _json(two.stdout)["nhost"] == 2
         runs[backend] = signals.open_run(tmp / f"two_{backend}.nc")
@@ -46,6 +48,7 @@ def test_two_ranks_equal_one_rank(serial_and_parallel, backend):
     one, runs = serial_and_parallel
     two = runs[backend]
     assert one.attrs["mpi_ranks"] == 1 and two.attrs["mpi_ranks"] == 2
+    assert two.attrs["pipeline"] == (backend == "mpi4py")
     assert_array_equal(two["time"].values, one["time"].values)
     for name in ("lfp", "lfp_population", "v", "m"):
         ref = one[name].values

@@ -1,10 +1,19 @@
 """The chunked recording engine.
 
-One ``PtrVector`` over every local ``i_membrane_`` is gathered once per sample inside
-``h.cvode.extra_scatter_gather`` into a (chunk × segments) buffer; when the buffer is full each
-recorder turns it into partial results (one GEMM for the forward models), the partial results
-are reduced across MPI ranks and rank 0 appends them to the run file. Memory is bounded by the
+Every local ``i_membrane_`` is read once per sample inside ``h.cvode.extra_scatter_gather``
+into a chunk buffer (:mod:`signals.engine.sampling`); when the buffer is full each recorder
+turns it into partial results (one GEMM for the forward models), the partial results are
+reduced across MPI ranks and rank 0 appends them to the run file. Memory is bounded by the
 chunk length, never by ``tstop``.
+
+With ``pipeline`` on, a chunk's products run on one worker thread while NEURON integrates the
+next chunk into the other buffer set: the recorders that declare :attr:`Recorder.thread_safe`
+(every :class:`~signals.recorder.LinearRecorder`, traces, membrane currents) go there, the
+others (spikes: they read NEURON's vectors) run on the main thread when the chunk is collected.
+NEURON releases the GIL while it integrates, and BLAS while it multiplies, so the two overlap
+(``benchmarks/pipeline.py``). Every MPI collective (the per-chunk agreement, the reduction, the
+write-error broadcast) stays on the main thread, in the same order on every rank: chunk ``k`` is
+completed at the flush of chunk ``k + 1``, and the last one when the run ends.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +98,11 @@ class Session:
     mpi_backend : {"auto", "mpi4py", "neuron"}
         How partial results reach rank 0 under MPI: mpi4py's buffer ``Reduce`` (default when
         installed) or NEURON's ``py_gather`` (pickles every rank's arrays to rank 0).
+    pipeline : bool or None
+        Whether a chunk's products run on a worker thread while NEURON integrates the next one
+        (two sample buffer sets instead of one). Default (None): on when this process may use
+        more cores than there are MPI ranks on its node, i.e. when a core is free for the
+        worker; off otherwise, where the worker would take a core from a NEURON rank.
     """
 
     def __init__(
@@ -104,6 +119,7 @@ class Session:
         attrs: Mapping[str, Any] | None = None,
         mpi_backend: str = "auto",
         compression: int | None = None,
+        pipeline: bool | None = None,
     ) -> None:
         from neuron import h
 
@@ -121,6 +137,8 @@ class Session:
         self.dtype = check_option(dtype, "dtype", ("f8", "f4"))
         if compression is not None:
             compression = ensure_int(compression, "compression (zlib level)", minimum=1, maximum=9)
+        if pipeline is not None and not isinstance(pipeline, bool):
+            raise TypeError(f"pipeline must be True, False or None (automatic), got {pipeline!r}")
         if attrs is not None:
             if not isinstance(attrs, Mapping):
                 raise TypeError(f"attrs must be a mapping of names to values, got "
@@ -136,6 +154,10 @@ class Session:
                              "pc.nthread(1) and run MPI ranks for parallelism")
 
         self.comm = Comm.from_neuron(mpi_backend)
+        if pipeline is None:
+            pipeline = _free_core(self.comm)
+        #: Whether chunks are processed on a worker thread (see the module docstring).
+        self.pipeline = bool(pipeline)
         self.path = path
         self._blas_limit = BlasLimit(blas_threads)
         self.record_dt = None if record_dt is None else check_positive(record_dt, "record_dt (ms)")
@@ -143,6 +165,11 @@ class Session:
         # with the same error instead of leaving the others waiting in a collective call.
         self.recorders, self.network, self._specs = self._agree(
             lambda: self._local_inputs(network, recorders))
+        # what may run beside NEURON, and what must run on the thread that drives it
+        threaded = [r for r in self.recorders if self.pipeline and r.thread_safe]
+        self._threaded = (threaded, collect_specs(threaded) if threaded else {})
+        main = [r for r in self.recorders if r not in threaded]
+        self._main = (main, collect_specs(main) if main else {})
         n_cells = self.comm.gather_objects(self.network.n_cells)
         if self.comm.broadcast(None if n_cells is None else sum(n_cells)) == 0:
             raise ValueError("the network has no cells on any rank")
@@ -213,14 +240,22 @@ class Session:
         self._in_callback = False
         self._stop_raised = False
         self._fih = None
-        self._n_samples = 0
+        self._step_callback = None
+        self._n_samples = 0  # samples written
+        self._n_taken = 0  # samples handed to the recorders (written, or a chunk in flight)
+        self._inflight: Future | None = None  # the chunk being processed on the worker
+        self._worker: ThreadPoolExecutor | None = None
         #: Seconds spent so far in each part of the recording (this rank): ``start`` (pointer
         #: set-up at finitialize), ``sample`` (reading the pointers every sample),
-        #: ``on_chunk <recorder name>``, ``agree`` (the per-chunk check across ranks),
-        #: ``reduce`` (to rank 0), ``write`` (the run file), and ``chunks`` (how many). What
-        #: benchmarks/ reports as the cost split; reading the clock costs < 0.1 µs per sample.
-        self.timings: dict[str, float] = {"start": 0.0, "sample": 0.0, "agree": 0.0,
-                                          "reduce": 0.0, "write": 0.0, "chunks": 0}
+        #: ``assemble`` (a chunk's currents in segment order), ``on_chunk <recorder name>``
+        #: (with ``pipeline`` partly on the worker thread, beside NEURON), ``wait`` (the main
+        #: thread waiting for the worker: the products not hidden behind NEURON), ``agree``
+        #: (the per-chunk check across ranks), ``reduce`` (to rank 0), ``write`` (the run
+        #: file), and ``chunks`` (how many). What benchmarks/ reports as the cost split;
+        #: reading the clock costs < 0.1 µs per sample.
+        self.timings: dict[str, float] = {"start": 0.0, "sample": 0.0, "assemble": 0.0,
+                                          "wait": 0.0, "agree": 0.0, "reduce": 0.0,
+                                          "write": 0.0, "chunks": 0}
 
     def _agree(self, stage):
         """Run ``stage`` on every rank; if it fails anywhere, raise on every rank."""
@@ -306,6 +341,10 @@ class Session:
             self._h.cvode.extra_scatter_gather_remove(self._step_callback)
             self._step_callback = None
         self._fih = None
+        self._inflight = None  # a chunk still in flight after a failure is dropped
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
 
     def _fail(self, err: BaseException) -> None:
         """Stop recording after ``err``; it is raised once NEURON has returned."""
@@ -321,21 +360,21 @@ class Session:
         """The time (ms) the run has reached; inside the step callback ``h.t`` still lags the
         sample being taken by one step, so the last sample's time counts too."""
         t = float(self._h.t)
-        if self._state in ("recording", "interrupted", "failed", "stopped") and self._n_samples:
-            t = max(t, self._t0 + (self._n_samples + self._sampler.fill - 1) * self._sdt)
+        if self._state in ("recording", "interrupted", "failed", "stopped") and self._n_taken:
+            t = max(t, self._t0 + (self._n_taken + self._sampler.fill - 1) * self._sdt)
         return t
 
     def _on_init(self) -> None:
         h = self._h
         try:
             if self._state == "recording":
-                t_last = self._t0 + (self._n_samples + self._sampler.fill - 1) * self._sdt
+                t_last = self._t0 + (self._n_taken + self._sampler.fill - 1) * self._sdt
                 self._stopped_by = RuntimeError(
                     f"h.finitialize was called again after the sample at t = {t_last:g} ms; "
                     "recording stopped there (use one session per run)")
                 logger.warning("%s", self._stopped_by)
                 self._complete_pending(valid=False)  # the states were just re-initialised
-                self._flush()
+                self._flush(final=True)
                 self._detach()
                 self._state = "stopped"
                 return
@@ -371,6 +410,8 @@ class Session:
         self._sdt = every * dt
         self._t0 = float(h.t)
         self._step_count = 0
+        # NEURON's t and dt read through pointers: 0.03 µs per step against 1.7 µs for h.dt
+        self._ref_t, self._ref_dt = h._ref_t, h._ref_dt
         n = len(self.network)
         # The t = 0 sample: not NEURON's i_membrane_ after finitialize (zero for a uniform
         # potential, an unphysical value otherwise) but the axial currents the initial potentials
@@ -380,13 +421,16 @@ class Session:
                                 self.chunk_samples, defer_rows=self._defer_rows, every=every,
                                 mode=self.sampling, dtype=self.dtype)
         self.timings["start"] += time.perf_counter() - t0
-        self._n_samples = 0
+        self._n_samples = self._n_taken = 0
+        if self.pipeline:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="signals-chunks")
         if self._writer is not None:
             self._writer.set_attrs({"dt": dt, "record_dt": self._sdt, "t_start": self._t0,
                                     "sampling": "mean" if self._sampler.mean else "point",
                                     "membrane_current_read": "node storage copy"
                                     if self._sampler.contiguous else "pointer gather",
                                     "buffer_dtype": self.dtype,
+                                    "pipeline": int(self.pipeline),
                                     **self._initial_v()})
         self._state = "recording"
         self._sample(imem=initial_membrane_currents(self.network.segments) if n else None)
@@ -427,26 +471,27 @@ class Session:
             return
         self._in_step = True
         try:
-            if self._h.dt != self._dt:
-                if self._h.t < self._t0:
+            if self._ref_dt[0] != self._dt:
+                if self._ref_t[0] < self._t0:
                     return  # steady-state settling before the run (e.g. dt = 1e9 at t = -1e10)
-                raise RuntimeError(f"h.dt changed from {self._dt} to {self._h.dt} ms during the run; "
-                                   "samples lie on a fixed time grid: use one dt per run")
+                raise RuntimeError(f"h.dt changed from {self._dt} to {self._ref_dt[0]} ms during "
+                                   "the run; samples lie on a fixed time grid: use one dt per run")
             if self._step_count == 0:
                 self._anchor_clock()
             self._complete_pending()
             self._step_count += 1
-            if self._sampler.mean:
+            sampler = self._sampler
+            if sampler.mean:
                 t0 = time.perf_counter()
-                self._sampler.step(self._step_count)
+                sampler.step(self._step_count)
                 self.timings["sample"] += time.perf_counter() - t0
-                if self._sampler.full:
+                if sampler.full:
                     self._flush()
             if self._step_count % self._every == 0:
                 t0 = time.perf_counter()
-                self._sampler.sample()
+                sampler.sample()
                 self.timings["sample"] += time.perf_counter() - t0  # the reading alone
-                if self._sampler.full:
+                if sampler.full:
                     self._flush()
         except Exception as err:
             # Nothing is raised into NEURON: under MPI an exception escaping a callback makes
@@ -481,27 +526,74 @@ class Session:
                 self._writer.set_attrs({"t_start": start})
 
     def _flush(self, final: bool = False) -> None:
-        """Hand the buffered samples to the recorders, reduce, write.
+        """Hand the buffered samples to the recorders; complete the chunk before them.
 
-        ``final``: the last call of a run; it runs even without buffered samples, because
-        event recorders (spikes) may hold events detected after the last sample.
+        The main-thread recorders see the new chunk now (they may read NEURON's state at its
+        end); with ``pipeline`` the others get it on the worker thread, and the previous chunk,
+        whose products the worker has finished meanwhile, is completed: reduced and written.
+        ``final``: the last call of a run; every chunk is completed before it returns, and it
+        runs even without buffered samples, because event recorders (spikes) may hold events
+        detected after the last sample.
         """
         self._sampler.finish()  # a run that ended inside an averaged interval
         n = self._sampler.fill
         if n == 0 and not final:
             return
-        start = self._n_samples
-        t = self._t0 + (start + np.arange(n)) * self._sdt
-        imem, pointers = self._sampler.views(n)
-        chunk = Chunk(imem=imem, t=t, start=start, pointers=pointers)
-        outputs: dict = {}
-        local_error: BaseException | None = None
+        done = self._collect()  # frees the buffer set the next samples go into
+        batch = self._sampler.hand_over()
+        t = self._t0 + (self._n_taken + np.arange(n)) * self._sdt
+        chunk = _MainThreadChunk(self._sampler, batch, t, self._n_taken, self.timings)
+        self._n_taken += n
+        outputs, error = {}, None
+        recorders, specs = self._main
+        if recorders:
+            try:
+                outputs = run_recorders(recorders, chunk, specs, self._blas_limit,
+                                        timings=self.timings)
+            except Exception as err:
+                error = err
+        if self._worker is not None:
+            self._inflight = self._worker.submit(self._process, chunk, outputs, error)
+        else:
+            self._inflight = Future()
+            self._inflight.set_result(self._process(chunk, outputs, error))
+        if done is not None:
+            self._complete(*done)
+        if final or self._worker is None:
+            self._drain()
+
+    def _process(self, chunk: _MainThreadChunk, outputs: dict, error: BaseException | None):
+        """The thread-safe recorders' outputs for ``chunk``, with the main-thread ones' (on the
+        worker thread with ``pipeline``: nothing here may touch NEURON or MPI)."""
+        recorders, specs = self._threaded
+        if error is None and recorders:
+            try:
+                chunk.imem  # noqa: B018 (assembled here, timed apart from the recorders)
+                outputs = {**outputs, **run_recorders(recorders, chunk, specs, self._blas_limit,
+                                                      timings=self.timings)}
+            except Exception as err:
+                error = err
+        return chunk.t, outputs, error
+
+    def _collect(self):
+        """Wait for the chunk in flight: ``(t, outputs, error)``, or None if there is none."""
+        if self._inflight is None:
+            return None
+        future, self._inflight = self._inflight, None
+        t0 = time.perf_counter()
+        done = future.result()
+        self.timings["wait"] += time.perf_counter() - t0
+        return done
+
+    def _drain(self) -> None:
+        """Complete the chunk in flight, if any."""
+        done = self._collect()
+        if done is not None:
+            self._complete(*done)
+
+    def _complete(self, t: np.ndarray, outputs: dict, local_error: BaseException | None) -> None:
+        """Agree on failures and signals across ranks, reduce to rank 0 and write the chunk."""
         timings = self.timings
-        try:
-            outputs = run_recorders(self.recorders, chunk, self._specs, self._blas_limit,
-                                    timings=timings)
-        except Exception as err:
-            local_error = err
         t0 = time.perf_counter()
         # Collective on every chunk so that a failure or a termination signal on one rank ends
         # all ranks at this same chunk, not a hang.
@@ -536,18 +628,20 @@ class Session:
             raise write_error
         timings["write"] += time.perf_counter() - t2
         timings["chunks"] += 1
-        self._n_samples += n
-        self._sampler.fill = 0
+        self._n_samples += t.size
         signums = [sig for _, sig in states if sig is not None]
         if signums and self._signal is None:
             self._signal = signums[0]
-            t_last = self._t0 + (self._n_samples - 1) * self._sdt
-            self._stopped_by = _Interrupted(f"interrupted by {describe(self._signal)} at t = "
-                                            f"{t_last:g} ms: the {self._n_samples} samples up to "
-                                            "there are in the file")
+            self._stopped_by = self._interruption()
             if self._state == "recording":
                 self._state = "interrupted"
                 self._h.stoprun = 1
+
+    def _interruption(self) -> _Interrupted:
+        """Why the file ends where it does after the agreed termination signal."""
+        t_last = self._t0 + (self._n_samples - 1) * self._sdt
+        return _Interrupted(f"interrupted by {describe(self._signal)} at t = {t_last:g} ms: the "
+                            f"{self._n_samples} samples up to there are in the file")
 
     def initialize(self, v_init: float = -65.0) -> None:
         """``h.finitialize(v_init)`` (mV), re-raising the session's own error if setup fails."""
@@ -622,6 +716,9 @@ class Session:
             if error is None and self._state == "recording":
                 self._complete_pending()  # the last step has finished: its states are final
                 self._flush(final=True)
+            elif error is None and self._state == "interrupted":
+                self._drain()  # the chunk in flight when the signal was agreed
+                self._stopped_by = self._interruption()
         except BaseException as err:
             error = err
             raise
@@ -661,6 +758,27 @@ class Session:
             raise own from None
 
 
+class _MainThreadChunk(Chunk):
+    """A handed-over chunk whose currents are put in segment order when first read (the
+    main-thread recorders, e.g. spikes, seldom read them; the worker then does it)."""
+
+    def __init__(self, sampler: Sampler, batch, t: np.ndarray, start: int,
+                 timings: dict[str, float]) -> None:
+        super().__init__(imem=np.empty((0, 0)), t=t, start=start,
+                         pointers=sampler.groups(batch))
+        del self.imem  # read through __getattr__ below
+        self._source = (sampler, batch, timings)
+
+    def __getattr__(self, name: str):
+        if name != "imem" or "_source" not in self.__dict__:
+            raise AttributeError(name)
+        sampler, batch, timings = self._source
+        t0 = time.perf_counter()
+        self.imem = sampler.assemble(batch)
+        timings["assemble"] += time.perf_counter() - t0
+        return self.imem
+
+
 class _RunStopped(RuntimeError):
     """Raised into a NEURON driver that ignores ``stoprun`` after recording failed."""
 
@@ -692,6 +810,25 @@ def _concat_statics(parts: list[dict[str, tuple]]) -> dict[str, tuple]:
         if len(values):
             out[name] = (dims, values, attrs)
     return out
+
+
+def _free_core(comm: Comm) -> bool:
+    """Whether this process may use more cores than the MPI ranks on its node (every rank
+    gets the same answer: the pipeline changes no collective, but ranks should behave alike)."""
+    import socket
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    hosts = comm.gather_objects((socket.gethostname(), cores))
+    verdict = None
+    if hosts is not None:
+        per_node: dict[str, int] = {}
+        for host, _ in hosts:
+            per_node[host] = per_node.get(host, 0) + 1
+        verdict = all(c > per_node[host] for host, c in hosts)
+    return bool(comm.broadcast(verdict))
 
 
 def attach(
@@ -740,8 +877,8 @@ def record(
     progress : bool, optional
         Progress bar on the terminal (shown after a few seconds unless False).
     **kwargs
-        ``record_dt``, ``sampling``, ``chunk_samples``, ``blas_threads``, ``attrs``, ``compression``,
-        ``mpi_backend``: see :class:`Session`.
+        ``record_dt``, ``sampling``, ``chunk_samples``, ``dtype``, ``blas_threads``, ``attrs``,
+        ``compression``, ``mpi_backend``, ``pipeline``: see :class:`Session`.
 
     Returns
     -------
