@@ -38,7 +38,7 @@ test: $(STAMP)
 NRN82_TESTS := test_engine test_lfp test_dipole test_eeg test_mpi test_netpyne test_io \
 	test_real_models test_hnn test_neuron_versions test_concentration test_contract \
 	test_recompute test_snapshots test_store test_validation test_connectivity test_examples \
-	test_sampling test_true_csd
+	test_sampling test_true_csd test_pipeline
 test-nrn82: $(STAMP82)
 	$(VENV82)/bin/python -m pytest -q -rs $(NRN82_TESTS:%=tests/%.py)
 	$(VENV82)/bin/python -m pytest -q -rs tests/test_readme.py -k hnn

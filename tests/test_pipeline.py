@@ -3,7 +3,11 @@ handled as there, NEURON touched only from the main thread."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ import signals
 from signals.recorders import LFP, Dipole, MembraneCurrents, Spikes, Traces
 
 PROBE = signals.electrodes.laminar(x=40.0, y=0.0, z=[0.0, 200.0, 400.0])
+HERE = Path(__file__).resolve().parent
 
 
 class ThreadLog(signals.Recorder):
@@ -109,3 +114,18 @@ def test_pipeline_must_be_a_bool_or_none(ball_and_stick, tmp_path):
     session = signals.Session(table, [LFP(PROBE)], path=tmp_path / "a.nc")
     assert isinstance(session.pipeline, bool)
     session.close()
+
+
+@pytest.mark.parametrize("pipeline", [0, 1])
+def test_earlier_cells_freed_by_the_collector_do_not_break_a_run(tmp_path, pipeline):
+    """Six runs in one process, each leaving its cells in reference cycles. A collection that
+    runs inside finitialize or a step (or on the worker thread) deletes their sections while
+    NEURON is busy: NEURON 9 then crashed ("acquire_owning_identifier() called on a frozen
+    structure"), NEURON 8.2 silently recorded the currents of freed memory (one run's LFP peak
+    was 18 % of the others'). The session keeps the collector off while it records."""
+    proc = subprocess.run([sys.executable, str(HERE / "_gc_run.py"), str(tmp_path), str(pipeline)],
+                          capture_output=True, text=True, timeout=300, cwd=HERE)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peaks = np.array(json.loads(proc.stdout.strip().splitlines()[-1])["peaks"])
+    assert peaks.size == 6 and peaks[0] > 1e-4
+    assert np.ptp(peaks) <= 1e-12 * peaks[0], peaks

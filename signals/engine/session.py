@@ -9,9 +9,9 @@ chunk length, never by ``tstop``.
 With ``pipeline`` on, a chunk's products run on one worker thread while NEURON integrates the
 next chunk into the other buffer set: the recorders that declare :attr:`Recorder.thread_safe`
 (every :class:`~signals.recorder.LinearRecorder`, traces, membrane currents) go there, the
-others (spikes: they read NEURON's vectors) run on the main thread when the chunk is collected.
-NEURON releases the GIL while it integrates, and BLAS while it multiplies, so the two overlap
-(``benchmarks/pipeline.py``). Every MPI collective (the per-chunk agreement, the reduction, the
+others (spikes: they read NEURON's vectors) run on the main thread when the chunk is handed
+over. NEURON releases the GIL while it integrates, and BLAS while it multiplies, so the two
+overlap (``benchmarks/gil_release.py``). Every MPI collective (the per-chunk agreement, the reduction, the
 write-error broadcast) stays on the main thread, in the same order on every rank: chunk ``k`` is
 completed at the flush of chunk ``k + 1``, and the last one when the run ends.
 """
@@ -245,6 +245,7 @@ class Session:
         self._n_taken = 0  # samples handed to the recorders (written, or a chunk in flight)
         self._inflight: Future | None = None  # the chunk being processed on the worker
         self._worker: ThreadPoolExecutor | None = None
+        self._gc = _CollectorPause()
         #: Seconds spent so far in each part of the recording (this rank): ``start`` (pointer
         #: set-up at finitialize), ``sample`` (reading the pointers every sample),
         #: ``assemble`` (a chunk's currents in segment order), ``on_chunk <recorder name>``
@@ -366,6 +367,8 @@ class Session:
 
     def _on_init(self) -> None:
         h = self._h
+        if self._state == "attached":
+            self._gc.pause()  # before the buffers are allocated, inside finitialize
         try:
             if self._state == "recording":
                 t_last = self._t0 + (self._n_taken + self._sampler.fill - 1) * self._sdt
@@ -478,7 +481,8 @@ class Session:
                                    "the run; samples lie on a fixed time grid: use one dt per run")
             if self._step_count == 0:
                 self._anchor_clock()
-            self._complete_pending()
+            if self._defer_rows:
+                self._complete_pending()
             self._step_count += 1
             sampler = self._sampler
             if sampler.mean:
@@ -691,6 +695,7 @@ class Session:
                         raise RuntimeError(f"NEURON failed at t = {h.t} ms: {err}") from err
                     if self._error is not None:
                         raise self._error
+                    self._gc.collect_young()  # between pieces: NEURON is not inside a step
                     bar.update(round(float(h.t) - t_before, 6))
                     if h.t <= t_before:
                         break
@@ -737,6 +742,7 @@ class Session:
             # when one rank exits with an error, which would leave a half-written file.
             self.comm.barrier()
             self._guard.restore()
+            self._gc.resume()
         signum = self._signal or self._guard.received
         if signum is not None:
             self._guard.deliver(signum, exception_aborts=self._in_callback and self.comm.nhost > 1)
@@ -777,6 +783,42 @@ class _MainThreadChunk(Chunk):
         self.imem = sampler.assemble(batch)
         timings["assemble"] += time.perf_counter() - t0
         return self.imem
+
+
+class _CollectorPause:
+    """Python's cyclic garbage collector off from ``finitialize`` until the session closes.
+
+    A collection may run in any callback or thread that allocates. If it frees a NEURON object
+    (a cell of an earlier model, kept in a cycle such as ``h.Section(cell=self)``) while NEURON
+    is inside ``finitialize`` or a step, NEURON 9 raises "acquire_owning_identifier() called on
+    a frozen structure" through Python's frames and the process crashes (seen when the buffers
+    were allocated inside ``finitialize``); on the worker thread it would free NEURON state
+    while NEURON runs. Reference counting still frees everything not in a cycle; young cycles
+    are collected between the pieces :meth:`Session.run` drives, and everything at close.
+    """
+
+    def __init__(self) -> None:
+        self._paused = False
+
+    def pause(self) -> None:
+        import gc
+
+        if gc.isenabled():
+            gc.disable()
+            self._paused = True
+
+    def collect_young(self) -> None:
+        import gc
+
+        if self._paused:
+            gc.collect(0)
+
+    def resume(self) -> None:
+        import gc
+
+        if self._paused:
+            self._paused = False
+            gc.enable()
 
 
 class _RunStopped(RuntimeError):
