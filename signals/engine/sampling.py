@@ -137,7 +137,7 @@ class Batch:
 
 
 class Sampler:
-    """Two sets of buffers of ``chunk_samples`` rows for the membrane currents and each group.
+    """Sets of buffers of ``chunk_samples`` rows for the membrane currents and each group.
 
     Parameters
     ----------
@@ -158,10 +158,14 @@ class Sampler:
     dtype : {"f8", "f4"}
         Type of the assembled currents (what recorders get; rows are read in double, interval
         sums are double, pointer groups stay double).
+    sets : {1, 2}
+        Buffer sets: 2 when a handed-over chunk may still be in use while new samples arrive
+        (the session's worker thread), 1 when each chunk is done before the next sample.
     """
 
     def __init__(self, segments: list, groups: Sequence[PointerGroup], chunk_samples: int, *,
-                 defer_rows: bool, every: int = 1, mode: str = "point", dtype: str = "f8") -> None:
+                 defer_rows: bool, every: int = 1, mode: str = "point", dtype: str = "f8",
+                 sets: int = 2) -> None:
         from neuron import h
 
         n = len(segments)
@@ -190,7 +194,7 @@ class Sampler:
         self._scratch_view = self._scratch.as_numpy()[:width]
         self._acc = np.zeros(width)  # running sum of the interval being averaged (nA)
         self.imem = np.empty((self.chunk_samples, n), dtype=dtype)  # assembled, segment order
-        self._sets = [self._buffers(width, groups) for _ in range(2)]
+        self._sets = [self._buffers(width, groups) for _ in range(sets)]
         self._set = self._sets[0]
         self._groups = []  # (PtrVector, Vector, its numpy view, group index, state?)
         for j, (segs, var, state) in enumerate(groups):
@@ -319,7 +323,7 @@ class Sampler:
         The other set must no longer be in use (its batch assembled and its chunk done).
         """
         batch = Batch(self.fill, self._set)
-        self._set = self._sets[1] if self._set is self._sets[0] else self._sets[0]
+        self._set = self._sets[-1] if self._set is self._sets[0] else self._sets[0]
         self.fill = 0
         return batch
 

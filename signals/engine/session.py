@@ -30,6 +30,7 @@ import numpy as np
 
 from signals import schema
 from signals.engine.driver import (
+    BUFFER_BYTES,
     BlasLimit,
     chunk_length,
     collect_specs,
@@ -81,7 +82,9 @@ class Session:
         at the sample's step (``"point"``, what NEURON's ``Vector.record`` gives). Traces and
         concentrations are always point samples. See :mod:`signals.engine.sampling`.
     chunk_samples : int, optional
-        Samples per chunk; default: up to 500, fewer when the buffer would exceed 16 MiB.
+        Samples per chunk; default: up to 500, fewer when the sample buffers would exceed
+        32 MiB (each sample is held as read, in double precision, once per buffer set, and in
+        segment order in ``dtype``: 199 samples on 10,500 segments, 133 with ``pipeline``).
     dtype : {"f8", "f4"}
         Precision of the sample buffer and of the linear recorders' matrices. ``"f4"`` halves
         both and the products' cost; measured on the demo network (``benchmarks/float32.py``)
@@ -174,7 +177,12 @@ class Session:
         if self.comm.broadcast(None if n_cells is None else sum(n_cells)) == 0:
             raise ValueError("the network has no cells on any rank")
         itemsize = np.dtype(self.dtype).itemsize
-        chunk_samples = chunk_length(len(self.network), chunk_samples, itemsize=itemsize)
+        # every sample is held as read (double, one row per buffer set) and in segment order
+        # (``dtype``); by default all of it in 32 MiB: the chunk of one 16 MiB buffer before
+        # the pipeline, two thirds of that with it
+        self._sets = sets = 2 if self.pipeline else 1
+        chunk_samples = chunk_length(len(self.network), chunk_samples, itemsize=8 * sets + itemsize,
+                                     budget=2 * BUFFER_BYTES)
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
         buffer_bytes = itemsize * self.chunk_samples * max(len(self.network), 1)
@@ -422,7 +430,7 @@ class Session:
         t0 = time.perf_counter()
         self._sampler = Sampler(self.network.segments, self.ctx.pointer_groups,
                                 self.chunk_samples, defer_rows=self._defer_rows, every=every,
-                                mode=self.sampling, dtype=self.dtype)
+                                mode=self.sampling, dtype=self.dtype, sets=self._sets)
         self.timings["start"] += time.perf_counter() - t0
         self._n_samples = self._n_taken = 0
         if self.pipeline:
