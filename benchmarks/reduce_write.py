@@ -78,12 +78,12 @@ BIN = Path(sys.executable).parent
 BACKENDS = ("mpi4py", "neuron")
 DT = 0.025  # ms
 RECORD_DT = 0.1  # ms
-S1_SEGMENTS = 10_000_000
-S1_CELLS = 31_000
-S1_RANKS = (64, 128, 256, 512, 1024)
+S1_SEGMENTS = 10_000_000  # segments of the S1 network
+S1_CELLS = 31_000  # cells of the S1 network
+S1_RANKS = (64, 128, 256, 512, 1024)  # MPI rank counts of the S1 tables
 N_POPULATIONS = 10
-CONTACTS = (384, 32)
-PHASES = ("agree", "reduce", "write")
+CONTACTS = (384, 32)  # contacts of the two probes
+PHASES = ("agree", "reduce", "write")  # rank 0's parts of a chunk (see the module docstring)
 
 
 def s1_chunk_length(ranks: int, itemsize: int = 8, segments: int = S1_SEGMENTS) -> int:
@@ -94,6 +94,7 @@ def s1_chunk_length(ranks: int, itemsize: int = 8, segments: int = S1_SEGMENTS) 
 
 
 def default_lengths() -> list[int]:
+    """The S1 default chunk lengths (samples) on :data:`S1_RANKS`, float64 and float32."""
     return sorted({s1_chunk_length(p, k) for p in S1_RANKS for k in (8, 4)})
 
 
@@ -161,6 +162,7 @@ def spikes_per_chunk(length: int, rate: float) -> int:
 
 
 def _stats(times: list[float]) -> dict:
+    """Minimum and median (ms) of call times (s)."""
     return {"min_ms": min(times) * 1e3, "median_ms": statistics.median(times) * 1e3}
 
 
@@ -216,6 +218,7 @@ def _run_lengths(comm, pc, lengths, n_iter, warmup, sensors, rate, tmp: Path, ta
 
 
 def run_child(args) -> None:
+    """One job (one rank of it): every backend and chunk length; rank 0 emits the record."""
     from signals.engine.parallel import Comm, init_mpi_if_launched
 
     nhost = init_mpi_if_launched()  # h.nrnmpi_init() under mpiexec, before anything else
@@ -256,10 +259,12 @@ def mpi_env() -> dict:
 
 
 def find_mpiexec() -> str | None:
+    """The venv's ``mpiexec`` (the mpich wheel's), else the one on ``PATH``."""
     return shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
 
 
 def oversubscribed(nranks: int) -> bool:
+    """Whether ``nranks`` ranks are more than this machine's cores."""
     return nranks > (os.cpu_count() or 1)
 
 
@@ -323,6 +328,7 @@ def per_sim_s(ms_per_chunk: float, length: int, record_dt: float) -> float:
 
 
 def print_tables(summary: dict) -> None:
+    """One Markdown table per configuration of :func:`summarise` (ms, MB, MB/s, s per sim s)."""
     for name, per in summary.items():
         rows = []
         for length, m in sorted(per.items()):

@@ -128,6 +128,7 @@ def build_hh(n_cells: int) -> tuple[list, list]:
 
 
 def _run_bare(n_cells: int, tstop: float, fast_imem: bool) -> dict:
+    """A bare run of ``tstop`` ms: wall and CPU time (s), ns per segment per step (CPU)."""
     from neuron import h
 
     cells, _stims = build_hh(n_cells)
@@ -144,6 +145,8 @@ def _run_bare(n_cells: int, tstop: float, fast_imem: bool) -> dict:
 
 
 def _run_record(n_cells: int, tstop: float, dtype: str, record_dt: float | None) -> dict:
+    """A recorded run of ``tstop`` ms (``record_dt`` in ms, None: every step): its
+    ``Session.timings`` (s), matrix and buffer bytes, RSS growth (MiB)."""
     from neuron import h
 
     import signals
@@ -204,6 +207,7 @@ def _run_gemm(dtype: str, repeat: int) -> dict:
 
 
 def _run_setup(n_cells: int, repeat: int) -> dict:
+    """The LFP set-up (ns per contact x segment entry) and the segment table (ns per segment)."""
     import signals
     from signals.recorders.lfp import inside_segments, transfer_matrix
 
@@ -220,6 +224,7 @@ def _run_setup(n_cells: int, repeat: int) -> dict:
 
 
 def run_child(variant: str, n_cells: int, tstop: float, repeat: int) -> dict:
+    """One variant's record (see the module docstring); ``tstop`` in ms."""
     if variant in ("bare", "bare_fast_imem"):
         return _run_bare(n_cells, tstop, variant == "bare_fast_imem")
     if variant == "record_f8":
@@ -393,6 +398,7 @@ def s1_rows(u: dict, red: dict[int, dict], dtype: str, record_dt: float) -> list
 
 
 def print_s1(rows: list[dict], title: str) -> None:
+    """The S1 table (seconds per simulated second, MiB, ms per chunk) of :func:`s1_rows`."""
     table = []
     for x in rows:
         rec = x["sampling"] + x["products"]
@@ -416,6 +422,7 @@ def print_s1(rows: list[dict], title: str) -> None:
 
 
 def _describe(key, rec: dict) -> str:
+    """Progress line of one job (wall times in s)."""
     extra = f"sim {rec['sim_s']:.2f} s  " if "sim_s" in rec else ""
     return f"{extra}(process {rec['process_s']:.1f} s, load {rec['load1']:.2f})"
 
@@ -507,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_units(u: dict, red: dict, source: str) -> None:
+    """The measured unit costs, each with its units and how it was measured."""
     rows = []
 
     def add(name, value, unit, how):
