@@ -190,6 +190,8 @@ class Sampler:
             except ValueError:
                 self._column = None  # NEURON 8, or a layout not proven: the pointer gather
         width = self._column.width if self._column is not None else n
+        # each segment's place in a row as read: the storage order, or the gather's own
+        self._index = self._column.index if self._column is not None else np.arange(n)
         self._scratch = h.Vector(max(width, 1))  # one step's row (mean sampling)
         self._scratch_view = self._scratch.as_numpy()[:width]
         self._acc = np.zeros(width)  # running sum of the interval being averaged (nA)
@@ -336,12 +338,16 @@ class Sampler:
         n, buffers = batch.n, batch.buffers
         out = self.imem
         if self.n_segments:
-            index = None if self._column is None else self._column.index
-            for k in range(n):
-                if index is None:
-                    out[k] = buffers.views[k]
-                else:
-                    np.take(buffers.views[k], index, out=out[k])
+            # mode="clip": no copy of the output (the indices are valid by construction), and
+            # numpy releases the GIL in it, so NEURON's callbacks on the main thread need not
+            # wait for this loop (a switch interval, 5 ms, per wait)
+            if out.dtype == np.float64:
+                for k in range(n):
+                    np.take(buffers.views[k], self._index, out=out[k], mode="clip")
+            else:  # a take that casts converts the whole row, other nodes' values too
+                row = np.empty(self.n_segments)
+                for k in range(n):
+                    out[k] = np.take(buffers.views[k], self._index, out=row, mode="clip")
         return out[:n].T
 
     @staticmethod
