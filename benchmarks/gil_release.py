@@ -1,18 +1,22 @@
-"""Do NEURON, BLAS and netCDF4/HDF5 release the GIL? What the worker-thread pipeline rests on.
+"""Does NEURON let a worker thread run while it integrates? What the pipeline rests on.
 
 Not a test. ``Session(pipeline=True)`` runs a chunk's products (BLAS) on a worker thread while
-NEURON integrates the next chunk on the main thread (calling back into Python every step), and
-could write the file there too. That overlaps only if the C code releases the GIL. Each pair
-below runs ``A`` on the main thread while a worker runs ``B``, and prints the wall time of both
-together against ``A`` alone and ``B`` alone:
+NEURON integrates the next chunk on the main thread, calling back into Python every step. Two
+measurements:
 
-* overlap ≈ 1: ``max(A, B)`` — both ran at once (the GIL was released);
-* overlap ≈ 0: ``A + B`` — they took turns.
-
-``overlap = (A + B - together) / min(A, B)``. Pairs: NEURON's ``continuerun`` of an hh cable
-network with a per-step Python callback (as a session installs) against a GEMM loop (one BLAS
-thread), against a pure-Python loop (holds the GIL: the control, ~0), and against
-``netCDF4`` appends of chunks to a file.
+1. **Overlap.** Each pair runs ``A`` on the main thread while a worker runs ``B``, and prints
+   ``overlap = (A + B - together) / min(A, B)``: 1 when both ran at once, 0 when they took
+   turns. Pairs: NEURON's ``continuerun`` of an hh cable network with a per-step Python
+   callback (as a session installs) against a GEMM loop (one BLAS thread), against
+   ``netCDF4`` appends of chunks, against a pure-Python loop (the control), and GEMM against
+   GEMM.
+2. **GIL hand-over.** How long a worker waits each time it needs the GIL back while NEURON
+   integrates: a loop of ``time.sleep(0)`` (gives the GIL up and asks for it again) during
+   ``continuerun``, with and without the per-step callback. NEURON holds the GIL while it
+   integrates; a worker gets it only when the main thread is in Python (the callback) and
+   Python's switch interval (``sys.getswitchinterval()``, 5 ms) has passed, so every hand-over
+   can cost the worker up to that interval: the worker's chunk work must be a few large calls
+   that release the GIL (BLAS, ``np.take(mode="clip")``), not many small ones.
 
 Usage::
 
@@ -22,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import threading
 import time
@@ -129,6 +134,43 @@ def together(main, worker) -> tuple[float, float, float]:
     return a, b, best
 
 
+def hand_over(tstop: float, callback: bool, n: int = 50) -> np.ndarray:
+    """Milliseconds between a worker's ``time.sleep(0)`` calls while NEURON runs ``tstop``."""
+    from neuron import h
+
+    start = threading.Event()
+    gaps: list[float] = []
+
+    def worker():
+        start.wait()
+        last = time.perf_counter()
+        for _ in range(n):
+            time.sleep(0)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    steps = [0]
+
+    def step():  # lets the worker start once NEURON is integrating
+        steps[0] += 1
+        if steps[0] == 20:
+            start.set()
+
+    if callback:
+        h.cvode.extra_scatter_gather(0, step)
+    else:
+        start.set()
+    th = threading.Thread(target=worker)
+    th.start()
+    h.finitialize(-65.0)
+    h.continuerun(tstop)
+    th.join()
+    if callback:
+        h.cvode.extra_scatter_gather_remove(step)
+    return np.array(gaps) * 1e3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", type=int, default=200, help="hh cables of 51 segments")
@@ -156,11 +198,21 @@ def main() -> None:
                          f"{(a + b - both) / min(a, b):.2f}"])
     from neuron import h
 
+    h.cvode.extra_scatter_gather_remove(model[1])
+    waits = []
+    for callback in (True, False):
+        g = hand_over(args.tstop, callback)
+        waits.append(["yes" if callback else "no", f"{np.median(g):.3f}",
+                      f"{np.percentile(g, 90):.3f}", f"{g.max():.1f}"])
     print("\n".join(harness.environment(["neuron", "numpy", "netCDF4"])))
     harness.print_table(["main thread (A)", "worker thread (B)", "A s", "B s", "together s",
                          "overlap"], rows,
                         title=f"{len(model[0])} hh cables x 51 segments, {args.tstop:g} ms, "
                               f"dt = {h.dt} ms; min of 2; load average {harness.load_text()}")
+    harness.print_table(["per-step Python callback", "median ms", "p90 ms", "max ms"], waits,
+                        title="a worker's wait for the GIL while NEURON integrates (50 hand-overs; "
+                              f"switch interval {sys.getswitchinterval() * 1e3:g} ms; without a "
+                              "callback the worker waits for the whole run)")
 
 
 if __name__ == "__main__":

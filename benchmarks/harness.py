@@ -386,14 +386,14 @@ def load_summary(results: Results) -> str | None:
 # -- signals.Session.timings -----------------------------------------------------------------
 
 #: the parts of a chunk's flush in ``Session.timings`` (besides ``on_chunk <recorder>``);
-#: with ``pipeline`` ``assemble`` and most ``on_chunk`` run on the worker thread and ``wait`` is
-#: the main thread waiting for it
-FLUSH_PARTS = ("assemble", "wait", "agree", "reduce", "write")
+#: with ``pipeline`` most ``on_chunk`` run on the worker thread and ``wait`` is the main thread
+#: waiting for it
+FLUSH_PARTS = ("wait", "agree", "reduce", "write")
 
 
 def flush_seconds(timings: Mapping[str, float]) -> float:
-    """Seconds of every chunk flush in ``timings``: assembly, recorders, wait, agree, reduce,
-    write (summed over both threads with ``pipeline``)."""
+    """Seconds of every chunk flush in ``timings``: recorders, wait, agree, reduce, write
+    (summed over both threads with ``pipeline``)."""
     return sum(v for k, v in timings.items() if k.startswith("on_chunk ") or k in FLUSH_PARTS)
 
 
@@ -403,8 +403,7 @@ def cost_split(at_run_end: Mapping[str, float], at_close: Mapping[str, float]) -
     ``at_run_end`` is copied when ``Session.run`` returns, ``at_close`` after the session is
     closed (its last flush included). ``Session`` times the reading of the currents alone as
     ``sample`` (flushes apart), which is ``gather`` here. Returns ``gather``, ``start``,
-    ``on_chunk <name>`` per recorder, ``assemble``, ``wait``, ``agree``, ``reduce``, ``write``
-    (all at close),
+    ``on_chunk <name>`` per recorder, ``wait``, ``agree``, ``reduce``, ``write`` (all at close),
     ``last_flush`` (the part of those spent at close) and ``chunks``.
     """
     gather = at_run_end.get("sample", 0.0)

@@ -423,8 +423,6 @@ def _print_profile(rs: list[dict] | None, bare_s: float | None, fast_s: float | 
     if bare_s and fast_s:
         rows.append(("h.cvode.use_fast_imem(1) (bare_fast_imem - bare)", fast_s - bare_s, steps, "step"))
     rows.append(("sampling: i_membrane_ read into the buffer", split["gather"], steps, "step"))
-    rows.append((f"assembly: the chunk in segment order{where}", split["assemble"], n_chunks,
-                 "chunk"))
     for key, v in split.items():
         if key.startswith("on_chunk "):
             rows.append((f"{key.split(' ', 1)[1]}.on_chunk (GEMMs){where}", v, n_chunks, "chunk"))

@@ -37,9 +37,10 @@ recorders' ``variables()`` and ``coords()``:
   chunk's model time at ``record_dt = 0.1`` ms, split evenly over the ranks.
 
 Chunk lengths ``L``: the default ``chunk_samples`` of an S1 run (10 M segments) on 64 ... 1024
-ranks as ``signals.Session`` picks it with one core per rank (32 MiB for a set of float64 rows
-as read plus the chunk in segment order; rank 0's width decides): 13, 26, 53, 107, 214 samples
-in float64 and 17, 35, 71, 143, 286 in float32.
+ranks, ``signals.engine.driver.chunk_length(10e6 / ranks, itemsize=8 or 4)`` (one 16 MiB
+buffer: with one core per rank there is no worker-thread pipeline and its second buffer;
+rank 0's width decides; f4 buffers hold twice the samples): 13, 26, 53, 107, 214 and 429
+samples.
 
 Per simulated second: ``chunks = ceil(samples / L)`` with 10,000 samples at ``record_dt =
 0.1`` ms and 40,000 when sampling every step (dt = 0.025 ms); "s per sim s" is ``chunks *
@@ -88,13 +89,10 @@ PHASES = ("agree", "reduce", "write")  # rank 0's parts of a chunk (see the modu
 
 
 def s1_chunk_length(ranks: int, itemsize: int = 8, segments: int = S1_SEGMENTS) -> int:
-    """Default ``chunk_samples`` of an S1 run on ``ranks`` ranks (segments split evenly), as
-    ``signals.Session`` chooses it with one core per rank (no worker-thread pipeline: one set
-    of float64 rows as read plus the chunk in segment order, 32 MiB in all)."""
-    from signals.engine.driver import BUFFER_BYTES, chunk_length
+    """Default ``chunk_samples`` of an S1 run on ``ranks`` ranks (segments split evenly)."""
+    from signals.engine.driver import chunk_length
 
-    return chunk_length(math.ceil(segments / ranks), itemsize=8 + itemsize,
-                        budget=2 * BUFFER_BYTES)
+    return chunk_length(math.ceil(segments / ranks), itemsize=itemsize)
 
 
 def default_lengths() -> list[int]:

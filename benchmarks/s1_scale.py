@@ -42,7 +42,7 @@ rank 0's reduction and write
 The model (N = 10 M segments, N_r = N / P per rank, C = 416 contacts, steps = 40,000 and
 samples S = 10,000 per simulated second, itemsize 8 or 4 bytes)::
 
-    L(P)        = clip(32 MiB // ((8 + itemsize) * N_r), 1, 500)   (signals' rule, one core per rank)
+    L(P)        = chunk_length(N_r) = clip(16 MiB // (itemsize * N_r), 1, 500)   (signals' rule)
     chunks      = ceil(S / L)
     bare        = b * N_r * steps                                       (hh: a lower bound)
     sampling    = s * N_r * steps
@@ -50,8 +50,8 @@ samples S = 10,000 per simulated second, itemsize 8 or 4 bytes)::
     rank 0      = chunks * r(L)            (P = 2 measured, fastest call: "low")
                 = chunks * ((agree + reduce)(L) * log2(P) + write(L))   (fastest calls of each
                   phase; a binomial tree whose every level carries the whole chunk: "high")
-    memory      = m_A * N_r + L * N_r * (itemsize + 8) + 16 * N_r   (matrices; the chunk in
-                  segment order + one set of raw float64 node-storage rows; interval sums)
+    memory      = m_A * N_r + L * N_r * itemsize + 16 * N_r   (matrices; the sample buffer,
+                  one set with one core per rank; interval sums and one step's currents)
     LFP set-up  = u * C * N_r
 
 Every rank waits for rank 0 once per chunk (the reduction is collective; the others wait for
@@ -385,9 +385,9 @@ def s1_rows(u: dict, red: dict[int, dict], dtype: str, record_dt: float) -> list
             per_chunk_high = (r["agree_min"] + r["reduce_min"]) * math.log2(p) + r["write_min"]
             low, high = chunks * per_chunk_low / 1e3, chunks * per_chunk_high / 1e3
         matrices = rec["matrix_bytes_seg"] * n_r
-        # the assembled chunk (itemsize) + one set of raw float64 rows (no pipeline with one
-        # core per rank) + interval sums
-        buffer = length * n_r * (itemsize + 8) + 16 * n_r
+        # the sample buffer (one set: no pipeline with one core per rank) + interval sums and
+        # one step's currents
+        buffer = length * n_r * itemsize + 16 * n_r
         rows.append({"ranks": p, "n_r": n_r, "chunk": length, "chunks": chunks,
                      "buffer_mib": buffer / 2**20, "matrices_mib": matrices / 2**20,
                      "bare": bare, "sampling": sampling, "products": products,

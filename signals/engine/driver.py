@@ -35,13 +35,12 @@ BUFFER_BYTES = 16 * 2**20
 MAX_CHUNK_SAMPLES = 500
 
 
-def chunk_length(width: int, requested: int | None = None, *, itemsize: int = 8,
-                 budget: int = BUFFER_BYTES) -> int:
-    """Samples per chunk: ``requested``, or up to 500 with at most ``budget`` bytes of samples
-    of ``width`` values of ``itemsize`` bytes each (:data:`BUFFER_BYTES` by default)."""
+def chunk_length(width: int, requested: int | None = None, *, itemsize: int = 8) -> int:
+    """Samples per chunk: ``requested``, or up to 500 with at most :data:`BUFFER_BYTES` of
+    samples of ``width`` values of ``itemsize`` bytes each."""
     if requested is not None:
         return ensure_int(requested, "chunk_samples", minimum=1)
-    return int(np.clip(budget // (itemsize * max(int(width), 1)), 1, MAX_CHUNK_SAMPLES))
+    return int(np.clip(BUFFER_BYTES // (itemsize * max(int(width), 1)), 1, MAX_CHUNK_SAMPLES))
 
 
 def provenance(*, tools: Sequence[tuple[str, str]] = (("neuron", "neuron_version"),

@@ -1,17 +1,18 @@
 """The sample buffers of a session: what NEURON's pointers hold, one row per sample.
 
-Every local ``i_membrane_`` is read once per sample into a row of a chunk buffer: on NEURON 9 by
-one copy of the node storage column that holds them (:class:`NodeColumn`, a row in storage
-order), elsewhere by one ``PtrVector`` gather (a row in segment order). One ``PtrVector`` per
-pointer group a recorder requested (:meth:`signals.Context.add_pointers`) is gathered into its
-own buffer; groups of state-phase variables (gates, concentrations) are read one callback later,
-when NEURON has updated them to the sample's time.
+Every local ``i_membrane_`` is read once per sample into a row of a chunk buffer, in the
+segments' order and the buffer's precision: on NEURON 9 by one copy of the node storage column
+that holds them and a fixed permutation (:class:`NodeColumn`), elsewhere by one ``PtrVector``
+gather. One ``PtrVector`` per pointer group a recorder requested
+(:meth:`signals.Context.add_pointers`) is gathered into its own buffer; groups of state-phase
+variables (gates, concentrations) are read one callback later, when NEURON has updated them to
+the sample's time.
 
-The buffers come in two sets: while the recorders work on the chunk of one set (possibly on a
-worker thread, :mod:`signals.engine.session`), NEURON's samples go into the other.
-:meth:`Sampler.hand_over` swaps them; :meth:`Sampler.assemble` puts a handed-over chunk's
-currents in segment order and the buffer's precision — work done once per chunk, off the
-per-step path.
+The buffers come in one set, or two with the session's worker-thread pipeline: while the
+recorders work on the chunk of one set beside NEURON, NEURON's samples go into the other
+(:meth:`Sampler.hand_over` swaps them). The permutation is done per sample, while the row is
+in cache, so that the worker gets a chunk ready for its products (which release the GIL)
+and no per-chunk loop of its own (which would hold it while NEURON's callbacks wait).
 
 With a sampling interval of ``k > 1`` steps, ``mean`` sampling gives each sample of the
 membrane currents the mean over the interval centred on it (a box filter before sampling, so
@@ -44,8 +45,8 @@ class NodeColumn:
     """All local ``i_membrane_`` read with one copy of NEURON 9's node storage.
 
     NEURON 9 keeps every node's ``i_membrane_`` in one column of its structure-of-arrays node
-    storage; ``Vector.from_double`` copies a contiguous range of it (a *raw* row, in storage
-    order), and a fixed permutation (:attr:`index`) puts it in the segments' order. Measured
+    storage; ``Vector.from_double`` copies a contiguous range of it, and a fixed permutation
+    (:attr:`index`) puts it in the segments' order. Measured
     (``benchmarks/gather_cost.py``): 2-4 ns per segment against 20-47 ns for ``PtrVector.gather``
     of the same pointers. The rows are read from the handles once, and the mapping is proven,
     not assumed: distinct values are written through the pointers and must come back in order
@@ -66,11 +67,11 @@ class NodeColumn:
         n = len(segments)
         lo = int(rows.min())
         self._first = segments[int(np.argmin(rows))]._ref_i_membrane_
-        #: Values in one raw row (the storage range from the first to the last segment's node).
+        #: Values copied per read (the storage range from the first to the last segment's node).
         self.width = int(rows.max()) - lo + 1
         self._column = h.Vector(self.width)
         self._view = self._column.as_numpy()
-        #: Position of each segment's value in a raw row.
+        #: Position of each segment's value in the copied range.
         self.index = rows - lo
         self._ptr = ptr
         self._vec = h.Vector(n)
@@ -101,39 +102,36 @@ class NodeColumn:
             k += 1
         return rows
 
-    def copy_into(self, vec) -> None:
-        """Copy the raw row (storage order, nA) into the NEURON Vector ``vec``."""
-        vec.from_double(self.width, self._first)
-
     def read(self, out: np.ndarray) -> np.ndarray:
-        """The segments' ``i_membrane_`` (nA) into ``out``, in segment order."""
-        self.copy_into(self._column)
-        return np.take(self._view, self.index, out=out)
+        """The segments' ``i_membrane_`` (nA) into ``out`` (double), in segment order."""
+        self._column.from_double(self.width, self._first)
+        # mode="clip": no copy of the output (the indices are valid by construction)
+        return np.take(self._view, self.index, out=out, mode="clip")
 
-    def check(self, raw: np.ndarray) -> None:
-        """Raise if the raw row ``raw`` (just read) differs from what the gather reads now."""
+    def check(self, values: np.ndarray) -> None:
+        """Raise if ``values`` (just read) differ from what the gather reads now."""
         self._ptr.gather(self._vec)
-        if not np.array_equal(self._vec_view, raw[self.index]):
+        if not np.array_equal(self._vec_view, values):
             raise RuntimeError("NEURON's node storage was rearranged during the run (the copy of "
                                "i_membrane_ no longer matches its pointers); recording stopped "
                                "rather than write wrong currents")
 
 
 @dataclass
-class _Buffers:
-    """One set of chunk buffers: a NEURON Vector per row of currents, an array per group."""
-
-    rows: list  # NEURON Vectors, one per sample (raw or segment order)
-    views: list[np.ndarray]  # their numpy views, made once (as_numpy leaks per call, NEURON 9)
-    groups: list[np.ndarray]  # per pointer group, (chunk, n_ptr), in request order
-
-
-@dataclass
 class Batch:
-    """A handed-over chunk: its ``n`` samples sit in one buffer set until it is assembled."""
+    """A handed-over chunk: ``n`` samples of the currents (segment order) and of each group."""
 
     n: int
-    buffers: _Buffers
+    imem: np.ndarray  # (chunk, n_seg)
+    groups: list[np.ndarray]  # per pointer group, (chunk, n_ptr), in request order
+
+    def currents(self) -> np.ndarray:
+        """The currents (n_seg, n), nA."""
+        return self.imem[:self.n].T
+
+    def pointers(self) -> list[np.ndarray]:
+        """Each group (n_ptr, n), in request order."""
+        return [g[:self.n].T for g in self.groups]
 
 
 class Sampler:
@@ -156,8 +154,7 @@ class Sampler:
         Membrane currents at the sample's step, or their mean over the interval centred on it
         (see the module docstring). With ``every == 1`` both are the same.
     dtype : {"f8", "f4"}
-        Type of the assembled currents (what recorders get; rows are read in double, interval
-        sums are double, pointer groups stay double).
+        Type of the current buffer (pointer groups stay double; interval sums are double).
     sets : {1, 2}
         Buffer sets: 2 when a handed-over chunk may still be in use while new samples arrive
         (the session's worker thread), 1 when each chunk is done before the next sample.
@@ -169,13 +166,13 @@ class Sampler:
         from neuron import h
 
         n = len(segments)
-        self.n_segments = n
         self.chunk_samples = int(chunk_samples)
         self.defer_rows = bool(defer_rows)
         self.every = int(every)
         self.mean = mode == "mean" and self.every > 1
         self._half = self.every // 2  # steps after a sample until its mean is final
         self._even = self.every % 2 == 0
+        self._acc = np.zeros(n)  # running sum of the interval being averaged (nA)
         self._weight = 0.0
         self._next = 1  # index (since t0) of the sample whose interval is being summed
         self._awaiting: int | None = None  # buffer row still waiting for its mean currents
@@ -189,45 +186,32 @@ class Sampler:
                 self._column = NodeColumn(segments, self._imem_ptr)
             except ValueError:
                 self._column = None  # NEURON 8, or a layout not proven: the pointer gather
-        width = self._column.width if self._column is not None else n
-        # each segment's place in a row as read: the storage order, or the gather's own
-        self._index = self._column.index if self._column is not None else np.arange(n)
-        self._scratch = h.Vector(max(width, 1))  # one step's row (mean sampling)
-        self._scratch_view = self._scratch.as_numpy()[:width]
-        self._acc = np.zeros(width)  # running sum of the interval being averaged (nA)
-        self.imem = np.empty((self.chunk_samples, n), dtype=dtype)  # assembled, segment order
-        self._sets = [self._buffers(width, groups) for _ in range(sets)]
-        self._set = self._sets[0]
-        self._groups = []  # (PtrVector, Vector, its numpy view, group index, state?)
-        for j, (segs, var, state) in enumerate(groups):
+        self._imem_vec = h.Vector(max(n, 1))
+        self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
+        self._current_imem = np.empty(n)  # one step's currents, in double
+        self._groups = []  # (PtrVector, Vector, its numpy view, group index)
+        self._is_state = [g.state for g in groups]
+        for segs, var, _ in groups:
             ptr = h.PtrVector(len(segs))
             for i, seg in enumerate(segs):
                 ptr.pset(i, getattr(seg, "_ref_" + var))
             vec = h.Vector(len(segs))
-            self._groups.append((ptr, vec, vec.as_numpy(), j, state))
-        self._current = [g for g in self._groups if not g[4]]
-        self._state = [g for g in self._groups if g[4]]
+            self._groups.append((ptr, vec, vec.as_numpy()))
+        self._current = [j for j, state in enumerate(self._is_state) if not state]
+        self._state = [j for j, state in enumerate(self._is_state) if state]
+        self._sets = [Batch(0, np.empty((self.chunk_samples, n), dtype=dtype),
+                            [np.full((self.chunk_samples, len(g.segments)), np.nan)
+                             for g in groups])
+                      for _ in range(sets)]
+        self._set_index = 0
+        self._set = self._sets[0]
         self.pending: int | None = None
         self.fill = 0
-
-    def _buffers(self, width: int, groups: Sequence[PointerGroup]) -> _Buffers:
-        from neuron import h
-
-        rows = [h.Vector(max(width, 1)) for _ in range(self.chunk_samples)]
-        return _Buffers(rows, [r.as_numpy()[:width] for r in rows],
-                        [np.full((self.chunk_samples, len(g.segments)), np.nan) for g in groups])
 
     @property
     def full(self) -> bool:
         """Every row holds a complete sample: time to flush."""
         return self.fill == self.chunk_samples and self.pending is None and self._awaiting is None
-
-    def _read_into(self, vec) -> None:
-        """This step's membrane currents (nA) into the NEURON Vector ``vec`` (a raw row)."""
-        if self._column is None:
-            self._imem_ptr.gather(vec)
-        else:
-            self._column.copy_into(vec)
 
     def step(self, count: int) -> None:
         """Add this step's currents to the interval mean (``mean`` sampling; every step).
@@ -241,8 +225,7 @@ class Sampler:
             if d == self._half:
                 self._emit(None)
             return
-        self._read_into(self._scratch)
-        x = self._scratch_view
+        x = self._read_imem()
         edge = self._even and abs(d) == self._half
         if edge:
             self._acc += 0.5 * x
@@ -258,7 +241,7 @@ class Sampler:
     def _emit(self, shared: np.ndarray | None) -> None:
         """The averaged interval is complete: its mean goes into its row."""
         if self._awaiting is not None and self._weight:
-            np.divide(self._acc, self._weight, out=self._set.views[self._awaiting])
+            np.divide(self._acc, self._weight, out=self._set.imem[self._awaiting])
         self._awaiting = None
         self._next += 1
         if shared is None:  # the edge step of an even interval starts the next one too
@@ -272,7 +255,7 @@ class Sampler:
         """The run ended inside an interval: its row gets the mean of the steps it reached."""
         if self._awaiting is not None:
             if self._weight:
-                np.divide(self._acc, self._weight, out=self._set.views[self._awaiting])
+                np.divide(self._acc, self._weight, out=self._set.imem[self._awaiting])
             self._awaiting = None
 
     def sample(self, imem: np.ndarray | None = None) -> None:
@@ -284,18 +267,20 @@ class Sampler:
         """
         k = self.fill
         buffers = self._set
-        if imem is not None:
-            if self._column is None:
-                buffers.views[k][:] = imem
-            else:
-                buffers.views[k][self._column.index] = imem
-        elif self.mean:
+        if self.mean and imem is None:
             self._awaiting = k  # its mean is final k // 2 steps later (see step)
+        elif imem is not None:
+            buffers.imem[k] = imem
         elif self._imem_ptr is not None:
-            self._read_into(buffers.rows[k])
-            if self._column is not None and k == self.chunk_samples - 1:
-                self._column.check(buffers.views[k])  # once per chunk: copy == gather
-        for ptr, vec, view, j, _ in self._current:
+            check = k == self.chunk_samples - 1
+            if self._column is not None and buffers.imem.dtype == np.float64:
+                out = self._column.read(buffers.imem[k])  # straight into the row
+                if check:
+                    self._column.check(out)
+            else:
+                buffers.imem[k] = self._read_imem(check=check)
+        for j in self._current:
+            ptr, vec, view = self._groups[j]
             ptr.gather(vec)
             buffers.groups[j][k] = view
         self.fill += 1
@@ -307,12 +292,23 @@ class Sampler:
         k, self.pending = self.pending, None
         if k is None:
             return
-        for ptr, vec, view, j, _ in self._state:
+        for j in self._state:
+            ptr, vec, view = self._groups[j]
             if valid:
                 ptr.gather(vec)
                 self._set.groups[j][k] = view
             else:
                 self._set.groups[j][k] = np.nan
+
+    def _read_imem(self, check: bool = False) -> np.ndarray:
+        """This step's membrane currents (nA, double), a view valid until the next read."""
+        if self._column is None:
+            self._imem_ptr.gather(self._imem_vec)
+            return self._imem_view
+        out = self._column.read(self._current_imem)
+        if check:  # once per chunk: the copy still equals the gather
+            self._column.check(out)
+        return out
 
     @property
     def contiguous(self) -> bool:
@@ -320,37 +316,11 @@ class Sampler:
         return self._column is not None
 
     def hand_over(self) -> Batch:
-        """The samples taken so far, as a :class:`Batch`; new samples go into the other set.
-
-        The other set must no longer be in use (its batch assembled and its chunk done).
-        """
-        batch = Batch(self.fill, self._set)
-        self._set = self._sets[-1] if self._set is self._sets[0] else self._sets[0]
+        """The samples taken so far; new samples go into the next set, which must no longer
+        be in use (its chunk done)."""
+        batch = self._set
+        batch.n = self.fill
+        self._set_index = (self._set_index + 1) % len(self._sets)
+        self._set = self._sets[self._set_index]
         self.fill = 0
         return batch
-
-    def assemble(self, batch: Batch) -> np.ndarray:
-        """A batch's currents (n_seg, n), nA, in segment order and the buffer's precision.
-
-        Touches no NEURON state: safe on a worker thread while NEURON runs. Valid until the
-        next call.
-        """
-        n, buffers = batch.n, batch.buffers
-        out = self.imem
-        if self.n_segments:
-            # mode="clip": no copy of the output (the indices are valid by construction), and
-            # numpy releases the GIL in it, so NEURON's callbacks on the main thread need not
-            # wait for this loop (a switch interval, 5 ms, per wait)
-            if out.dtype == np.float64:
-                for k in range(n):
-                    np.take(buffers.views[k], self._index, out=out[k], mode="clip")
-            else:  # a take that casts converts the whole row, other nodes' values too
-                row = np.empty(self.n_segments)
-                for k in range(n):
-                    out[k] = np.take(buffers.views[k], self._index, out=row, mode="clip")
-        return out[:n].T
-
-    @staticmethod
-    def groups(batch: Batch) -> list[np.ndarray]:
-        """A batch's pointer groups, each (n_ptr, n), in request order."""
-        return [g[:batch.n].T for g in batch.buffers.groups]

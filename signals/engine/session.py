@@ -30,7 +30,6 @@ import numpy as np
 
 from signals import schema
 from signals.engine.driver import (
-    BUFFER_BYTES,
     BlasLimit,
     chunk_length,
     collect_specs,
@@ -82,9 +81,8 @@ class Session:
         at the sample's step (``"point"``, what NEURON's ``Vector.record`` gives). Traces and
         concentrations are always point samples. See :mod:`signals.engine.sampling`.
     chunk_samples : int, optional
-        Samples per chunk; default: up to 500, fewer when the sample buffers would exceed
-        32 MiB (each sample is held as read, in double precision, once per buffer set, and in
-        segment order in ``dtype``: 199 samples on 10,500 segments, 133 with ``pipeline``).
+        Samples per chunk; default: up to 500, fewer when a buffer would exceed 16 MiB (there
+        are two with ``pipeline``).
     dtype : {"f8", "f4"}
         Precision of the sample buffer and of the linear recorders' matrices. ``"f4"`` halves
         both and the products' cost; measured on the demo network (``benchmarks/float32.py``)
@@ -177,12 +175,7 @@ class Session:
         if self.comm.broadcast(None if n_cells is None else sum(n_cells)) == 0:
             raise ValueError("the network has no cells on any rank")
         itemsize = np.dtype(self.dtype).itemsize
-        # every sample is held as read (double, one row per buffer set) and in segment order
-        # (``dtype``); by default all of it in 32 MiB: the chunk of one 16 MiB buffer before
-        # the pipeline, two thirds of that with it
-        self._sets = sets = 2 if self.pipeline else 1
-        chunk_samples = chunk_length(len(self.network), chunk_samples, itemsize=8 * sets + itemsize,
-                                     budget=2 * BUFFER_BYTES)
+        chunk_samples = chunk_length(len(self.network), chunk_samples, itemsize=itemsize)
         # every rank must flush at the same samples: rank 0's choice holds
         self.chunk_samples = int(self.comm.broadcast(int(chunk_samples)))
         buffer_bytes = itemsize * self.chunk_samples * max(len(self.network), 1)
@@ -256,15 +249,15 @@ class Session:
         self._gc = _CollectorPause()
         #: Seconds spent so far in each part of the recording (this rank): ``start`` (pointer
         #: set-up at finitialize), ``sample`` (reading the pointers every sample),
-        #: ``assemble`` (a chunk's currents in segment order), ``on_chunk <recorder name>``
+        #: ``on_chunk <recorder name>``
         #: (with ``pipeline`` partly on the worker thread, beside NEURON), ``wait`` (the main
         #: thread waiting for the worker: the products not hidden behind NEURON), ``agree``
         #: (the per-chunk check across ranks), ``reduce`` (to rank 0), ``write`` (the run
         #: file), and ``chunks`` (how many). What benchmarks/ reports as the cost split;
         #: reading the clock costs < 0.1 µs per sample.
-        self.timings: dict[str, float] = {"start": 0.0, "sample": 0.0, "assemble": 0.0,
-                                          "wait": 0.0, "agree": 0.0, "reduce": 0.0,
-                                          "write": 0.0, "chunks": 0}
+        self.timings: dict[str, float] = {"start": 0.0, "sample": 0.0, "wait": 0.0,
+                                          "agree": 0.0, "reduce": 0.0, "write": 0.0,
+                                          "chunks": 0}
 
     def _agree(self, stage):
         """Run ``stage`` on every rank; if it fails anywhere, raise on every rank."""
@@ -430,7 +423,8 @@ class Session:
         t0 = time.perf_counter()
         self._sampler = Sampler(self.network.segments, self.ctx.pointer_groups,
                                 self.chunk_samples, defer_rows=self._defer_rows, every=every,
-                                mode=self.sampling, dtype=self.dtype, sets=self._sets)
+                                mode=self.sampling, dtype=self.dtype,
+                                sets=2 if self.pipeline else 1)
         self.timings["start"] += time.perf_counter() - t0
         self._n_samples = self._n_taken = 0
         if self.pipeline:
@@ -554,7 +548,7 @@ class Session:
         done = self._collect()  # frees the buffer set the next samples go into
         batch = self._sampler.hand_over()
         t = self._t0 + (self._n_taken + np.arange(n)) * self._sdt
-        chunk = _MainThreadChunk(self._sampler, batch, t, self._n_taken, self.timings)
+        chunk = Chunk(imem=batch.currents(), t=t, start=self._n_taken, pointers=batch.pointers())
         self._n_taken += n
         outputs, error = {}, None
         recorders, specs = self._main
@@ -574,13 +568,12 @@ class Session:
         if final or self._worker is None:
             self._drain()
 
-    def _process(self, chunk: _MainThreadChunk, outputs: dict, error: BaseException | None):
+    def _process(self, chunk: Chunk, outputs: dict, error: BaseException | None):
         """The thread-safe recorders' outputs for ``chunk``, with the main-thread ones' (on the
         worker thread with ``pipeline``: nothing here may touch NEURON or MPI)."""
         recorders, specs = self._threaded
         if error is None and recorders:
             try:
-                chunk.imem  # noqa: B018 (assembled here, timed apart from the recorders)
                 outputs = {**outputs, **run_recorders(recorders, chunk, specs, self._blas_limit,
                                                       timings=self.timings)}
             except Exception as err:
@@ -770,27 +763,6 @@ class Session:
         self.close(error=own or exc)
         if own is not None:
             raise own from None
-
-
-class _MainThreadChunk(Chunk):
-    """A handed-over chunk whose currents are put in segment order when first read (the
-    main-thread recorders, e.g. spikes, seldom read them; the worker then does it)."""
-
-    def __init__(self, sampler: Sampler, batch, t: np.ndarray, start: int,
-                 timings: dict[str, float]) -> None:
-        super().__init__(imem=np.empty((0, 0)), t=t, start=start,
-                         pointers=sampler.groups(batch))
-        del self.imem  # read through __getattr__ below
-        self._source = (sampler, batch, timings)
-
-    def __getattr__(self, name: str):
-        if name != "imem" or "_source" not in self.__dict__:
-            raise AttributeError(name)
-        sampler, batch, timings = self._source
-        t0 = time.perf_counter()
-        self.imem = sampler.assemble(batch)
-        timings["assemble"] += time.perf_counter() - t0
-        return self.imem
 
 
 class _CollectorPause:
