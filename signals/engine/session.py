@@ -10,10 +10,12 @@ With ``pipeline`` on, a chunk's products run on one worker thread while NEURON i
 next chunk into the other buffer set: the recorders that declare :attr:`Recorder.thread_safe`
 (every :class:`~signals.recorder.LinearRecorder`, traces, membrane currents) go there, the
 others (spikes: they read NEURON's vectors) run on the main thread when the chunk is handed
-over. NEURON releases the GIL while it integrates, and BLAS while it multiplies, so the two
-overlap (``benchmarks/gil_release.py``). Every MPI collective (the per-chunk agreement, the reduction, the
-write-error broadcast) stays on the main thread, in the same order on every rank: chunk ``k`` is
-completed at the flush of chunk ``k + 1``, and the last one when the run ends.
+over. NEURON holds the GIL while it integrates and lets the worker in only inside its
+per-step Python callback; BLAS releases the GIL while it multiplies, so what overlaps NEURON is
+the products (``benchmarks/gil_release.py``). Every MPI collective (the per-chunk agreement, the
+reduction, the write-error broadcast) stays on the main thread, in the same order on every
+rank: chunk ``k`` is completed at the flush of chunk ``k + 1``, and the last one when the run
+ends.
 """
 
 from __future__ import annotations
