@@ -388,12 +388,17 @@ _MIN_GAIN = 1.5
 def _cell_groups(segments, max_segments: int) -> list[np.ndarray]:
     """Groups of neighbouring cells (indices into ``segments.cell_gid``), each population apart.
 
-    Recursive bisection of the soma positions at the median along their widest axis, until a
-    group holds at most ``max_segments`` segments (or one cell): compact groups of sources seen
-    from afar have transfer columns of low numerical rank (the fast multipole argument).
+    Recursive bisection of the cells' centroids (mean segment midpoint, µm) at the median along
+    their widest axis, until a group holds at most ``max_segments`` segments (or one cell):
+    compact groups of sources seen from afar have transfer columns of low numerical rank (the
+    fast multipole argument). Centroids, not ``cell_position``, so that a table rebuilt from a
+    run file (:func:`signals.recompute.segment_table`) gives the same blocks as the live one.
     """
-    n_seg = np.array([s.stop - s.start for s in segments.cell_slices()], dtype=np.int64)
-    pos = np.asarray(segments.cell_position, dtype=float).reshape(-1, 3)
+    slices = segments.cell_slices()
+    n_seg = np.array([s.stop - s.start for s in slices], dtype=np.int64)
+    starts = np.array([s.start for s in slices], dtype=np.int64)
+    pos = (np.add.reduceat(segments.midpoints, starts, axis=0) / n_seg[:, None] if slices
+           else np.zeros((0, 3)))
     out: list[np.ndarray] = []
     stack = [np.flatnonzero(segments.cell_population == p)
              for p in np.unique(segments.cell_population)]
