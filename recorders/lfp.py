@@ -375,8 +375,9 @@ def inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[
 
 
 #: Segments per compressed block (``LFP(compress=...)``): groups of neighbouring cells are
-#: split until they hold at most this many. Measured on 384 contacts x 103k segments at tolerance
-#: 1e-4 (``benchmarks/lowrank.py``): see the table there.
+#: split until they hold at most this many. On 384 contacts x 103k segments at tolerance 1e-4
+#: (``benchmarks/lowrank.py --blocks``) 512-2048 were equally fast (0.16-0.17 of the plain
+#: product), 256 and 4096 slower (0.18-0.19).
 COMPRESS_BLOCK_SEGMENTS = 1024
 #: A block is factored only if its factors cost at most this fraction of its dense columns: two
 #: products and a gather of its currents cost more per multiply-add than one product.
@@ -736,13 +737,16 @@ class LFP(LinearRecorder):
     exact, and the whole map stays exact if compression saves less than 1.5x multiply-adds.
     At every sample the error is then bounded, in the Euclidean norm over contacts (mV), by
     ``tol * sum_k ||M_k||_2 ||I_k||_2 <= tol * ||M||_F ||I||_2`` (``I`` the currents, nA), plus
-    round-off. Relative to the peak it is typically of the order of ``tol`` (measured 2.5e-4
-    at tol 1e-4 on 384 contacts x 103k segments, where products were 5-6x faster,
-    ``benchmarks/lowrank.py``); the bound is what is guaranteed. It pays for large probes and
-    many segments (hundreds of contacts, 1e4-1e5 segments), not for a few contacts. The
-    per-population and per-cell outputs apply the same factors (they sum to the total). What
-    was done per block is stored as ``<name>_block_*`` variables (rank, segments, cells,
-    whether factored, norm and error bound in mV/nA, multiply-adds per sample) and the
+    round-off; that bound is what is guaranteed. Relative to the peak the error is typically
+    1-3 ``tol``: on 384 Neuropixels contacts x 103k segments of realistic currents
+    (``benchmarks/lowrank.py``) 1.7e-4 of the peak at tol 1e-4 with ``on_chunk`` 6x faster
+    (2.1e-3 and 7.6x at 1e-3, 1.7e-5 and 5x at 1e-5), the bound 100-160x above the error;
+    set-up takes ~2 s more for the SVDs. It pays for many contacts and segments, not for a
+    few contacts. The per-population outputs (which sum to the total) and per-cell outputs
+    apply the same factors restricted to their segments. What was done per block is stored in
+    the ``<name>_block_*`` variables (rank, segments, cells, whether factored, norm and error
+    in mV/nA, multiply-adds per sample; the ratio to the plain matrix as the
+    ``multiply_adds_ratio`` attribute of ``<name>_block_rank`` in serial runs) and the
     tolerance as the ``compress_tolerance`` attribute of the outputs.
     """
 
