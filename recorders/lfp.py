@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -10,9 +11,10 @@ from signals.electrodes import Electrodes, points
 from signals.media import Slice
 from signals.recorder import Context, LinearRecorder, cell_gids
 from signals.schema import contact_attrs, electrode_coords
-from signals.validation import check_option, check_positive
+from signals.validation import check_option, check_positive, ensure_int
 
-__all__ = ["LFP", "METHODS", "inside_segments", "medium_matrix", "transfer_matrix"]
+__all__ = ["LFP", "METHODS", "BlockLowRank", "Compression", "compress_matrix", "inside_segments",
+           "medium_matrix", "transfer_matrix"]
 
 
 #: Forward models: LFPykit ``RecExtElectrode`` methods.
@@ -372,6 +374,317 @@ def inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[
             for name, (n, soma) in zip(electrodes.names, counts.tolist(), strict=True) if n}
 
 
+#: Segments per compressed block (``LFP(compress=...)``): groups of neighbouring cells are
+#: split until they hold at most this many. On 384 contacts x 103k segments at tolerance 1e-4
+#: (``benchmarks/lowrank.py --blocks``) 512-2048 were equally fast (0.16-0.17 of the plain
+#: product), 256 and 4096 slower (0.18-0.19).
+COMPRESS_BLOCK_SEGMENTS = 1024
+#: A block is factored only if its factors cost at most this fraction of its dense columns: two
+#: products and a gather of its currents cost more per multiply-add than one product.
+_BLOCK_GAIN = 0.75
+#: The compressed map is used only if it needs this many times fewer multiply-adds per sample.
+_MIN_GAIN = 1.5
+
+
+def _cell_groups(segments, max_segments: int) -> list[np.ndarray]:
+    """Groups of neighbouring cells (indices into ``segments.cell_gid``), each population apart.
+
+    Recursive bisection of the cells' centroids (mean segment midpoint, µm) at the median along
+    their widest axis, until a group holds at most ``max_segments`` segments (or one cell):
+    compact groups of sources seen from afar have transfer columns of low numerical rank (the
+    fast multipole argument). Centroids, not ``cell_position``, so that a table rebuilt from a
+    run file (:func:`signals.recompute.segment_table`) gives the same blocks as the live one.
+    """
+    slices = segments.cell_slices()
+    n_seg = np.array([s.stop - s.start for s in slices], dtype=np.int64)
+    starts = np.array([s.start for s in slices], dtype=np.int64)
+    pos = (np.add.reduceat(segments.midpoints, starts, axis=0) / n_seg[:, None] if slices
+           else np.zeros((0, 3)))
+    out: list[np.ndarray] = []
+    stack = [np.flatnonzero(segments.cell_population == p)
+             for p in np.unique(segments.cell_population)]
+    while stack:
+        idx = stack.pop()
+        if idx.size == 1 or n_seg[idx].sum() <= max_segments:
+            out.append(np.sort(idx))
+            continue
+        p = pos[idx]
+        order = idx[np.argsort(p[:, np.argmax(np.ptp(p, axis=0))], kind="stable")]
+        cum = np.cumsum(n_seg[order])
+        k = int(np.clip(np.searchsorted(cum, cum[-1] / 2), 1, order.size - 1))
+        stack += [order[k:], order[:k]]
+    return sorted(out, key=lambda g: int(g[0]))
+
+
+def _as_columns(cols: np.ndarray) -> slice | np.ndarray:
+    """A slice (a view when indexing) where the sorted columns are contiguous."""
+    if cols.size and cols[-1] - cols[0] + 1 == cols.size:
+        return slice(int(cols[0]), int(cols[-1]) + 1)
+    return cols
+
+
+class BlockLowRank:
+    """A map ``U @ W`` with ``W`` block-diagonal in its columns (the segments): a compressed
+    transfer matrix.
+
+    Block ``k`` acts on the columns ``cols[k]`` (any disjoint sets) through ``W_k``, shape
+    (``r_k``, columns of the block), or, where ``W_k`` is None, the identity (``U``'s columns
+    are then the block's dense columns). ``U`` (rows x sum of the ``r_k``) holds the blocks'
+    left factors side by side. It behaves as the matrix it stands for where
+    :class:`~signals.recorder.LinearRecorder` uses one: ``astype``, column selection
+    ``A[:, rows]`` (exact: the same factors restricted to the blocks those columns touch,
+    cached) and ``A @ X`` (one product per block, then one with ``U``).
+
+    Parameters
+    ----------
+    U : ndarray, shape (n_rows, sum of ranks)
+        Left factors of the blocks, in block order.
+    blocks : sequence of (slice or ndarray of int, ndarray or None)
+        Columns of each block and its right factor ``W_k`` (None: identity).
+    n_columns : int
+        Number of columns of the map.
+    """
+
+    def __init__(self, U: np.ndarray, blocks, n_columns: int) -> None:
+        self.U = np.ascontiguousarray(U)
+        self.blocks = tuple((c, None if w is None else np.ascontiguousarray(w)) for c, w in blocks)
+        widths = [(_width(c) if w is None else w.shape[0]) for c, w in self.blocks]
+        self.offsets = np.concatenate([[0], np.cumsum(widths, dtype=np.int64)])
+        if self.offsets[-1] != self.U.shape[1]:
+            raise ValueError(f"U has {self.U.shape[1]} columns, the blocks need "
+                             f"{self.offsets[-1]}")
+        self.n_columns = int(n_columns)
+        self._restricted: dict = {}
+        self._where: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.U.shape[0], self.n_columns)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.U.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return self.U.nbytes + sum(0 if w is None else w.nbytes for _, w in self.blocks)
+
+    def multiply_adds(self) -> int:
+        """Multiply-adds per column of ``X`` in ``self @ X``."""
+        return int(self.U.size + sum(0 if w is None else w.size for _, w in self.blocks))
+
+    def astype(self, dtype, copy: bool = False) -> BlockLowRank:
+        """The same map in another floating-point type."""
+        if np.dtype(dtype) == self.dtype and not copy:
+            return self
+        return BlockLowRank(self.U.astype(dtype),
+                            [(c, None if w is None else w.astype(dtype)) for c, w in self.blocks],
+                            self.n_columns)
+
+    def toarray(self) -> np.ndarray:
+        """The dense matrix, shape (n_rows, n_columns)."""
+        out = np.zeros(self.shape, dtype=self.dtype)
+        for (cols, w), a, b in zip(self.blocks, self.offsets[:-1], self.offsets[1:], strict=True):
+            out[:, cols] = self.U[:, a:b] if w is None else self.U[:, a:b] @ w
+        return out
+
+    def __matmul__(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        if X.shape[0] != self.n_columns:
+            raise ValueError(f"matmul: {self.shape} map and {X.shape} operand")
+        Z = np.empty((self.U.shape[1], *X.shape[1:]), dtype=np.result_type(self.dtype, X.dtype))
+        for (cols, w), a, b in zip(self.blocks, self.offsets[:-1], self.offsets[1:], strict=True):
+            if w is None:
+                Z[a:b] = X[cols]
+            else:
+                np.matmul(w, X[cols], out=Z[a:b])
+        return self.U @ Z
+
+    def __getitem__(self, key) -> BlockLowRank:
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None)):
+            raise TypeError("BlockLowRank supports column selection only: A[:, rows]")
+        rows = key[1]
+        if isinstance(rows, slice):
+            if rows == slice(None):
+                return self
+            cache_key = ("slice", *rows.indices(self.n_columns))
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            cache_key = ("rows", rows.tobytes())
+        hit = self._restricted.get(cache_key)
+        if hit is None:
+            hit = self._restricted[cache_key] = self._restrict(rows)
+        return hit
+
+    def _restrict(self, rows: slice | np.ndarray) -> BlockLowRank:
+        """The map on the columns ``rows`` (renumbered from 0): the touched blocks only."""
+        if self._where is None:
+            block = np.full(self.n_columns, -1, dtype=np.int64)
+            local = np.zeros(self.n_columns, dtype=np.int64)
+            for k, (cols, _) in enumerate(self.blocks):
+                idx = np.arange(self.n_columns)[cols]
+                block[idx] = k
+                local[idx] = np.arange(idx.size)
+            self._where = (block, local)
+        block, local = (a[rows] for a in self._where)
+        order = np.argsort(block, kind="stable")
+        ks, starts = np.unique(block[order], return_index=True)
+        U_parts, blocks = [], []
+        for k, sel in zip(ks.tolist(), np.split(order, starts[1:]), strict=True):
+            cols, w = self.blocks[k]
+            a, b = self.offsets[k], self.offsets[k + 1]
+            loc = local[sel]
+            whole = loc.size == _width(cols) and bool(np.array_equal(loc, np.arange(loc.size)))
+            if w is None:
+                U_parts.append(self.U[:, a:b] if whole else self.U[:, a + loc])
+                blocks.append((_as_columns(sel), None))
+            else:
+                U_parts.append(self.U[:, a:b])
+                blocks.append((_as_columns(sel), w if whole else w[:, loc]))
+        U = np.hstack(U_parts) if U_parts else np.zeros((self.U.shape[0], 0), dtype=self.dtype)
+        return BlockLowRank(U, blocks, block.size)
+
+
+def _width(cols: slice | np.ndarray) -> int:
+    return cols.stop - cols.start if isinstance(cols, slice) else int(cols.size)
+
+
+@dataclass(frozen=True)
+class Compression:
+    """What :func:`compress_matrix` did, per block of neighbouring cells.
+
+    Attributes
+    ----------
+    tolerance : float
+        Relative spectral-norm error allowed per block.
+    cells, segments : ndarray of int, shape (n_block,)
+        Cells and segments (columns) of each block.
+    rank : ndarray of int, shape (n_block,)
+        Rank of the block's truncated SVD at the tolerance.
+    factored : ndarray of bool, shape (n_block,)
+        Whether the block is applied through its factors (else through its dense columns,
+        exactly); all False when the compressed map is not used.
+    norm, error : ndarray, shape (n_block,)
+        Spectral norm of the block and of its truncation error where factored (mV/nA; error 0
+        where dense): ``error <= tolerance * norm``.
+    n_rows : int
+        Rows (contacts) of the map.
+    used : bool
+        Whether the compressed map is used (it saves at least ``_MIN_GAIN`` times the
+        multiply-adds); else the plain matrix is.
+    """
+
+    tolerance: float
+    cells: np.ndarray
+    segments: np.ndarray
+    rank: np.ndarray
+    factored: np.ndarray
+    norm: np.ndarray
+    error: np.ndarray
+    n_rows: int
+    used: bool
+
+    @property
+    def multiply_adds(self) -> np.ndarray:
+        """Multiply-adds per sample of each block as applied."""
+        m, n, r = self.n_rows, self.segments, self.rank
+        return np.where(self.factored, r * (m + n), m * n).astype(np.int64)
+
+    @property
+    def ratio(self) -> float:
+        """Multiply-adds per sample as applied over those of the plain matrix (1 unused)."""
+        dense = self.n_rows * int(self.segments.sum())
+        return float(self.multiply_adds.sum() / dense) if dense else 1.0
+
+
+def compress_matrix(M: np.ndarray, segments, tolerance: float, *,
+                    block_segments: int = COMPRESS_BLOCK_SEGMENTS, threads: int = 1
+                    ) -> tuple[BlockLowRank | None, Compression]:
+    """Block-wise truncated SVD of a transfer matrix, one block per group of neighbouring cells.
+
+    Each block ``A_k`` (the columns of a group of cells, :func:`_cell_groups`) is replaced by
+    ``U_k W_k`` of the smallest rank ``r`` with ``s_r <= tolerance * s_0`` (its singular
+    values, descending), i.e. spectral error ``||A_k - U_k W_k||_2 <= tolerance ||A_k||_2``;
+    a block whose factors would not cost at most ``_BLOCK_GAIN`` of its dense columns stays
+    dense (exact).
+
+    Parameters
+    ----------
+    M : ndarray, shape (n_rows, n_seg)
+        Transfer matrix (mV/nA), columns = rows of ``segments``.
+    segments : SegmentTable
+        The segments (cells, populations, soma positions in µm).
+    tolerance : float in (0, 1)
+        Relative spectral error per block.
+    block_segments : int >= 1
+        Most segments per block (a single larger cell is one block).
+    threads : int >= 1
+        Blocks factored side by side (set-up only; the result does not depend on it).
+
+    Returns
+    -------
+    BlockLowRank or None
+        The compressed map, or None where it would save less than ``_MIN_GAIN`` times the
+        multiply-adds per sample (use ``M``).
+    Compression
+        Ranks, errors and costs per block.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    M = np.asarray(M, dtype=float)
+    m, n = M.shape
+    cells = segments.cell_slices()
+    groups = _cell_groups(segments, ensure_int(block_segments, "block_segments", minimum=1))
+
+    def factor(group: np.ndarray) -> tuple:
+        cols = np.concatenate([np.arange(cells[i].start, cells[i].stop) for i in group])
+        A = M[:, cols]
+        u, s, vt = np.linalg.svd(A, full_matrices=False)
+        norm = float(s[0]) if s.size else 0.0
+        r = int(np.count_nonzero(s > tolerance * norm))
+        factored = r * (m + cols.size) <= _BLOCK_GAIN * m * cols.size
+        stats = (group.size, cols.size, r, factored, norm,
+                 float(s[r]) if factored and r < s.size else 0.0)
+        if factored:
+            return u[:, :r] * s[:r], (_as_columns(cols), vt[:r]), stats
+        return A, (_as_columns(cols), None), stats
+
+    # one BLAS thread per SVD, blocks side by side: small SVDs on threaded BLAS were measured
+    # 20x slower on a busy 2-core machine (threads spinning), and no faster on a quiet one
+    with threadpool_limits(1, user_api="blas"):
+        if threads > 1 and len(groups) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                parts = list(pool.map(factor, groups))
+        else:
+            parts = [factor(g) for g in groups]
+    U_parts = [p[0] for p in parts]
+    blocks = [p[1] for p in parts]
+    info = [p[2] for p in parts]
+    cols_ = np.array(info, dtype=float).reshape(-1, 6).T
+    report = Compression(
+        tolerance=float(tolerance), cells=cols_[0].astype(np.int64),
+        segments=cols_[1].astype(np.int64), rank=cols_[2].astype(np.int64),
+        factored=cols_[3].astype(bool), norm=cols_[4], error=cols_[5], n_rows=m, used=True)
+    if report.ratio > 1 / _MIN_GAIN or not blocks:
+        report = replace(report, used=False, factored=np.zeros_like(report.factored))
+        return None, report
+    U = np.hstack(U_parts)
+    return BlockLowRank(U, blocks, n), report
+
+
+def _check_compress(value) -> float | None:
+    """``LFP(compress=...)``: None, or a relative tolerance in (0, 1)."""
+    if value is None:
+        return None
+    tol = check_positive(value, "compress (relative error tolerance per block)")
+    if tol >= 1:
+        raise ValueError(f"compress (relative error tolerance per block) must be < 1, got "
+                         f"{value}; None turns compression off")
+    return tol
+
+
 def _setup_threads(ctx: Context) -> int:
     """Threads for set-up work: the cores this process may use, one per rank under MPI."""
     import os
@@ -405,6 +718,9 @@ class LFP(LinearRecorder):
         electrode), as NetPyNE's ``saveLFPCells``. Each cell costs 8 bytes per contact and
         sample: 100 cells on 32 contacts sampled every 0.025 ms for 1 s of model time take
         1 GB, so choose the cells you need.
+    compress : float in (0, 1), optional
+        Relative error tolerance of a compressed transfer matrix (None, the default: the exact
+        matrix). See Notes.
     name : str
         Variable name in the run file.
 
@@ -413,6 +729,25 @@ class LFP(LinearRecorder):
     Each chunk is one matrix product ``M @ I`` with ``M`` from :func:`transfer_matrix`,
     computed once in ``setup``. An electrode inside a segment (closer than its radius) gets a
     warning; the potential there is computed at the segment surface, as LFPykit does.
+
+    ``compress=tol`` replaces ``M`` by ``U @ W`` (:func:`compress_matrix`): the segments are
+    split into blocks of neighbouring cells (at most ``COMPRESS_BLOCK_SEGMENTS`` segments, each
+    population apart) and each block ``M_k`` by its truncated SVD with spectral error
+    ``||M_k - U_k W_k||_2 <= tol ||M_k||_2``; a block whose factors would not save work stays
+    exact, and the whole map stays exact if compression saves less than 1.5x multiply-adds.
+    At every sample the error is then bounded, in the Euclidean norm over contacts (mV), by
+    ``tol * sum_k ||M_k||_2 ||I_k||_2 <= tol * ||M||_F ||I||_2`` (``I`` the currents, nA), plus
+    round-off; that bound is what is guaranteed. Relative to the peak the error is typically
+    1-3 ``tol``: on 384 Neuropixels contacts x 103k segments of realistic currents
+    (``benchmarks/lowrank.py``) 1.7e-4 of the peak at tol 1e-4 with ``on_chunk`` 6x faster
+    (2.1e-3 and 7.6x at 1e-3, 1.7e-5 and 5x at 1e-5), the bound 100-160x above the error;
+    set-up takes ~2 s more for the SVDs. It pays for many contacts and segments, not for a
+    few contacts. The per-population outputs (which sum to the total) and per-cell outputs
+    apply the same factors restricted to their segments. What was done per block is stored in
+    the ``<name>_block_*`` variables (rank, segments, cells, whether factored, norm and error
+    in mV/nA, multiply-adds per sample; the ratio to the plain matrix as the
+    ``multiply_adds_ratio`` attribute of ``<name>_block_rank`` in serial runs) and the
+    tolerance as the ``compress_tolerance`` attribute of the outputs.
     """
 
     units = "mV"
@@ -421,7 +756,7 @@ class LFP(LinearRecorder):
     def __init__(self, electrodes: Electrodes | np.ndarray, *, method: str = "linesource",
                  sigma: float | tuple[float, float, float] | None = None,
                  slice: Slice | None = None, per_population: bool = False, cells=None,  # noqa: A002
-                 name: str = "lfp") -> None:
+                 compress: float | None = None, name: str = "lfp") -> None:
         self.electrodes = electrodes if isinstance(electrodes, Electrodes) else points(electrodes)
         self.method = check_option(method, "LFP method", METHODS)
         self.sigma = _conductivity(sigma, slice)
@@ -430,6 +765,7 @@ class LFP(LinearRecorder):
             _check_slice(slice, self.electrodes, self.method)
         self.per_population = bool(per_population)
         self.cells = cell_gids(cells)
+        self.compress = _check_compress(compress)
         self.name = str(name)
 
     def channel_dims(self) -> tuple[str, ...]:
@@ -438,6 +774,12 @@ class LFP(LinearRecorder):
     def attrs(self) -> dict:
         e = self.electrodes  # the contact surfaces averaged over (signals.electrodes.from_run)
         surface = {} if e.radius is None else contact_attrs(e.shape, e.radius, e.n_points)
+        if self.compress is not None:
+            surface.update({
+                "compress_tolerance": self.compress,
+                "compress_method": "block-wise truncated SVD of the transfer matrix per group "
+                                   "of neighbouring cells, spectral error <= tolerance x block "
+                                   f"norm; per block: {self.name}_block_* variables"})
         if self.slice is not None:
             sl = self.slice
             return {**surface, "sigma": sl.sigma_tissue, "sigma_units": "S/m",
@@ -464,8 +806,47 @@ class LFP(LinearRecorder):
                 f"electrode(s) inside segments (closer than the segment radius): {inside}; "
                 "the potential there is computed at the segment surface", stacklevel=3)
         if self.slice is not None or self.sigma is not None and np.ndim(self.sigma):
-            return (medium_matrix(seg, self.electrodes, method=self.method,
-                                  sigma=self.sigma, slice=self.slice),)
-        return (transfer_matrix(seg, self.electrodes, method=self.method,
-                                sigma=0.3 if self.sigma is None else self.sigma,
-                                threads=threads),)
+            M = medium_matrix(seg, self.electrodes, method=self.method, sigma=self.sigma,
+                              slice=self.slice)
+        else:
+            M = transfer_matrix(seg, self.electrodes, method=self.method,
+                                sigma=0.3 if self.sigma is None else self.sigma, threads=threads)
+        self.compression_ = None
+        if self.compress is None:
+            return (M,)
+        compressed, self.compression_ = compress_matrix(M, seg, self.compress,
+                                                         threads=threads)
+        return (M if compressed is None else compressed,)
+
+    def static(self, ctx: Context) -> dict:
+        info = getattr(self, "compression_", None)
+        if info is None:
+            return {}
+        dims = (f"{self.name}_block",)
+        one = {"units": "1"}
+        rank_attrs = {**one, "long_name": "rank of the block's truncated SVD at the tolerance",
+                      "compress_tolerance": info.tolerance,
+                      "comment": "blocks of neighbouring cells of the transfer matrix, MPI "
+                                 "ranks in order; multiply-adds ratio = sum of "
+                                 f"{self.name}_block_multiply_adds / (contacts x segments)"}
+        if ctx.nhost == 1:
+            rank_attrs["multiply_adds_ratio"] = info.ratio
+        return {
+            f"{self.name}_block_rank": (dims, info.rank.astype(np.int32), rank_attrs),
+            f"{self.name}_block_segments": (dims, info.segments.astype(np.int32),
+                                            {**one, "long_name": "segments in the block"}),
+            f"{self.name}_block_cells": (dims, info.cells.astype(np.int32),
+                                         {**one, "long_name": "cells in the block"}),
+            f"{self.name}_block_factored": (
+                dims, info.factored.astype(np.int8),
+                {"long_name": "block applied through its factors (else exactly)",
+                 "flag_values": np.array([0, 1], dtype=np.int8), "flag_meanings": "exact factored"}),
+            f"{self.name}_block_norm": (dims, info.norm, {"units": "mV/nA",
+                                                          "long_name": "spectral norm of the block"}),
+            f"{self.name}_block_error": (
+                dims, info.error, {"units": "mV/nA",
+                                   "long_name": "spectral norm of the block's truncation error "
+                                                "(0 where exact)"}),
+            f"{self.name}_block_multiply_adds": (
+                dims, info.multiply_adds, {**one, "long_name": "multiply-adds per sample"}),
+        }

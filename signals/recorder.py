@@ -248,7 +248,9 @@ class LinearRecorder(Recorder):
 
     def transfer(self, ctx: Context) -> tuple[np.ndarray, ...]:
         """Factors ``(F_1, ..., F_k)`` of the map ``A = F_1 @ ... @ F_k``; ``F_k`` has one
-        column per local segment. Factored maps (dipole, then head) cost less per chunk."""
+        column per local segment. Factored maps (dipole, then head) cost less per chunk.
+        A factor is an array or an object with ``astype(dtype)``, column selection
+        ``F[:, rows]`` and ``F @ X`` (scipy.sparse, :class:`signals.recorders.lfp.BlockLowRank`)."""
         raise NotImplementedError
 
     def attrs(self) -> dict[str, Any]:
@@ -285,8 +287,11 @@ class LinearRecorder(Recorder):
 
     def setup(self, ctx: Context) -> None:
         seg = ctx.segments
-        # the map in the chunk's precision: single-precision products cost half
-        self.factors_ = tuple(np.asarray(f, dtype=ctx.dtype) for f in self.transfer(ctx))
+        # the map in the chunk's precision: single-precision products cost half; a factor
+        # that is not an array (scipy.sparse, a compressed map) casts itself
+        self.factors_ = tuple(np.asarray(f, dtype=ctx.dtype) if not hasattr(f, "astype")
+                              or isinstance(f, np.ndarray) else f.astype(ctx.dtype)
+                              for f in self.transfer(ctx))
         coords = self.channel_coords(ctx)
         self.shape_ = tuple(len(coords[d][1]) for d in self.channel_dims())
         self.pop_rows_ = seg.population_rows(ctx.populations) if self.per_population else []
