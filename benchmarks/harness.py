@@ -228,6 +228,16 @@ def spawn(cmd: Sequence[str], *, timeout: float | None = None,
     return {**info, "error": f"exit code {proc.returncode}: {proc.last_error_line()}"}
 
 
+def mpi_env() -> dict:
+    """The environment of an ``mpiexec`` job: NEURON pointed at the mpich wheel's real
+    ``libmpi.so.12`` (the wheel's ``libmpi.so`` is a stub)."""
+    env = dict(os.environ)
+    lib = Path(sys.executable).parent.parent / "lib" / "libmpi.so.12"
+    if lib.exists() and "MPI_LIB_NRN_PATH" not in env:
+        env["MPI_LIB_NRN_PATH"] = str(lib)
+    return env
+
+
 def script_command(script: str | os.PathLike, *args: Any) -> list[str]:
     """``[python, script, *args]`` with this interpreter (the child of a parent script)."""
     return [sys.executable, str(Path(script).resolve()), *map(str, args)]

@@ -214,14 +214,6 @@ def run_child(args) -> None:
 # -- the parent -------------------------------------------------------------------------------
 
 
-def _env() -> dict:
-    env = dict(os.environ)
-    lib = BIN.parent / "lib" / "libmpi.so.12"
-    if lib.exists() and "MPI_LIB_NRN_PATH" not in env:
-        env["MPI_LIB_NRN_PATH"] = str(lib)
-    return env
-
-
 def _spawn(nranks: int, mode: str, backend: str, tstop: float, scale: float, out: Path | None,
            timeout: float, mpiexec: str | None) -> dict:
     cmd = harness.script_command(__file__, "--child", mode, "--backend", backend, "--tstop", tstop,
@@ -231,7 +223,7 @@ def _spawn(nranks: int, mode: str, backend: str, tstop: float, scale: float, out
     if nranks > 1:
         cmd = [mpiexec, "-n", str(nranks), *cmd]
     info = {"mode": mode, "backend": backend, "nranks": nranks, "tstop": tstop}
-    res = harness.spawn(cmd, timeout=timeout, env=_env(), **info)
+    res = harness.spawn(cmd, timeout=timeout, env=harness.mpi_env(), **info)
     if "error" not in res and "skipped" not in res and res.get("nhost") != nranks:
         return {**info, "error": f"ran on {res.get('nhost')} ranks, expected {nranks}"}
     return res
@@ -332,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "numpy", "netCDF4"), blas=False):
         print("  " + line)
     print(f"  mpiexec: {mpiexec or 'not found'}; MPI_LIB_NRN_PATH="
-          f"{_env().get('MPI_LIB_NRN_PATH', '-')}")
+          f"{harness.mpi_env().get('MPI_LIB_NRN_PATH', '-')}")
     print(f"  network: signals.demo.build_network(scale={args.scale}), dt = {DT} ms; recorded: "
           f"LFP (32 contacts) + Dipole() + Spikes(), every step; tstop {tstop:g} ms")
     configs = [(1, "bare", "-"), (1, "signals", "auto")]

@@ -251,15 +251,6 @@ def run_child(args) -> None:
 # -- the parent ---------------------------------------------------------------------------------
 
 
-def mpi_env() -> dict:
-    """The environment of an ``mpiexec`` job: NEURON pointed at the mpich wheel's libmpi.so.12."""
-    env = dict(os.environ)
-    lib = BIN.parent / "lib" / "libmpi.so.12"
-    if lib.exists() and "MPI_LIB_NRN_PATH" not in env:
-        env["MPI_LIB_NRN_PATH"] = str(lib)
-    return env
-
-
 def find_mpiexec() -> str | None:
     """The venv's ``mpiexec`` (the mpich wheel's), else the one on ``PATH``."""
     return shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
@@ -289,7 +280,7 @@ def measure(ranks: list[int], repeats: int, lengths: list[int], n_iter: int, war
             if mpiexec is None:
                 return {"skipped": "mpiexec not found (pip install mpich mpi4py)"}
             cmd = [mpiexec, "-n", str(nranks), *cmd]
-        res = harness.spawn(cmd, timeout=timeout, env=mpi_env(), nranks=max(nranks, 1))
+        res = harness.spawn(cmd, timeout=timeout, env=harness.mpi_env(), nranks=max(nranks, 1))
         if "error" not in res and res.get("nhost") != max(nranks, 1):
             return {"error": f"ran on {res.get('nhost')} ranks, expected {nranks}"}
         return res

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FailingRecorder
 from numpy.testing import assert_allclose, assert_array_equal
 
 import signals
@@ -116,20 +115,6 @@ def test_run_file_is_self_describing(ball_and_stick, tmp_path):
     for key in ("signals_version", "neuron_version", "lfpykit_version", "dt", "tstop", "model"):
         assert key in ds.attrs
     assert ds.attrs["run_status"] == "complete"
-
-
-def test_exception_mid_run_leaves_readable_incomplete_file(ball_and_stick, tmp_path):
-    cell = ball_and_stick()
-    table = signals.network.from_neuron([cell])
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        signals.record(table, [FailingRecorder(), LFP(PROBE)], tstop=50, path=tmp_path / "x.nc",
-                       progress=False, chunk_samples=100)
-    with pytest.warns(UserWarning, match="incomplete"):
-        ds = signals.open_run(tmp_path / "x.nc")
-    assert ds.attrs["run_status"] == "incomplete"
-    assert "disk on fire" in ds.attrs["run_error"]
-    assert ds.sizes["time"] == 300
-    assert np.all(np.isfinite(ds["lfp"].values))
 
 
 def test_variable_step_is_refused(ball_and_stick, tmp_path):

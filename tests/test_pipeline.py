@@ -91,13 +91,16 @@ def test_thread_safe_recorders_run_beside_neuron_and_the_others_on_its_thread(
     assert set(beside.threads_[9:]) == {here}
 
 
-@pytest.mark.parametrize("failing", [FailingRecorder, FailingOnWorker])
-def test_a_failure_in_either_thread_leaves_every_chunk_before_it(ball_and_stick, tmp_path,
-                                                                 failing):
+@pytest.mark.parametrize("pipeline, failing", [(False, FailingRecorder),
+                                               (True, FailingRecorder), (True, FailingOnWorker)])
+def test_an_exception_mid_run_leaves_every_chunk_before_it(ball_and_stick, tmp_path, pipeline,
+                                                           failing):
+    """On the main thread or the worker, a recorder's exception ends the run with a readable
+    incomplete file holding the chunks before it."""
     _, table = _network(ball_and_stick)
     with pytest.raises(RuntimeError, match="disk on fire"):
         signals.record(table, [failing(at=300), LFP(PROBE)], tstop=50, path=tmp_path / "x.nc",
-                       progress=False, chunk_samples=100, pipeline=True)
+                       progress=False, chunk_samples=100, pipeline=pipeline)
     with pytest.warns(UserWarning, match="incomplete"):
         ds = signals.open_run(tmp_path / "x.nc")
     assert ds.attrs["run_status"] == "incomplete"
