@@ -17,7 +17,11 @@ Configurations:
     population) + ``Spikes()`` through :class:`signals.Session` (the body of
     :func:`signals.record`, split so that the recorder setup is timed apart from the run): one
     serial run, and under 2 ranks once per MPI backend, ``mpi_backend="mpi4py"`` (buffer
-    ``Reduce``) and ``mpi_backend="neuron"`` (``ParallelContext.py_gather`` of pickles).
+    ``Reduce``) and ``mpi_backend="neuron"`` (``ParallelContext.py_gather`` of pickles). The
+    serial run once with the default ``pipeline`` (on: a core is free for the worker thread)
+    and once with ``pipeline=False``; the 2-rank runs with the default (off: one core per
+    rank) and, for mpi4py, once with ``pipeline=True`` (the worker then shares a core with a
+    rank).
     The cost split per rank comes from :attr:`signals.Session.timings`: the per-sample gather,
     the recorders' ``on_chunk``, the per-chunk agreement across ranks (``agree``: errors and
     termination signals, gathered and broadcast), the reduction to rank 0 (``reduce``) and
@@ -109,8 +113,12 @@ def _child_demo(mode: str, tstop: float, scale: float, backend: str, out: str | 
     else:
         recorders = [LFP(signals.electrodes.points(peers.probe_positions())), Dipole(), Spikes()]
         t0 = time.perf_counter()
+        # "<backend>" or "<backend>,on" / ",off": the worker-thread pipeline forced on or off
+        backend, _, pipe = backend.partition(",")
         session = signals.Session(table, recorders, path=out, mpi_backend=backend,
+                                  pipeline={"on": True, "off": False}.get(pipe),
                                   attrs={"tstop": tstop, "v_init": V_INIT})
+        res["pipeline"] = session.pipeline
         res["setup_s"] = time.perf_counter() - t0
         res["chunk_samples"] = session.chunk_samples
         res["comm"] = "serial" if session.comm.nhost == 1 else (
@@ -275,7 +283,7 @@ RANK_SPLIT_HEADER = ["rank", "gather µs/step", "gather s", "on_chunk ms/chunk",
 
 def _label(key) -> str:
     nranks, mode, backend = key
-    return f"{nranks} rank{'s' if nranks > 1 else ' '} {mode:<13} {backend:<7}"
+    return f"{nranks} rank{'s' if nranks > 1 else ' '} {mode:<13} {backend:<10}"
 
 
 def _describe(key, res: dict) -> str:
@@ -327,11 +335,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{harness.mpi_env().get('MPI_LIB_NRN_PATH', '-')}")
     print(f"  network: signals.demo.build_network(scale={args.scale}), dt = {DT} ms; recorded: "
           f"LFP (32 contacts) + Dipole() + Spikes(), every step; tstop {tstop:g} ms")
-    configs = [(1, "bare", "-"), (1, "signals", "auto")]
+    configs = [(1, "bare", "-"), (1, "signals", "auto"), (1, "signals", "auto,off")]
     if mpiexec is None:
         print("  2 ranks skipped: mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
     else:
-        configs += [(2, "bare", "-")] + [(2, "signals", b) for b in BACKENDS] + [(2, "reduce", "-")]
+        configs += ([(2, "bare", "-")] + [(2, "signals", b) for b in BACKENDS]
+                    + [(2, "signals", "mpi4py,on"), (2, "reduce", "-")])
     np_configs = [] if args.no_netpyne or mpiexec is None else [
         (2, "netpyne_bare", "-"), (2, "netpyne_lfp", "-")]
     t_start = time.perf_counter()
@@ -340,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def out_path(key) -> Path | None:
             nranks, mode, backend = key
-            return Path(tmp) / f"{nranks}-{backend}.nc" if mode == "signals" else None
+            return (Path(tmp) / f"{nranks}-{backend.replace(',', '-')}.nc" if mode == "signals"
+                    else None)
 
         def spawn(key):
             nranks, mode, backend = key
@@ -378,8 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         one = best_s((1, mode, "auto" if mode == "signals" else "-"))
         speed = harness.ratio(one, b["sim_s"]) if nranks > 1 else None
         rss = [max(x["ranks"][k]["peak_rss_mb"] for x in rs) if k < nranks else None for k in range(2)]
+        pipe = "pipeline" if b.get("pipeline") else "no pipeline"
         name = "bare (pc.psolve)" if mode == "bare" else (
-            "signals serial" if nranks == 1 else f"signals {backend}")
+            f"signals serial, {pipe}" if nranks == 1 else f"signals {backend.split(',')[0]}, {pipe}")
         loads = [x["load1"] for x in rs]
         rows.append([name, nranks, "/".join(str(x["segments"]) for x in b["ranks"]),
                      f"{b['sim_s']:.2f}", f"{res.median(key):.2f}", len(rs), harness.fmt(ratio),
@@ -398,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             harness.print_table(
                 RANK_SPLIT_HEADER, _rank_split(b),
                 title=f"cost split, {key[0]} rank{'s' if key[0] > 1 else ''}, backend "
-                      f"{b.get('comm')} (fastest run; per rank, from Session.timings)")
+                      f"{b.get('comm')}, pipeline {'on' if b.get('pipeline') else 'off'} "
+                      "(fastest run; per rank, from Session.timings)")
             write = b["ranks"][0]["timings"].get("write", 0.0)
             bare = best_s((key[0], "bare", "-"))
             if bare:
