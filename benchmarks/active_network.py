@@ -18,8 +18,8 @@ cell, 104,000 in all). Biophysics: ``Ra`` 150 ohm cm, ``cm`` 1 µF/cm²; ``hh`` 
 densities in the soma; in the dendrites ``hh`` at a tenth of its sodium and potassium densities
 (``gnabar`` 0.012, ``gkbar`` 0.0036 S/cm², its leak off) plus ``pas`` (1e-4 S/cm², -65 mV).
 Input: each cell has :data:`EXC_SYNAPSES` excitatory ``Exp2Syn`` (0.3/3 ms, 0 mV) on random
-dendritic segments, each driven by its own Poisson ``NetStim``, and one inhibitory ``Exp2Syn``
-(1/10 ms, -80 mV) on the soma driven by a Poisson ``NetStim``; recurrence: each cell receives
+dendritic segments, each driven by its own Poisson ``NetStim`` (25 Hz), and one inhibitory ``Exp2Syn``
+(1/10 ms, -80 mV) on the soma driven by a Poisson ``NetStim`` (100 Hz); recurrence: each cell receives
 :data:`RECURRENT_INPUTS` excitatory ``NetCon`` from random other cells (threshold -10 mV at the
 soma, delay 1-5 ms). Spikes are counted by an ``APCount`` per soma; the children print the
 rate, which is the same in every variant (recording does not change the simulation).
@@ -41,21 +41,34 @@ Variants, each in a fresh process (``harness.py``), repeated round-robin:
 ``lfp_record_dt_0.1``
     The 32-contact LFP at ``record_dt = 0.1`` ms (interval means, the default sampling).
 ``npx_f8`` / ``npx_f4``
-    A Neuropixels 1.0 probe (``signals.electrodes.probe("Neuropixels-384")``: 384 contacts,
-    12 µm squares averaged over 50 points each, the default) inserted along the column's axis
-    with its tip below the basal dendrites, at ``record_dt = 0.1`` ms, with ``dtype="f8"`` and
-    ``"f4"`` (sample buffer and transfer matrix in single precision). Its set-up is reported
-    as seconds and as ns per transfer-matrix entry (384 x segments).
+    A Neuropixels 1.0 probe (``signals.electrodes.probe("Neuropixels-384", n_points=None)``:
+    MEAutility's 384 contacts, as point contacts at their centres) inserted along the
+    column's axis with its tip 100 µm below the basal dendrites (most of its 3.8 mm lies
+    above the column, as in a real insertion), at ``record_dt = 0.1`` ms, with ``dtype="f8"``
+    and ``"f4"`` (sample buffer and transfer matrix in single precision). Its set-up is
+    reported as seconds and as ns per transfer-matrix entry (384 x segments).
+``npx_surface_setup`` (opt-in, ``--surface``, one run)
+    The same probe with the contact surfaces averaged over 50 points each, ``probe()``'s
+    default: the transfer matrix is computed for all 384 x 50 points before their mean, so at
+    104,000 segments the set-up needs ~16 GB and minutes (measured once on the project's
+    2-core machine: 308 s, peak RSS 15.9 GB). Not in the default plan.
+
+The sample buffer is at most 16 MiB by default (``Session(chunk_samples=None)``): at 104,000
+segments that is 20 samples per chunk in double precision, 40 in single; the tables show it.
 
 Columns: "sim s" is the wall time of the simulation (initialise + run + the session's last
 flush and close), never the network build or the recorder set-up; the minimum over the repeats
 (the least-disturbed run on a shared machine) and the median. "cpu s" is the process CPU time
 (all threads) of the same interval, min over the repeats: far less disturbed by other
 processes than wall time, so its ratio to the bare run is the steadier estimate of the cost;
-"cpu ratio med" is the ratio of the medians. "rec setup s" is ``signals.Session(...)``: segment
-table, transfer matrices, file creation. Peak RSS is the child process's peak up to the end of
-the run; "ΔRSS sim" is the peak during the run (Linux ``VmHWM``, reset just before it) minus
-the RSS just before it: what the run and its recording add.
+"cpu ratio med" is the ratio of the medians, "cpu vs fast_imem" the ratio to the
+``bare_fast_imem`` run (signals' own part, NEURON's ``i_membrane_`` apart). "rec setup s" is
+``signals.Session(...)`` (transfer matrices, run file), after
+``signals.network.from_neuron`` (its own column in the set-up table). Peak RSS is the child
+process's peak up to the end of the run; "ΔRSS sim" is the peak during the run (Linux
+``VmHWM``, reset just before it) minus the RSS just before it: what the run and its recording
+add. The cost splits (``harness.cost_split`` of ``Session.timings``, wall time) are those of
+the fastest ``lfp_dipole_eeg`` and ``npx_f8`` runs.
 
 Usage::
 
@@ -87,13 +100,13 @@ RECORD_DT = 0.1  # ms
 N_CONTACTS = 32
 DEFAULT_CELLS = 500
 DEFAULT_SEG_LENGTH = 5.0  # µm
-DEFAULT_TSTOP = 50.0  # ms
-QUICK_TSTOP = 10.0  # ms
+DEFAULT_TSTOPS = (5.0, 30.0)  # ms: the marginal cost is their difference
+QUICK_TSTOPS = (2.0, 6.0)  # ms
 COLUMN_RADIUS = 250.0  # µm
 SOMA_DEPTH_JITTER = 50.0  # µm
 PROBE_CLEARANCE = 25.0  # µm: no soma this close to the probes' axis
 EXC_SYNAPSES = 10  # per cell, each with its own Poisson NetStim
-EXC_RATE = 20.0  # Hz per excitatory NetStim
+EXC_RATE = 25.0  # Hz per excitatory NetStim
 EXC_WEIGHT = 0.004  # µS
 INH_RATE = 100.0  # Hz
 INH_WEIGHT = 0.004  # µS
@@ -378,41 +391,47 @@ def _dram(rs: list[dict]) -> float:
                for x in rs)
 
 
-def _print_main_table(res: harness.Results, tstop: float) -> None:
-    bare = "bare"
+def _variants(res: harness.Results) -> list[str]:
+    have = {v for v, _ in res.runs}
+    return [v for v in (*VARIANTS, *OPT_IN) if v in have]
+
+
+def _print_main_table(res: harness.Results, tstops: list[float]) -> None:
     rows = []
-    for variant in (*VARIANTS, *OPT_IN):
-        rs = res.runs.get(variant)
-        if not rs:
-            continue
-        ref = None if variant == bare else bare
-        sim = res.values(variant, "sim_s")
-        cpu = res.best(variant, "sim_cpu_s")
-        r = rs[0]
-        rows.append([
-            variant, LABELS[variant], r.get("contacts", "-"), r.get("chunk_samples", "-"),
-            f"{min(sim):.2f}", f"{statistics.median(sim):.2f}", len(rs),
-            harness.fmt(harness.ratio(min(sim), res.best(ref)) if ref else None),
-            f"{cpu:.2f}",
-            harness.fmt(harness.ratio(cpu, res.best(ref, "sim_cpu_s")) if ref else None),
-            harness.fmt(harness.ratio(res.median(variant, "sim_cpu_s"),
-                                      res.median(ref, "sim_cpu_s")) if ref else None),
-            harness.fmt(harness.ratio(cpu, res.best("bare_fast_imem", "sim_cpu_s"))
-                        if variant not in ("bare", "bare_fast_imem") else None),
-            f"{max(x['peak_rss_mb'] for x in rs):.0f}", f"{_dram(rs):.1f}",
-            harness.fmt(res.best(variant, "setup_s"), ".2f"),
-        ])
+    for tstop in tstops:
+        bare, fast = ("bare", tstop), ("bare_fast_imem", tstop)
+        for variant in _variants(res):
+            key = (variant, tstop)
+            rs = res.runs.get(key)
+            if not rs:
+                continue
+            ref = None if variant == "bare" else bare
+            sim = res.values(key, "sim_s")
+            cpu = res.best(key, "sim_cpu_s")
+            r = rs[0]
+            rows.append([
+                variant, LABELS[variant], f"{tstop:g}", r.get("contacts", "-"),
+                r.get("chunk_samples", "-"), f"{min(sim):.2f}", f"{statistics.median(sim):.2f}",
+                len(rs), harness.fmt(harness.ratio(min(sim), res.best(ref)) if ref else None),
+                f"{cpu:.2f}",
+                harness.fmt(harness.ratio(cpu, res.best(ref, "sim_cpu_s")) if ref else None),
+                harness.fmt(harness.ratio(res.median(key, "sim_cpu_s"),
+                                          res.median(ref, "sim_cpu_s")) if ref else None),
+                harness.fmt(harness.ratio(cpu, res.best(fast, "sim_cpu_s"))
+                            if variant not in ("bare", "bare_fast_imem") else None),
+                f"{max(x['peak_rss_mb'] for x in rs):.0f}", f"{_dram(rs):.1f}",
+                harness.fmt(res.best(key, "setup_s"), ".2f"),
+            ])
     print()
-    print(f"tstop {tstop:g} ms, dt {DT} ms ({round(tstop / DT)} steps). sim s = min over the runs "
-          "(wall time of initialise + run + last flush and close; no build/setup), median s its "
-          "median; ratio = min / bare min;\ncpu s = min over the runs of the process CPU time "
-          "(all threads) of the same interval, cpu ratio = its ratio to bare's, cpu ratio med = "
-          "ratio of the medians; cpu vs fast_imem = cpu s / bare_fast_imem's (signals' own part); "
-          "chunk = chunk_samples")
-    harness.print_table(["variant", "records", "contacts", "chunk", "sim s", "median s", "runs",
-                         "ratio", "cpu s", "cpu ratio", "cpu ratio med", "cpu vs fast_imem",
-                         "peak RSS MB", "ΔRSS sim MB", "rec setup s"], rows,
-                        align="llrrrrrrrrrrrrr")
+    print("sim s = min over the runs (wall time of initialise + run + last flush and close; no "
+          "build/setup), median s its median; ratio = min / bare's min at the same tstop;\n"
+          "cpu s = min over the runs of the process CPU time (all threads) of the same interval, "
+          "cpu ratio = its ratio to bare's, cpu ratio med = ratio of the medians, cpu vs "
+          "fast_imem = cpu s / bare_fast_imem's\n(signals' own part); chunk = chunk_samples")
+    harness.print_table(["variant", "records", "tstop ms", "contacts", "chunk", "sim s",
+                         "median s", "runs", "ratio", "cpu s", "cpu ratio", "cpu ratio med",
+                         "cpu vs fast_imem", "peak RSS MB", "ΔRSS sim MB", "rec setup s"], rows,
+                        align="llrrrrrrrrrrrrrr")
     for variant, why in res.skipped.items():
         print(f"{variant} skipped: {why}")
     for line in res.failures:
@@ -422,41 +441,80 @@ def _print_main_table(res: harness.Results, tstop: float) -> None:
         print(line)
 
 
-def _print_setup_table(res: harness.Results) -> None:
+def _print_marginal(res: harness.Results, tstops: list[float], n_segments: int) -> None:
+    """The cost of a longer run: CPU time between the shortest and the longest tstop.
+
+    Fixed costs of a run (the pointer set-up at ``finitialize``, the t = 0 sample, closing the
+    file) cancel, so this is the overhead of a run long enough for them not to matter.
+    """
+    lo, hi = min(tstops), max(tstops)
+    if lo == hi:
+        return
+    steps = round((hi - lo) / DT)
+
+    def delta(variant: str) -> float | None:
+        a, b = res.best((variant, lo), "sim_cpu_s"), res.best((variant, hi), "sim_cpu_s")
+        return None if a is None or b is None else b - a
+
+    bare, fast = delta("bare"), delta("bare_fast_imem")
+    rows = []
+    for variant in _variants(res):
+        d = delta(variant)
+        if d is None:
+            continue
+        extra = None if bare is None or variant == "bare" else d - bare
+        rows.append([variant, LABELS[variant], f"{d:.2f}",
+                     harness.fmt(harness.ratio(d, bare) if variant != "bare" else None),
+                     harness.fmt(harness.ratio(d, fast)
+                                 if variant not in ("bare", "bare_fast_imem") else None),
+                     harness.fmt(None if extra is None else extra / steps * 1e6, ".0f"),
+                     harness.fmt(None if extra is None else extra / steps / n_segments * 1e9,
+                                 ".1f")])
+    harness.print_table(
+        ["variant", "records", "Δcpu s", "Δcpu ratio", "Δcpu vs fast_imem", "extra µs/step",
+         "extra ns/segment/step"], rows, align="llrrrrr",
+        title=f"the cost of a longer run: min CPU time at tstop {hi:g} ms minus min CPU time at "
+              f"{lo:g} ms ({steps} steps; the fixed costs of a run cancel), against bare's; "
+              "extra = Δcpu - bare's Δcpu")
+
+
+def _print_setup_table(res: harness.Results, tstop: float) -> None:
     """Recorder set-up: segment table, Session (transfer matrices, file), per matrix entry."""
     rows = []
-    for variant in (*VARIANTS, *OPT_IN):
-        rs = res.runs.get(variant)
-        if not rs or "setup_s" not in rs[0]:
+    for variant in _variants(res):
+        keys = [k for k in res.runs if k[0] == variant and "setup_s" in res.runs[k][0]]
+        if not keys:
             continue
+        rs = [x for k in keys for x in res.runs[k]]
+        setups = [x["setup_s"] for x in rs]
         r = rs[0]
-        setup = res.best(variant, "setup_s")
         entries = r["contacts"] * r["segments"]
-        per = f"{setup / entries * 1e9:.0f}" if r["contacts"] >= 100 else "-"
-        rows.append([variant, r["contacts"], f"{entries / 1e6:.1f}",
-                     f"{res.best(variant, 'table_s'):.2f}", f"{setup:.2f}",
-                     f"{statistics.median(res.values(variant, 'setup_s')):.2f}", per,
+        per = f"{min(setups) / entries * 1e9:.0f}" if r["contacts"] >= 100 else "-"
+        at = res.runs.get((variant, tstop), rs)
+        rows.append([variant, r["contacts"], len(rs), f"{entries / 1e6:.1f}",
+                     f"{min(x['table_s'] for x in rs):.2f}", f"{min(setups):.2f}",
+                     f"{statistics.median(setups):.2f}", per,
                      f"{max(x['peak_before_sim_mb'] for x in rs):.0f}",
-                     f"{statistics.median(res.values(variant, 'file_mb')):.1f}"])
+                     f"{statistics.median(x['file_mb'] for x in at):.1f}"])
     harness.print_table(
-        ["variant", "contacts", "LFP matrix entries (M)", "from_neuron s", "Session() s (min)",
-         "Session() s (median)", "ns per LFP matrix entry", "peak RSS before run MB",
-         "file MB"], rows,
-        title="recorder set-up (not in sim s): signals.network.from_neuron, then "
-              "signals.Session(...) (transfer matrices, run file); ns per entry = Session() s / "
-              "(contacts x segments), the whole set-up charged to the LFP matrix")
+        ["variant", "contacts", "runs", "LFP matrix entries (M)", "from_neuron s",
+         "Session() s (min)", "Session() s (median)", "ns per LFP matrix entry",
+         "peak RSS before run MB", f"file MB at {tstop:g} ms"], rows,
+        title="recorder set-up (not in sim s), over the runs at every tstop: "
+              "signals.network.from_neuron, then signals.Session(...) (transfer matrices, run "
+              "file); ns per entry = Session() s / (contacts x segments), the whole set-up "
+              "charged to the LFP matrix")
 
 
 def _print_profile(res: harness.Results, variant: str, tstop: float) -> None:
     """Where the recording time of ``variant`` goes (its least-disturbed run's Session.timings)."""
-    rs = res.runs.get(variant)
-    bare_s, fast_s = res.best("bare"), res.best("bare_fast_imem")
+    rs = res.runs.get((variant, tstop))
+    bare_s, fast_s = res.best(("bare", tstop)), res.best(("bare_fast_imem", tstop))
     if not rs:
         return
     r = min(rs, key=lambda x: x["sim_s"])
     split = harness.cost_split(r["timings_run"], r["timings"])
     steps = round(tstop / DT)
-    samples = r["n_samples"]
     n_chunks = split["chunks"]
     rows = []  # (part, total s, calls, per-call unit)
     if bare_s and fast_s:
@@ -479,63 +537,74 @@ def _print_profile(res: harness.Results, variant: str, tstop: float) -> None:
                else f"{total / max(n, 1) * 1e3:.2f} ms/chunk" if unit == "chunk"
                else f"{total * 1e3:.0f} ms")
         pct = f"{100 * total / bare_s:.1f}%" if bare_s else "-"
-        table.append([name, f"{total:.3f}", per, pct])
+        table.append([name, f"{total:.3f}", per, pct, f"{100 * total / r['sim_s']:.1f}%"])
     if bare_s:
         other = r["sim_s"] - bare_s - accounted
-        table.append(["unaccounted (run loop, output checks, noise)", f"{other:.3f}", "",
-                      f"{100 * other / bare_s:.1f}%"])
+        table.append(["unaccounted (t = 0 sample, run loop, output checks, noise)",
+                      f"{other:.3f}", "", f"{100 * other / bare_s:.1f}%",
+                      f"{100 * other / r['sim_s']:.1f}%"])
     harness.print_table(
-        ["part", "total s", "per call", "% of bare"], table,
-        title=f"cost split of {variant} [{LABELS[variant]}], {r['segments']} segments, from "
-              f"Session.timings (the fastest of {len(rs)} runs: sim {r['sim_s']:.2f} s"
+        ["part", "total s", "per call", "% of bare", "% of this run"], table,
+        title=f"cost split of {variant} [{LABELS[variant]}] at tstop {tstop:g} ms, "
+              f"{r['segments']} segments, from Session.timings (wall time; the fastest of "
+              f"{len(rs)} runs: sim {r['sim_s']:.2f} s"
               + (f", {r['sim_s'] / bare_s:.3f} × bare {bare_s:.2f} s)" if bare_s else ")"))
-    print(f"({steps} steps, {samples} samples, {n_chunks} chunks of up to {r['chunk_samples']} "
-          "samples; ms/chunk is the mean over the chunks)")
+    print(f"({steps} steps, {r['n_samples']} samples, {n_chunks} chunks of up to "
+          f"{r['chunk_samples']} samples; ms/chunk is the mean over the chunks)")
 
 
 def _print_network(res: harness.Results, tstop: float) -> None:
-    recs = res.records()
+    recs = [x for (v, t), rs in res.runs.items() if t == tstop for x in rs]
     if not recs:
         return
     r = recs[0]
     spikes = sorted({x["spikes"] for x in recs})
-    rates = sorted({round(x["rate_hz"], 3) for x in recs})
     print()
     print(f"network: {r['cells']} cells, {r['segments']} segments "
-          f"({r['segments'] / r['cells']:.0f} per cell), built in {r['build_s']:.1f} s; "
-          f"{r['spikes']} spikes in {tstop:g} ms = {r['rate_hz']:.1f} Hz per cell, "
+          f"({r['segments'] / r['cells']:.0f} per cell), built in {r['build_s']:.1f} s; at tstop "
+          f"{tstop:g} ms: {r['spikes']} spikes = {r['rate_hz']:.1f} Hz per cell, "
           f"{r['active_cells']} of {r['cells']} cells fired")
     if len(spikes) > 1:
-        print(f"  spike counts DIFFER between runs: {spikes} (rates {rates} Hz)")
+        print(f"  spike counts DIFFER between the runs at {tstop:g} ms: {spikes}")
     else:
-        print("  every run fired the same spikes (count): the recording does not change the "
-              "simulation")
+        print(f"  all {len(recs)} runs at {tstop:g} ms fired the same number of spikes: the "
+              "recording does not change the simulation")
 
 
-def _print_tables(res: harness.Results, tstop: float) -> None:
-    _print_network(res, tstop)
-    _print_main_table(res, tstop)
-    _print_setup_table(res)
+def _print_tables(res: harness.Results, tstops: list[float]) -> None:
+    hi = max(tstops)
+    _print_network(res, hi)
+    _print_main_table(res, tstops)
+    recs = res.records()
+    if recs:
+        _print_marginal(res, tstops, recs[0]["segments"])
+    _print_setup_table(res, hi)
     for variant in (PROFILED, "npx_f8"):
-        _print_profile(res, variant, tstop)
+        _print_profile(res, variant, hi)
 
 
 def _describe(key, rec: dict) -> str:
     return (f"sim {rec['sim_s']:7.2f} s  cpu {rec['sim_cpu_s']:7.2f} s  setup "
-            f"{harness.fmt(rec.get('setup_s'), '.2f'):>6} s  peak RSS {rec['peak_rss_mb']:7.0f} MB  "
+            f"{harness.fmt(rec.get('setup_s'), '.2f'):>6} s  peak RSS {rec['peak_rss_mb']:6.0f} MB  "
             f"{rec['spikes']} spikes  (process {rec['process_s']:.1f} s, load {rec['load1']:.2f})")
+
+
+def _label(key) -> str:
+    variant, tstop = key
+    return f"{variant:<18} tstop {tstop:4g} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help=f"smoke run: tstop {QUICK_TSTOP:g} ms, one repeat")
-    ap.add_argument("--repeats", type=int, default=None, help="runs per variant (default 3; 1 "
-                                                              "with --quick)")
-    ap.add_argument("--tstop", type=float, default=None,
-                    help=f"ms (default {DEFAULT_TSTOP:g}: a bare run of ~15-20 s on this "
-                         f"project's machine; {QUICK_TSTOP:g} with --quick)")
+                    help=f"smoke run: tstops {' '.join(map(str, QUICK_TSTOPS))} ms, one repeat")
+    ap.add_argument("--repeats", type=int, default=None, help="runs per (variant, tstop) "
+                                                              "(default 3; 1 with --quick)")
+    ap.add_argument("--tstops", type=float, nargs="+", default=None,
+                    help=f"ms (default {' '.join(map(str, DEFAULT_TSTOPS))}: bare runs of ~2 "
+                         "and ~10 s on this project's machine; the marginal table compares the "
+                         "shortest with the longest)")
     ap.add_argument("--cells", type=int, default=DEFAULT_CELLS,
                     help=f"cells in the column (default {DEFAULT_CELLS})")
     ap.add_argument("--seg-length", type=float, default=DEFAULT_SEG_LENGTH,
@@ -544,56 +613,63 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=None,
                     help="only these variants (default: all; bare is always run)")
     ap.add_argument("--surface", action="store_true",
-                    help=f"also run npx_surface_setup once: the Neuropixels probe with "
-                         f"{SURFACE_POINTS} points per contact. Its set-up takes minutes and "
-                         "~16 GB of memory at 104,000 segments")
+                    help=f"also run npx_surface_setup once at the longest tstop: the "
+                         f"Neuropixels probe with {SURFACE_POINTS} points per contact. Its "
+                         "set-up takes minutes and ~16 GB of memory at 104,000 segments")
     ap.add_argument("--timeout", type=float, default=900.0, help="per-run time limit (s)")
     ap.add_argument("--json", metavar="FILE", help="also write every run's record to FILE (JSON)")
     ap.add_argument("--from-json", metavar="FILE",
                     help="print the tables of the records a --json run saved, run nothing")
     ap.add_argument("--variant", choices=(*VARIANTS, *OPT_IN),
                     help="(internal) run one variant, print JSON")
+    ap.add_argument("--tstop", type=float, help="(internal) tstop (ms) of --variant")
     args = ap.parse_args(argv)
-    tstop = args.tstop or (QUICK_TSTOP if args.quick else DEFAULT_TSTOP)
 
     if args.variant:
-        return harness.child(lambda: run_child(args.variant, tstop, args.cells, args.seg_length),
-                             variant=args.variant, tstop=tstop)
+        if args.tstop is None:
+            ap.error("--variant needs --tstop")
+        return harness.child(
+            lambda: run_child(args.variant, args.tstop, args.cells, args.seg_length),
+            variant=args.variant, tstop=args.tstop)
 
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text())
         res = harness.Results(skipped=data["skipped"], failures=data["failures"])
         for rec in data["records"]:
-            res.runs.setdefault(rec["variant"], []).append(rec)
-        _print_tables(res, data["tstop"])
+            res.runs.setdefault((rec["variant"], rec["tstop"]), []).append(rec)
+        _print_tables(res, data["tstops"])
         return 0
 
     repeats = args.repeats or (1 if args.quick else 3)
+    tstops = sorted(args.tstops or (QUICK_TSTOPS if args.quick else DEFAULT_TSTOPS))
     variants = list(args.variants or VARIANTS)
     if "bare" not in variants:
         variants.insert(0, "bare")
-    plan = [(v, repeats) for v in variants]
+    plan = [((v, t), repeats) for t in tstops for v in variants]
     if args.surface:
-        plan.append(("npx_surface_setup", 1))
+        plan.append((("npx_surface_setup", max(tstops)), 1))
     print("active_network: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
     for line in harness.environment(("neuron", "neuro-signals", "LFPykit", "LFPy", "MEAutility",
                                      "numpy")):
         print("  " + line)
     print(f"  network: {args.cells} x L23E_p23.hoc (LFPy's), segments <= {args.seg_length:g} µm, "
-          f"hh + pas, dt = {DT} ms, tstop = {tstop:g} ms, {repeats} runs per variant")
+          f"hh + pas, dt = {DT} ms, tstops {' '.join(f'{t:g}' for t in tstops)} ms, {repeats} "
+          "runs per variant and tstop")
     t_start = time.perf_counter()
 
-    def spawn(variant):
+    def spawn(key):
+        variant, tstop = key
         return harness.spawn(harness.script_command(__file__, "--variant", variant, "--tstop",
                                                     tstop, "--cells", args.cells, "--seg-length",
                                                     args.seg_length),
                              timeout=args.timeout, variant=variant, tstop=tstop)
 
-    res = harness.run_plan(plan, spawn, describe=_describe, label=lambda v: f"{v:<18}")
+    res = harness.run_plan(plan, spawn, describe=_describe, group=lambda key: key[0],
+                           label=_label)
     if args.json:
         harness.save(args.json, res, argv=sys.argv, cells=args.cells,
-                     seg_length=args.seg_length, tstop=tstop)
-    _print_tables(res, tstop)
+                     seg_length=args.seg_length, tstops=tstops)
+    _print_tables(res, tstops)
     print(f"total benchmark time {time.perf_counter() - t_start:.0f} s; "
           f"load average at end: {harness.load_text()}")
     return 0
