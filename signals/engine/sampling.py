@@ -102,11 +102,16 @@ class NodeColumn:
             k += 1
         return rows
 
+    def read_raw(self) -> np.ndarray:
+        """Every node's ``i_membrane_`` (nA) in the copied storage range, in storage order (a
+        view valid until the next read; :attr:`index` picks the segments)."""
+        self._column.from_double(self.width, self._first)
+        return self._view
+
     def read(self, out: np.ndarray) -> np.ndarray:
         """The segments' ``i_membrane_`` (nA) into ``out`` (double), in segment order."""
-        self._column.from_double(self.width, self._first)
         # mode="clip": no copy of the output (the indices are valid by construction)
-        return np.take(self._view, self.index, out=out, mode="clip")
+        return np.take(self.read_raw(), self.index, out=out, mode="clip")
 
     def check(self, values: np.ndarray) -> None:
         """Raise if ``values`` (just read) differ from what the gather reads now."""
@@ -172,7 +177,7 @@ class Sampler:
         self.mean = mode == "mean" and self.every > 1
         self._half = self.every // 2  # steps after a sample until its mean is final
         self._even = self.every % 2 == 0
-        self._acc = np.zeros(n)  # running sum of the interval being averaged (nA)
+        self._acc = np.zeros(0)  # running sum of the interval being averaged (nA), as read
         self._weight = 0.0
         self._next = 1  # index (since t0) of the sample whose interval is being summed
         self._awaiting: int | None = None  # buffer row still waiting for its mean currents
@@ -186,6 +191,9 @@ class Sampler:
                 self._column = NodeColumn(segments, self._imem_ptr)
             except ValueError:
                 self._column = None  # NEURON 8, or a layout not proven: the pointer gather
+        # mean sampling sums the rows as read (storage order on NEURON 9) and puts only the
+        # mean in segment order: per step a copy and an add, no permutation
+        self._acc = np.zeros(self._column.width if self._column is not None else n)
         self._imem_vec = h.Vector(max(n, 1))
         self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
         self._current_imem = np.empty(n)  # one step's currents, in double
@@ -225,7 +233,11 @@ class Sampler:
             if d == self._half:
                 self._emit(None)
             return
-        x = self._read_imem()
+        if self._column is not None:
+            x = self._column.read_raw()
+        else:
+            self._imem_ptr.gather(self._imem_vec)
+            x = self._imem_view
         edge = self._even and abs(d) == self._half
         if edge:
             self._acc += 0.5 * x
@@ -235,13 +247,20 @@ class Sampler:
             self._weight += 1.0
         if d == self._half:
             if self._column is not None and self._awaiting == self.chunk_samples - 1:
-                self._column.check(x)  # once per chunk: the copy still equals the gather
+                self._column.check(x[self._column.index])  # once per chunk: copy == gather
             self._emit(x if edge else None)
+
+    def _store_mean(self) -> None:
+        """The mean of the summed interval, in segment order, into the awaiting row."""
+        acc = self._acc
+        if self._column is not None:
+            acc = np.take(acc, self._column.index, out=self._current_imem, mode="clip")
+        np.divide(acc, self._weight, out=self._set.imem[self._awaiting])
 
     def _emit(self, shared: np.ndarray | None) -> None:
         """The averaged interval is complete: its mean goes into its row."""
         if self._awaiting is not None and self._weight:
-            np.divide(self._acc, self._weight, out=self._set.imem[self._awaiting])
+            self._store_mean()
         self._awaiting = None
         self._next += 1
         if shared is None:  # the edge step of an even interval starts the next one too
@@ -255,7 +274,7 @@ class Sampler:
         """The run ended inside an interval: its row gets the mean of the steps it reached."""
         if self._awaiting is not None:
             if self._weight:
-                np.divide(self._acc, self._weight, out=self._set.imem[self._awaiting])
+                self._store_mean()
             self._awaiting = None
 
     def sample(self, imem: np.ndarray | None = None) -> None:
