@@ -46,10 +46,13 @@ def _square_points(center: np.ndarray, edge: np.ndarray, normal: np.ndarray, hal
 #: segments, 256 KiB) stays in L2 cache; measured ~20 ns per entry at 384 contacts, 4-5x slower
 #: with blocks 16 times larger.
 _BLOCK_ENTRIES = 32768
+#: Largest (points x segments) matrix LFPykit computes at once in :func:`medium_matrix` (bytes).
+_GROUP_BYTES = 2**28
 
 
 def _source_kernel(segments, pos: np.ndarray, *, method: str, sigma: float,
-                   inside: bool = False, threads: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
+                   inside: bool = False, threads: int = 1, average: int = 1,
+                   dtype: str = "f8") -> tuple[np.ndarray, np.ndarray | None]:
     """LFPykit's line- and point-source potentials, block-wise over segments, in one pass.
 
     The same floating-point operations as ``lfpykit.lfpcalc`` (``calc_lfp_linesource``,
@@ -60,7 +63,11 @@ def _source_kernel(segments, pos: np.ndarray, *, method: str, sigma: float,
     in Python, this loops over cache-sized blocks of segments for all contacts at once.
     ``inside`` also returns, per contact, how many segments (column 0) and root segments
     (column 1) contain it (distance to the segment below its radius). ``threads`` fills
-    blocks in parallel (the result does not depend on it).
+    blocks in parallel (the result does not depend on it). ``average``: each row of the
+    result is the mean of that many consecutive rows of ``pos`` (the points of one contact's
+    surface), taken block by block, so that the (points × segments) matrix never exists
+    (384 contacts × 50 points × 100k segments would be 16 GB). ``dtype``: of the result (each
+    block is computed in double and then stored).
     """
     x0, x1 = segments.x.T
     y0, y1 = segments.y.T
@@ -75,7 +82,8 @@ def _source_kernel(segments, pos: np.ndarray, *, method: str, sigma: float,
     root_scale = 1 / (4 * np.pi * sigma * 1.0)  # LFPykit's root: deltaS = 1, mapping 1/r
     mid = np.column_stack([x0 + x1, y0 + y1, z0 + z1]) / 2  # = CellGeometry (n, 2).mean(-1)
     ex, ey, ez = (pos[:, k:k + 1] for k in range(3))
-    M = np.empty((len(pos), len(segments)))
+    M = np.empty((len(pos) // average, len(segments)), dtype=dtype)
+    direct = average == 1 and M.dtype == np.float64  # blocks computed in M itself
     line = method != "pointsource"
     block = int(np.clip(_BLOCK_ENTRIES // max(len(pos), 1), 16, 4096))
 
@@ -83,6 +91,7 @@ def _source_kernel(segments, pos: np.ndarray, *, method: str, sigma: float,
         """Columns ``start : start + block`` of M; inside counts of that block."""
         counts = None
         sl = slice(start, start + block)
+        out = M[:, sl] if direct else np.empty((len(pos), len(segments.x[sl])))
         if line or inside:
             dx, dy, dz = ex - x1[sl], ey - y1[sl], ez - z1[sl]
             h = dx * ux[sl]
@@ -103,15 +112,17 @@ def _source_kernel(segments, pos: np.ndarray, *, method: str, sigma: float,
             counts = np.column_stack([np.count_nonzero(within, axis=1),
                                       np.count_nonzero(within & segments.root[sl], axis=1)])
         if line:
-            M[:, sl] = _line_block(h, r2, lh, rlim2[sl], line_scale[sl])
+            out[:] = _line_block(h, r2, lh, rlim2[sl], line_scale[sl])
         pts = np.flatnonzero(point[sl])
         if pts.size:
             cols = pts + start
             d2 = (mid[cols, 0] - ex) ** 2 + (mid[cols, 1] - ey) ** 2 + (mid[cols, 2] - ez) ** 2
             if method == "pointsource":
-                M[:, cols] = 1.0 / (4.0 * np.pi * sigma * np.sqrt(np.maximum(d2, rlim2[cols])))
+                out[:, pts] = 1.0 / (4.0 * np.pi * sigma * np.sqrt(np.maximum(d2, rlim2[cols])))
             else:
-                M[:, cols] = root_scale * (1 / np.maximum(np.sqrt(d2), r_limit[cols]))
+                out[:, pts] = root_scale * (1 / np.maximum(np.sqrt(d2), r_limit[cols]))
+        if not direct:
+            M[:, sl] = out.reshape(M.shape[0], average, -1).mean(axis=1) if average > 1 else out
         return counts
 
     starts = range(0, len(segments), block)
@@ -169,7 +180,8 @@ def _contact_points(electrodes: Electrodes, seed: int) -> np.ndarray:
 
 
 def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesource",
-                    sigma: float = 0.3, seed: int = 0, threads: int = 1) -> np.ndarray:
+                    sigma: float = 0.3, seed: int = 0, threads: int = 1,
+                    dtype: str = "f8") -> np.ndarray:
     r"""Linear map from membrane currents (nA) to potentials (mV), shape (n_electrode, n_seg).
 
     Parameters
@@ -189,6 +201,8 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
         Seed of the disc sampling.
     threads : int >= 1
         Threads filling the matrix (set-up only; the result does not depend on it).
+    dtype : {"f8", "f4"}
+        Type of the matrix (computed in double block by block either way).
 
     Notes
     -----
@@ -203,11 +217,10 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
     where the unfloored line integral is 10-80 % too large (``benchmarks/line_source_floor.py``).
     """
     if len(segments) == 0:
-        return np.zeros((len(electrodes), 0))
+        return np.zeros((len(electrodes), 0), dtype=dtype)
     M, _ = _source_kernel(segments, _contact_points(electrodes, seed), method=method, sigma=sigma,
-                          threads=threads)
-    if electrodes.radius is not None:
-        M = M.reshape(len(electrodes), electrodes.n_points, -1).mean(axis=1)
+                          threads=threads, dtype=dtype,
+                          average=1 if electrodes.radius is None else electrodes.n_points)
     return M
 
 
@@ -322,10 +335,11 @@ def medium_matrix(segments, electrodes: Electrodes, *, method: str = "linesource
                 f"{top:g} µm): move the network into it, or give Slice(squeeze=...) to compress "
                 "the cells that cross it")
 
-    def matrix(rows, kind: str) -> np.ndarray:
+    def matrix(rows, kind: str, where_pts: np.ndarray) -> np.ndarray:
         geometry = lfpykit.CellGeometry(x=segments.x[rows], y=segments.y[rows], z=z[rows],
                                         d=segments.diam[rows])
-        where = {"x": pts[:, 0].copy(), "y": pts[:, 1].copy(), "z": pts[:, 2].copy()}
+        where = {"x": where_pts[:, 0].copy(), "y": where_pts[:, 1].copy(),
+                 "z": where_pts[:, 2].copy()}
         if slice is not None:
             model = lfpykit.RecMEAElectrode(
                 geometry, sigma_T=slice.sigma_tissue, sigma_S=slice.sigma_saline,
@@ -336,26 +350,44 @@ def medium_matrix(segments, electrodes: Electrodes, *, method: str = "linesource
             model = lfpykit.RecExtElectrode(geometry, sigma=sig, method=kind, **where)
         return model.get_transformation_matrix()
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        M = matrix(np.arange(len(segments)),
-                   "pointsource" if method == "pointsource" else "linesource")
-    if method == "root_as_point":
-        roots = np.flatnonzero(segments.root)
-        if roots.size:
-            M[:, roots] = matrix(roots, "pointsource")
-    bad = ~np.isfinite(M)
-    if bad.any():
-        # LFPykit's slice line source is 0/0 for a contact on a segment's own axis (measured:
-        # vertical segments straight above an MEA contact); its point source is finite there
-        cols = np.flatnonzero(bad.any(axis=0))
-        P = matrix(cols, "pointsource")
-        M[:, cols] = np.where(bad[:, cols], P, M[:, cols])
-        warnings.warn(f"LFPykit's line source is undefined for {int(bad.sum())} (contact, "
-                      f"segment) pair(s) with the contact on the segment's axis, in "
-                      f"{cols.size} segment(s); the point source is used there", stacklevel=4)
-    if electrodes.radius is not None:
-        M = M.reshape(len(electrodes), electrodes.n_points, -1).mean(axis=1)
-    return M
+    def contacts(where_pts: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """The matrix at ``where_pts``; (contact, segment) pairs and segments patched."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            M = matrix(np.arange(len(segments)),
+                       "pointsource" if method == "pointsource" else "linesource", where_pts)
+        if method == "root_as_point":
+            roots = np.flatnonzero(segments.root)
+            if roots.size:
+                M[:, roots] = matrix(roots, "pointsource", where_pts)
+        bad = ~np.isfinite(M)
+        n_bad, n_cols = 0, 0
+        if bad.any():
+            # LFPykit's slice line source is 0/0 for a contact on a segment's own axis
+            # (measured: vertical segments straight above an MEA contact); its point source
+            # is finite there
+            cols = np.flatnonzero(bad.any(axis=0))
+            P = matrix(cols, "pointsource", where_pts)
+            M[:, cols] = np.where(bad[:, cols], P, M[:, cols])
+            n_bad, n_cols = int(bad.sum()), cols.size
+        return M, n_bad, n_cols
+
+    # the contacts in groups: with surface points, the whole (points x segments) matrix would
+    # be n_points times the result (384 x 50 x 100k: 16 GB); each group's is at most 256 MiB
+    per = 1 if electrodes.radius is None else electrodes.n_points
+    group = max(1, _GROUP_BYTES // (8 * per * len(segments)))
+    out = np.empty((len(electrodes), len(segments)))
+    n_bad, cols_bad = 0, 0
+    for c0 in range(0, len(electrodes), group):
+        c1 = min(c0 + group, len(electrodes))
+        M, nb, nc = contacts(pts[c0 * per:c1 * per])
+        out[c0:c1] = M.reshape(c1 - c0, per, -1).mean(axis=1) if per > 1 else M
+        n_bad, cols_bad = n_bad + nb, cols_bad + nc
+    if n_bad:
+        warnings.warn(f"LFPykit's line source is undefined for {n_bad} (contact, segment) "
+                      f"pair(s) with the contact on the segment's axis, in {cols_bad} "
+                      "segment(s) (counted per group of contacts); the point source is used "
+                      "there", stacklevel=4)
+    return out
 
 
 def inside_segments(segments, electrodes: Electrodes, threads: int = 1) -> dict[str, str]:
@@ -809,8 +841,11 @@ class LFP(LinearRecorder):
             M = medium_matrix(seg, self.electrodes, method=self.method, sigma=self.sigma,
                               slice=self.slice)
         else:
+            # in the session's precision straight away (an f8 copy beside an f4 one would
+            # raise the set-up's peak memory by the f8 matrix), unless it is to be compressed
             M = transfer_matrix(seg, self.electrodes, method=self.method,
-                                sigma=0.3 if self.sigma is None else self.sigma, threads=threads)
+                                sigma=0.3 if self.sigma is None else self.sigma, threads=threads,
+                                dtype="f8" if self.compress is not None else ctx.dtype)
         self.compression_ = None
         if self.compress is None:
             return (M,)

@@ -230,3 +230,42 @@ def test_transfer_matrix_kernel_equals_lfpykit(method):
         if n_in:
             assert inside[name].startswith(f"{n_in} segment(s)")
     assert "of them in a soma" in inside[electrodes.names[-1]]
+
+
+def test_contact_surfaces_are_averaged_block_by_block(ball_and_stick):
+    """With surface points the (points x segments) matrix is never built whole: the block-wise
+    mean equals LFPykit's matrix of every point averaged per contact, in f8 and in f4."""
+    import lfpykit
+
+    from signals.recorders.lfp import _contact_points, transfer_matrix
+
+    cells = [ball_and_stick(gid=g, origin=(60.0 * g, 0, 0)) for g in range(3)]
+    table = signals.network.from_neuron(cells)
+    probe = signals.electrodes.points([[30.0, 10.0, z] for z in (-50.0, 100.0, 250.0, 400.0)],
+                                      radius=8.0, normal=(1, 0, 0), n_points=40)
+    pts = _contact_points(probe, seed=0)
+    geometry = lfpykit.CellGeometry(x=table.x, y=table.y, z=table.z, d=table.diam)
+    every = lfpykit.RecExtElectrode(geometry, sigma=0.3, method="linesource", x=pts[:, 0].copy(),
+                                    y=pts[:, 1].copy(), z=pts[:, 2].copy())
+    expected = every.get_transformation_matrix().reshape(len(probe), 40, -1).mean(axis=1)
+    M = transfer_matrix(table, probe)
+    assert M.shape == (4, len(table))
+    assert_allclose(M, expected, rtol=1e-12, atol=1e-15 * np.abs(expected).max())
+    M4 = transfer_matrix(table, probe, dtype="f4")
+    assert M4.dtype == np.float32
+    assert_allclose(M4, expected, rtol=1e-6, atol=1e-7 * np.abs(expected).max())
+
+
+def test_medium_matrix_contact_groups_give_the_same_matrix(ball_and_stick, monkeypatch):
+    """LFPykit's matrix in groups of contacts (bounded memory) equals it in one piece."""
+    from signals.recorders import lfp
+
+    cells = [ball_and_stick(gid=g, origin=(60.0 * g, 0, 0)) for g in range(2)]
+    table = signals.network.from_neuron(cells)
+    probe = signals.electrodes.points([[30.0, 10.0, z] for z in (-50.0, 100.0, 250.0)],
+                                      radius=8.0, normal=(1, 0, 0), n_points=20)
+    whole = lfp.medium_matrix(table, probe, sigma=(0.3, 0.2, 0.4))
+    monkeypatch.setattr(lfp, "_GROUP_BYTES", 1)  # one contact per group
+    grouped = lfp.medium_matrix(table, probe, sigma=(0.3, 0.2, 0.4))
+    assert np.abs(whole).max() > 0
+    assert_allclose(grouped, whole, rtol=1e-13, atol=0)
