@@ -127,7 +127,7 @@ SEED = 1
 SURFACE_POINTS = 50  # signals.electrodes.probe's default
 
 VARIANTS = ("bare", "bare_fast_imem", "lfp", "lfp_dipole_eeg", "lfp_record_dt_0.1", "npx_f8",
-            "npx_f4")
+            "npx_f4", "lfp_dipole_eeg_pipeline", "npx_f8_pipeline")
 #: opt-in (``--surface``): the Neuropixels set-up with contact surfaces averaged over 50 points
 OPT_IN = ("npx_surface_setup",)
 LABELS = {
@@ -138,6 +138,8 @@ LABELS = {
     "lfp_record_dt_0.1": f"LFP, {N_CONTACTS} contacts, record_dt {RECORD_DT} ms",
     "npx_f8": f"Neuropixels 384, record_dt {RECORD_DT} ms, f8",
     "npx_f4": f"Neuropixels 384, record_dt {RECORD_DT} ms, f4",
+    "lfp_dipole_eeg_pipeline": "LFP + Dipole() + EEG(), every step, pipeline=True",
+    "npx_f8_pipeline": f"Neuropixels 384, record_dt {RECORD_DT} ms, f8, pipeline=True",
     "npx_surface_setup": f"Neuropixels 384, {SURFACE_POINTS} points per contact, record_dt "
                          f"{RECORD_DT} ms, f8",
 }
@@ -335,7 +337,8 @@ def _recorders(kind: str) -> list:
 
 
 def _run_signals(tstop: float, n_cells: int, seg_length: float, kind: str,
-                 record_dt: float | None = None, dtype: str = "f8") -> dict:
+                 record_dt: float | None = None, dtype: str = "f8",
+                 pipeline: bool = False) -> dict:
     from neuron import h
 
     import signals
@@ -353,7 +356,8 @@ def _run_signals(tstop: float, n_cells: int, seg_length: float, kind: str,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a contact closer to a dendrite than its radius
             session = signals.Session(table, recorders, path=path, record_dt=record_dt,
-                                      dtype=dtype, attrs={"tstop": tstop, "v_init": V_INIT})
+                                      dtype=dtype, pipeline=pipeline,
+                                      attrs={"tstop": tstop, "v_init": V_INIT})
         setup_s = time.perf_counter() - t0
         with harness.SimMemory() as mem:
             t0 = time.perf_counter()
@@ -379,6 +383,10 @@ def _run_signals(tstop: float, n_cells: int, seg_length: float, kind: str,
 
 
 def run_child(variant: str, tstop: float, n_cells: int, seg_length: float) -> dict:
+    if variant.endswith("_pipeline"):  # the worker-thread pipeline on (off by default)
+        base = variant.removesuffix("_pipeline")
+        kind, record_dt = ("npx", RECORD_DT) if base == "npx_f8" else (base, None)
+        return _run_signals(tstop, n_cells, seg_length, kind, record_dt=record_dt, pipeline=True)
     if variant in ("bare", "bare_fast_imem"):
         return _run_bare(tstop, n_cells, seg_length, fast_imem=variant == "bare_fast_imem")
     if variant in ("lfp", "lfp_dipole_eeg"):

@@ -18,10 +18,9 @@ Configurations:
     :func:`signals.record`, split so that the recorder setup is timed apart from the run): one
     serial run, and under 2 ranks once per MPI backend, ``mpi_backend="mpi4py"`` (buffer
     ``Reduce``) and ``mpi_backend="neuron"`` (``ParallelContext.py_gather`` of pickles). The
-    serial run once with the default ``pipeline`` (on: a core is free for the worker thread)
-    and once with ``pipeline=False``; the 2-rank runs with the default (off: one core per
-    rank) and, for mpi4py, once with ``pipeline=True`` (the worker then shares a core with a
-    rank).
+    serial run and the mpi4py 2-rank run also with ``pipeline=True`` (the products on a worker
+    thread; on 2 cores it has a core of its own serially and shares one with a rank under 2
+    ranks).
     The cost split per rank comes from :attr:`signals.Session.timings`: the per-sample gather,
     the recorders' ``on_chunk``, the per-chunk agreement across ranks (``agree``: errors and
     termination signals, gathered and broadcast), the reduction to rank 0 (``reduce``) and
@@ -335,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{harness.mpi_env().get('MPI_LIB_NRN_PATH', '-')}")
     print(f"  network: signals.demo.build_network(scale={args.scale}), dt = {DT} ms; recorded: "
           f"LFP (32 contacts) + Dipole() + Spikes(), every step; tstop {tstop:g} ms")
-    configs = [(1, "bare", "-"), (1, "signals", "auto"), (1, "signals", "auto,off")]
+    configs = [(1, "bare", "-"), (1, "signals", "auto"), (1, "signals", "auto,on")]
     if mpiexec is None:
         print("  2 ranks skipped: mpiexec not found (install the `mpi` extra: mpich, mpi4py)")
     else:

@@ -24,11 +24,10 @@ Variants (all on the same >= 10,000-segment network, dt = 0.025 ms, sampling eve
     LFP (32 contacts) sampled with ``record_dt = 0.1`` ms, i.e. one sample per 4 steps of dt =
     0.025 ms, with the session's default ``sampling`` (``"mean"``: the currents averaged over
     the 4 steps; ``sampling_cost.py`` compares it with ``"point"``).
-``signals_no_pipeline``, ``signals_lfp_dipole_eeg_no_pipeline``, ``signals_record_dt_0.1_no_pipeline``
-    The same three with ``Session(pipeline=False)``: each chunk's products, reduction and write
-    on the main thread between two NEURON steps, as before the worker thread. The default
-    (``pipeline=None``) runs the products on a worker thread while NEURON integrates the next
-    chunk whenever a core is free (here: 2 cores, 1 rank).
+``signals_pipeline``, ``signals_lfp_dipole_eeg_pipeline``, ``signals_record_dt_0.1_pipeline``
+    The same three with ``Session(pipeline=True)``: the products on a worker thread while
+    NEURON integrates the next chunk (the default runs them on the main thread between two
+    steps; the worker slows NEURON's per-step callback, see ``gil_release.py``).
 ``signals_chunk_200``
     LFP + dipole + EEG as above with ``chunk_samples=200``: a (200 x 10,500) float64 buffer
     (17 MB) that stays in this machine's 32 MB L3 cache across the recorders' GEMMs. The default
@@ -111,8 +110,8 @@ RECORD_DT = 0.1  # ms, the subsampled variant (every 4th step)
 STORE_CAPTURE_MS = 60.0  # ms recorded to capture real chunks for the store micro-benchmark
 
 MAIN_VARIANTS = ("bare", "bare_fast_imem", "signals", "signals_lfp_dipole_eeg", "signals_record_dt_0.1",
-                 "signals_no_pipeline", "signals_lfp_dipole_eeg_no_pipeline",
-                 "signals_record_dt_0.1_no_pipeline", "signals_chunk_200", "signals_blas_default")
+                 "signals_pipeline", "signals_lfp_dipole_eeg_pipeline",
+                 "signals_record_dt_0.1_pipeline", "signals_chunk_200", "signals_blas_default")
 PEER_VARIANTS = ("netpyne_bare", "netpyne_lfp", "lfpy_bare", "lfpy_lfp")
 AUX_VARIANTS = ("signals_profile", "store_append")  # cost split and micro-benchmark: own tables
 VARIANTS = MAIN_VARIANTS + PEER_VARIANTS + AUX_VARIANTS
@@ -124,9 +123,9 @@ LABELS = {
     "signals_lfp_dipole_eeg": "LFP + Dipole() + EEG() (four-sphere, 21 sensors), every step",
     "signals_record_dt_0.1": f"LFP, record_dt = {RECORD_DT} ms (one sample per "
                              f"{round(RECORD_DT / DT)} steps, default sampling)",
-    "signals_no_pipeline": "LFP, every step, pipeline=False (chunks on the main thread)",
-    "signals_lfp_dipole_eeg_no_pipeline": "LFP + Dipole() + EEG(), every step, pipeline=False",
-    "signals_record_dt_0.1_no_pipeline": f"LFP, record_dt = {RECORD_DT} ms, pipeline=False",
+    "signals_pipeline": "LFP, every step, pipeline=True (products on a worker thread)",
+    "signals_lfp_dipole_eeg_pipeline": "LFP + Dipole() + EEG(), every step, pipeline=True",
+    "signals_record_dt_0.1_pipeline": f"LFP, record_dt = {RECORD_DT} ms, pipeline=True",
     "signals_chunk_200": "LFP + Dipole() + EEG(), every step, chunk_samples=200",
     "signals_blas_default": "LFP, every step, blas_threads=None",
 }
@@ -137,9 +136,9 @@ REFERENCE = {
     "signals": "bare",
     "signals_lfp_dipole_eeg": "bare",
     "signals_record_dt_0.1": "bare",
-    "signals_no_pipeline": "bare",
-    "signals_lfp_dipole_eeg_no_pipeline": "bare",
-    "signals_record_dt_0.1_no_pipeline": "bare",
+    "signals_pipeline": "bare",
+    "signals_lfp_dipole_eeg_pipeline": "bare",
+    "signals_record_dt_0.1_pipeline": "bare",
     "signals_chunk_200": "bare",
     "signals_blas_default": "bare",
     "netpyne_bare": "bare",
@@ -182,7 +181,7 @@ def _recorders(kind: str) -> list:
 
 def _run_signals(tstop: float, scale: float, blas_threads: int | None, kind: str = "lfp",
                  record_dt: float | None = None, chunk_samples: int | None = None,
-                 keep: Path | None = None, pipeline: bool | None = None) -> dict:
+                 keep: Path | None = None, pipeline: bool = False) -> dict:
     """One recorded run; ``keep``: copy the run file there (the store micro-benchmark's data)."""
     from neuron import h
 
@@ -344,8 +343,8 @@ def run_child(variant: str, tstop: float, scale: float) -> dict:
         return _run_bare(tstop, scale)
     if variant == "bare_fast_imem":
         return _run_bare(tstop, scale, fast_imem=True)
-    pipeline = False if variant.endswith("_no_pipeline") else None
-    variant = variant.removesuffix("_no_pipeline")
+    pipeline = variant.endswith("_pipeline")
+    variant = variant.removesuffix("_pipeline")
     if variant == "signals":
         return _run_signals(tstop, scale, blas_threads=1, pipeline=pipeline)
     if variant in ("signals_lfp_dipole_eeg", "signals_profile"):

@@ -1,7 +1,7 @@
 """Record the demo network under any number of MPI ranks (driven by test_mpi.py).
 
     mpiexec -n 2 python mpi_run.py OUT.nc [--tstop 100] [--fail-rank R] [--electrodes N]
-        [--pipeline auto|on|off]
+        [--pipeline on|off]
 
 Prints one JSON line from rank 0: peak RSS (MB) and rank count.
 """
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.5)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--empty-rank", type=int, default=-1, help="this rank records no cells")
-    parser.add_argument("--pipeline", choices=("auto", "on", "off"), default="auto")
+    parser.add_argument("--pipeline", choices=("on", "off"), default="off")
     args = parser.parse_args()
     nhost = init_mpi_if_launched()
     from neuron import h
@@ -64,7 +64,7 @@ def main() -> None:
     try:
         signals.record(table, recorders, tstop=args.tstop, dt=0.025, path=args.out,
                        chunk_samples=200, progress=False, mpi_backend=args.backend,
-                       pipeline={"auto": None, "on": True, "off": False}[args.pipeline])
+                       pipeline=args.pipeline == "on")
     finally:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if rank == 0:

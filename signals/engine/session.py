@@ -6,16 +6,17 @@ turns it into partial results (one GEMM for the forward models), the partial res
 reduced across MPI ranks and rank 0 appends them to the run file. Memory is bounded by the
 chunk length, never by ``tstop``.
 
-With ``pipeline`` on, a chunk's products run on one worker thread while NEURON integrates the
-next chunk into the other buffer set: the recorders that declare :attr:`Recorder.thread_safe`
-(every :class:`~signals.recorder.LinearRecorder`, traces, membrane currents) go there, the
-others (spikes: they read NEURON's vectors) run on the main thread when the chunk is handed
-over. NEURON holds the GIL while it integrates and lets the worker in only inside its
-per-step Python callback; BLAS releases the GIL while it multiplies, so what overlaps NEURON is
-the products (``benchmarks/gil_release.py``). Every MPI collective (the per-chunk agreement, the
-reduction, the write-error broadcast) stays on the main thread, in the same order on every
-rank: chunk ``k`` is completed at the flush of chunk ``k + 1``, and the last one when the run
-ends.
+With ``pipeline`` on (off by default: measured, it costs more than it saves), a chunk's
+products run on one worker thread while NEURON integrates the next chunk into the other
+buffer: the recorders that declare :attr:`Recorder.thread_safe` (every
+:class:`~signals.recorder.LinearRecorder`, traces, membrane currents) go there, the others
+(spikes: they read NEURON's vectors) run on the main thread when the chunk is handed over.
+NEURON holds the GIL while it integrates and lets the worker in only inside its per-step
+Python callback, which then waits for the worker; BLAS releases the GIL while it multiplies,
+so what overlaps NEURON is the products (``benchmarks/gil_release.py``). Every MPI collective
+(the per-chunk agreement, the reduction, the write-error broadcast) stays on the main thread,
+in the same order on every rank: chunk ``k`` is completed at the flush of chunk ``k + 1``, and
+the last one when the run ends.
 """
 
 from __future__ import annotations
@@ -101,11 +102,14 @@ class Session:
     mpi_backend : {"auto", "mpi4py", "neuron"}
         How partial results reach rank 0 under MPI: mpi4py's buffer ``Reduce`` (default when
         installed) or NEURON's ``py_gather`` (pickles every rank's arrays to rank 0).
-    pipeline : bool or None
-        Whether a chunk's products run on a worker thread while NEURON integrates the next one
-        (two sample buffer sets instead of one). Default (None): on when this process may use
-        more cores than there are MPI ranks on its node, i.e. when a core is free for the
-        worker; off otherwise, where the worker would take a core from a NEURON rank.
+    pipeline : bool
+        Run the thread-safe recorders' chunk products on a worker thread while NEURON
+        integrates the next chunk (two sample buffers instead of one). Off by default, because
+        measured it costs more than it saves (``benchmarks/mpi_scaling.py``, demo network,
+        2 cores: serial 1.54 against 1.49 × bare, 2 ranks 1.75 against 1.61 ×): NEURON holds
+        Python's GIL while it integrates, so the worker gets it only inside NEURON's per-step
+        callback and that callback then waits for the worker (the per-step read took 22 instead
+        of 10.5 µs). Only BLAS products overlap NEURON (``benchmarks/gil_release.py``).
     """
 
     def __init__(
@@ -122,7 +126,7 @@ class Session:
         attrs: Mapping[str, Any] | None = None,
         mpi_backend: str = "auto",
         compression: int | None = None,
-        pipeline: bool | None = None,
+        pipeline: bool = False,
     ) -> None:
         from neuron import h
 
@@ -140,8 +144,8 @@ class Session:
         self.dtype = check_option(dtype, "dtype", ("f8", "f4"))
         if compression is not None:
             compression = ensure_int(compression, "compression (zlib level)", minimum=1, maximum=9)
-        if pipeline is not None and not isinstance(pipeline, bool):
-            raise TypeError(f"pipeline must be True, False or None (automatic), got {pipeline!r}")
+        if not isinstance(pipeline, bool):
+            raise TypeError(f"pipeline must be True or False, got {pipeline!r}")
         if attrs is not None:
             if not isinstance(attrs, Mapping):
                 raise TypeError(f"attrs must be a mapping of names to values, got "
@@ -157,10 +161,8 @@ class Session:
                              "pc.nthread(1) and run MPI ranks for parallelism")
 
         self.comm = Comm.from_neuron(mpi_backend)
-        if pipeline is None:
-            pipeline = _free_core(self.comm)
         #: Whether chunks are processed on a worker thread (see the module docstring).
-        self.pipeline = bool(pipeline)
+        self.pipeline = pipeline
         self.path = path
         self._blas_limit = BlasLimit(blas_threads)
         self.record_dt = None if record_dt is None else check_positive(record_dt, "record_dt (ms)")
@@ -834,25 +836,6 @@ def _concat_statics(parts: list[dict[str, tuple]]) -> dict[str, tuple]:
         if len(values):
             out[name] = (dims, values, attrs)
     return out
-
-
-def _free_core(comm: Comm) -> bool:
-    """Whether this process may use more cores than the MPI ranks on its node (every rank
-    gets the same answer: the pipeline changes no collective, but ranks should behave alike)."""
-    import socket
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    hosts = comm.gather_objects((socket.gethostname(), cores))
-    verdict = None
-    if hosts is not None:
-        per_node: dict[str, int] = {}
-        for host, _ in hosts:
-            per_node[host] = per_node.get(host, 0) + 1
-        verdict = all(c > per_node[host] for host, c in hosts)
-    return bool(comm.broadcast(verdict))
 
 
 def attach(
