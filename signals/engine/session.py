@@ -104,12 +104,14 @@ class Session:
         installed) or NEURON's ``py_gather`` (pickles every rank's arrays to rank 0).
     pipeline : bool
         Run the thread-safe recorders' chunk products on a worker thread while NEURON
-        integrates the next chunk (two sample buffers instead of one). Off by default, because
-        measured it costs more than it saves (``benchmarks/mpi_scaling.py``, demo network,
-        2 cores: serial 1.54 against 1.49 × bare, 2 ranks 1.75 against 1.61 ×): NEURON holds
-        Python's GIL while it integrates, so the worker gets it only inside NEURON's per-step
-        callback and that callback then waits for the worker (the per-step read took 22 instead
-        of 10.5 µs). Only BLAS products overlap NEURON (``benchmarks/gil_release.py``).
+        integrates the next chunk (two sample buffers instead of one). NEURON holds Python's
+        GIL while it integrates, so the worker gets it only inside NEURON's per-step callback,
+        which then waits for the worker; only BLAS products overlap NEURON
+        (``benchmarks/gil_release.py``). Measured, it pays for large probes on expensive steps
+        (384 contacts on 104k active segments: 1.06 against 1.14 × bare,
+        ``benchmarks/active_network.py``) and costs on cheap ones (the demo network: 1.54
+        against 1.49 × serially, 1.75 against 1.61 × under 2 ranks on 2 cores,
+        ``benchmarks/mpi_scaling.py``): off by default; on when a core per process is free.
     """
 
     def __init__(
