@@ -94,7 +94,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -359,15 +358,7 @@ def _run_signals(tstop: float, n_cells: int, seg_length: float, kind: str,
                                       dtype=dtype, pipeline=pipeline,
                                       attrs={"tstop": tstop, "v_init": V_INIT})
         setup_s = time.perf_counter() - t0
-        with harness.SimMemory() as mem:
-            t0 = time.perf_counter()
-            with session:
-                session.initialize(V_INIT)
-                session.run(tstop, progress=False)
-                at_run_end = dict(session.timings)
-                t_close = time.perf_counter()
-            sim_s = time.perf_counter() - t0
-        close_s = time.perf_counter() - t_close
+        run = harness.run_session(session, tstop, V_INIT)
         with signals.open_run(path) as ds:
             n_samples = int(ds.sizes["time"])
             lfp_peak = float(abs(ds["lfp"]).max())
@@ -376,10 +367,9 @@ def _run_signals(tstop: float, n_cells: int, seg_length: float, kind: str,
     if n_samples != expected:
         raise RuntimeError(f"run file has {n_samples} samples, expected {expected}")
     return {"segments": len(table), "cells": table.n_cells, "contacts": n_contacts,
-            "build_s": build_s, "table_s": table_s, "setup_s": setup_s, "sim_s": sim_s,
+            "build_s": build_s, "table_s": table_s, "setup_s": setup_s,
             "n_samples": n_samples, "chunk_samples": session.chunk_samples, "file_mb": file_mb,
-            "lfp_peak_mv": lfp_peak, "timings_run": at_run_end, "timings": dict(session.timings),
-            "close_s": close_s, **_firing(net, tstop), **mem.result()}
+            "lfp_peak_mv": lfp_peak, **run, **_firing(net, tstop)}
 
 
 def run_child(variant: str, tstop: float, n_cells: int, seg_length: float) -> dict:
@@ -676,10 +666,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = [((v, t), repeats) for t in tstops for v in variants]
     if args.surface:
         plan.append((("npx_surface_setup", max(tstops)), 1))
-    print("active_network: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    for line in harness.environment(("neuron", "neuro-signals", "LFPykit", "LFPy", "MEAutility",
-                                     "numpy")):
-        print("  " + line)
+    harness.print_header("active_network", ("neuron", "neuro-signals", "LFPykit", "LFPy",
+                                             "MEAutility", "numpy"))
     print(f"  network: {args.cells} x L23E_p23.hoc (LFPy's), segments <= {args.seg_length:g} µm, "
           f"hh + pas, dt = {DT} ms, tstops {' '.join(f'{t:g}' for t in tstops)} ms, {repeats} "
           "runs per variant and tstop")

@@ -137,6 +137,23 @@ class SimMemory:
                 "peak_sim_mb": self.peak_sim, "peak_rss_mb": self.peak_total, "sim_cpu_s": self.cpu}
 
 
+def run_session(session, tstop: float, v_init: float) -> dict:
+    """Initialise ``session`` (a :class:`signals.Session`) at ``v_init`` (mV), run it to
+    ``tstop`` (ms) and close it, timed: ``sim_s`` (s, wall time of all three), ``close_s``,
+    ``timings_run`` (``Session.timings`` when ``run`` returns), ``timings`` (after close) and
+    :class:`SimMemory`'s result."""
+    with SimMemory() as mem:
+        t0 = time.perf_counter()
+        with session:
+            session.initialize(v_init)
+            session.run(tstop, progress=False)
+            at_run_end = dict(session.timings)
+            t_close = time.perf_counter()
+        sim_s = time.perf_counter() - t0
+    return {"sim_s": sim_s, "close_s": time.perf_counter() - t_close, "timings_run": at_run_end,
+            "timings": dict(session.timings), **mem.result()}
+
+
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """Minimum wall time (s) of ``repeat`` calls of ``fn`` in this process, and its last result."""
     times, out = [], None
@@ -378,6 +395,13 @@ def environment(dists: Sequence[str], *, blas: bool = True) -> list[str]:
         lines.append(f"CPU cores: {os.cpu_count()}")
     lines.append("load average at start: " + load_text())
     return lines
+
+
+def print_header(script: str, dists: Sequence[str], *, blas: bool = True) -> None:
+    """The command line of ``script`` and the machine (:func:`environment`), indented."""
+    print(f"{script}: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
+    for line in environment(dists, blas=blas):
+        print("  " + line)
 
 
 def load_text() -> str:

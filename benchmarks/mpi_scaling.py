@@ -50,7 +50,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -326,10 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     np_tstop = args.netpyne_tstop or (5.0 if args.quick else 50.0)
     np_repeats = args.netpyne_repeats or (1 if args.quick else 2)
     mpiexec = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
-    print("mpi_scaling: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    for line in harness.environment(("neuron", "neuro-signals", "netpyne", "mpi4py", "mpich",
-                                     "numpy", "netCDF4"), blas=False):
-        print("  " + line)
+    harness.print_header("mpi_scaling", ("neuron", "neuro-signals", "netpyne", "mpi4py", "mpich",
+                                          "numpy", "netCDF4"), blas=False)
     print(f"  mpiexec: {mpiexec or 'not found'}; MPI_LIB_NRN_PATH="
           f"{harness.mpi_env().get('MPI_LIB_NRN_PATH', '-')}")
     print(f"  network: signals.demo.build_network(scale={args.scale}), dt = {DT} ms; recorded: "

@@ -93,7 +93,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import statistics
 import sys
 import tempfile
@@ -199,15 +198,7 @@ def _run_signals(tstop: float, scale: float, blas_threads: int | None, kind: str
                                   record_dt=record_dt, chunk_samples=chunk_samples,
                                   pipeline=pipeline, attrs={"tstop": tstop, "v_init": V_INIT})
         setup_s = time.perf_counter() - t0
-        with harness.SimMemory() as mem:
-            t0 = time.perf_counter()
-            with session:
-                session.initialize(V_INIT)
-                session.run(tstop, progress=False)
-                at_run_end = dict(session.timings)
-                t_close = time.perf_counter()
-            sim_s = time.perf_counter() - t0
-        close_s = time.perf_counter() - t_close
+        run = harness.run_session(session, tstop, V_INIT)
         ds = signals.open_run(path)
         n_samples = int(ds.sizes["time"])
         file_mb = path.stat().st_size / 2**20
@@ -216,10 +207,8 @@ def _run_signals(tstop: float, scale: float, blas_threads: int | None, kind: str
     if n_samples != expected:
         raise RuntimeError(f"run file has {n_samples} samples, expected {expected}")
     return {"segments": len(table), "cells": len(net.cells), "build_s": build_s, "setup_s": setup_s,
-            "sim_s": sim_s, "n_samples": n_samples, "chunk_samples": session.chunk_samples,
-            "file_mb": file_mb, "timings_run": at_run_end, "timings": dict(session.timings),
-            "pipeline": session.pipeline,
-            "close_s": close_s, **mem.result()}
+            "n_samples": n_samples, "chunk_samples": session.chunk_samples, "file_mb": file_mb,
+            "pipeline": session.pipeline, **run}
 
 
 def _writer_args(path: Path) -> tuple[dict, dict]:
@@ -588,10 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     profile_tstop = max(tstops)
     if not args.no_profile:  # the cost split comes from the PROFILED runs' Session.timings
         plan += [(("store_append", STORE_CAPTURE_MS), 1)]
-    print("record_overhead: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    for line in harness.environment(("neuron", "neuro-signals", "LFPykit", "netpyne", "LFPy",
-                                     "numpy")):
-        print("  " + line)
+    harness.print_header("record_overhead", ("neuron", "neuro-signals", "LFPykit", "netpyne",
+                                              "LFPy", "numpy"))
     print(f"  network: signals.demo.build_network(scale={args.scale}), dt = {DT} ms, "
           f"{N_CONTACTS} contacts, sampling every step")
     t_start = time.perf_counter()

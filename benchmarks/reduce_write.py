@@ -375,10 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     repeats = args.repeats or (1 if args.quick else 5)
     ranks = args.ranks or [2, 4]
-    print("reduce_write: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    for line in harness.environment(("neuron", "neuro-signals", "mpi4py", "mpich", "numpy",
-                                     "netCDF4"), blas=False):
-        print("  " + line)
+    harness.print_header("reduce_write", ("neuron", "neuro-signals", "mpi4py", "mpich", "numpy",
+                                           "netCDF4"), blas=False)
     print(f"  mpiexec: {find_mpiexec() or 'not found'}; outputs: LFP {sum(CONTACTS)} contacts, "
           f"dipole + {N_POPULATIONS} populations, EEG {args.sensors} sensors, spikes of "
           f"{S1_CELLS} cells at {args.rate:g} Hz; {args.n_iter} calls per length")

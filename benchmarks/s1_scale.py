@@ -83,7 +83,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import tempfile
 import time
@@ -451,10 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         return harness.child(lambda: run_child(args.variant, cells, tstop, 1 if args.quick else 3),
                              variant=args.variant)
 
-    print("s1_scale: " + " ".join([os.path.basename(sys.executable), *sys.argv]))
-    for line in harness.environment(("neuron", "neuro-signals", "LFPykit", "numpy", "mpi4py",
-                                     "mpich")):
-        print("  " + line)
+    harness.print_header("s1_scale", ("neuron", "neuro-signals", "LFPykit", "numpy", "mpi4py",
+                                       "mpich"))
     print(f"  measured runs: {cells} hh ball-and-stick cells ({cells * 100:,} segments), dt = "
           f"{DT} ms, {tstop:g} ms; S1: {N_TOTAL:,} segments, LFP {CONTACTS} contacts, Dipole "
           f"+ {rw.N_POPULATIONS} populations, EEG {SENSORS} sensors, tstop {TSTOP:g} ms")
