@@ -177,7 +177,6 @@ class Sampler:
         self.mean = mode == "mean" and self.every > 1
         self._half = self.every // 2  # steps after a sample until its mean is final
         self._even = self.every % 2 == 0
-        self._acc = np.zeros(0)  # running sum of the interval being averaged (nA), as read
         self._weight = 0.0
         self._next = 1  # index (since t0) of the sample whose interval is being summed
         self._awaiting: int | None = None  # buffer row still waiting for its mean currents
@@ -197,16 +196,15 @@ class Sampler:
         self._imem_vec = h.Vector(max(n, 1))
         self._imem_view = self._imem_vec.as_numpy()[:n]  # once: as_numpy leaks per call (NEURON 9)
         self._current_imem = np.empty(n)  # one step's currents, in double
-        self._groups = []  # (PtrVector, Vector, its numpy view, group index)
-        self._is_state = [g.state for g in groups]
+        self._groups = []  # (PtrVector, Vector, its numpy view), in request order
         for segs, var, _ in groups:
             ptr = h.PtrVector(len(segs))
             for i, seg in enumerate(segs):
                 ptr.pset(i, getattr(seg, "_ref_" + var))
             vec = h.Vector(len(segs))
             self._groups.append((ptr, vec, vec.as_numpy()))
-        self._current = [j for j, state in enumerate(self._is_state) if not state]
-        self._state = [j for j, state in enumerate(self._is_state) if state]
+        self._current = [j for j, g in enumerate(groups) if not g.state]
+        self._state = [j for j, g in enumerate(groups) if g.state]
         self._sets = [Batch(0, np.empty((self.chunk_samples, n), dtype=dtype),
                             [np.full((self.chunk_samples, len(g.segments)), np.nan)
                              for g in groups])
@@ -233,11 +231,7 @@ class Sampler:
             if d == self._half:
                 self._emit(None)
             return
-        if self._column is not None:
-            x = self._column.read_raw()
-        else:
-            self._imem_ptr.gather(self._imem_vec)
-            x = self._imem_view
+        x = self._read_raw()
         edge = self._even and abs(d) == self._half
         if edge:
             self._acc += 0.5 * x
@@ -291,13 +285,12 @@ class Sampler:
         elif imem is not None:
             buffers.imem[k] = imem
         elif self._imem_ptr is not None:
-            check = k == self.chunk_samples - 1
-            if self._column is not None and buffers.imem.dtype == np.float64:
-                out = self._column.read(buffers.imem[k])  # straight into the row
-                if check:
-                    self._column.check(out)
-            else:
-                buffers.imem[k] = self._read_imem(check=check)
+            row = buffers.imem[k]
+            direct = self._column is not None and row.dtype == np.float64  # straight into it
+            values = self._read_imem(check=k == self.chunk_samples - 1,
+                                     out=row if direct else None)
+            if not direct:
+                row[:] = values
         for j in self._current:
             ptr, vec, view = self._groups[j]
             ptr.gather(vec)
@@ -319,15 +312,23 @@ class Sampler:
             else:
                 self._set.groups[j][k] = np.nan
 
-    def _read_imem(self, check: bool = False) -> np.ndarray:
-        """This step's membrane currents (nA, double), a view valid until the next read."""
+    def _read_raw(self) -> np.ndarray:
+        """This step's membrane currents (nA, double) as read: storage order on NEURON 9,
+        segment order from the gather; a view valid until the next read."""
         if self._column is None:
             self._imem_ptr.gather(self._imem_vec)
             return self._imem_view
-        out = self._column.read(self._current_imem)
+        return self._column.read_raw()
+
+    def _read_imem(self, check: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """This step's membrane currents (nA, double) in segment order, into ``out`` (double)
+        if given, else a view valid until the next read."""
+        if self._column is None:
+            return self._read_raw()
+        values = self._column.read(self._current_imem if out is None else out)
         if check:  # once per chunk: the copy still equals the gather
-            self._column.check(out)
-        return out
+            self._column.check(values)
+        return values
 
     @property
     def contiguous(self) -> bool:

@@ -21,6 +21,7 @@ the last one when the run ends.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -564,14 +565,13 @@ class Session:
                                         timings=self.timings)
             except Exception as err:
                 error = err
-        if self._worker is not None:
-            self._inflight = self._worker.submit(self._process, chunk, outputs, error)
-        else:
-            self._inflight = Future()
-            self._inflight.set_result(self._process(chunk, outputs, error))
+        if self._worker is None:  # nothing in flight: this chunk is done now
+            self._complete(*self._process(chunk, outputs, error))
+            return
+        self._inflight = self._worker.submit(self._process, chunk, outputs, error)
         if done is not None:
             self._complete(*done)
-        if final or self._worker is None:
+        if final:
             self._drain()
 
     def _process(self, chunk: Chunk, outputs: dict, error: BaseException | None):
@@ -775,7 +775,8 @@ class _CollectorPause:
     """Python's cyclic garbage collector off from ``finitialize`` until the session closes.
 
     A collection may run in any callback or thread that allocates. If it frees a NEURON object
-    (a cell of an earlier model, kept in a cycle such as ``h.Section(cell=self)``) while NEURON
+    (a cell of an earlier model kept in a reference cycle, e.g. one that refers to itself or
+    holds a bound method of itself as a callback) while NEURON
     is inside ``finitialize`` or a step, NEURON 9 raises "acquire_owning_identifier() called on
     a frozen structure" through Python's frames and the process crashes (seen when the buffers
     were allocated inside ``finitialize``); on the worker thread it would free NEURON state
@@ -787,21 +788,15 @@ class _CollectorPause:
         self._paused = False
 
     def pause(self) -> None:
-        import gc
-
         if gc.isenabled():
             gc.disable()
             self._paused = True
 
     def collect_young(self) -> None:
-        import gc
-
         if self._paused:
             gc.collect(0)
 
     def resume(self) -> None:
-        import gc
-
         if self._paused:
             self._paused = False
             gc.enable()
