@@ -216,6 +216,7 @@ def transfer_matrix(segments, electrodes: Electrodes, *, method: str = "linesour
     that is the better rule: on the axis 2-15 µm beyond a 20 µm soma it is exact to 1e-8,
     where the unfloored line integral is 10-80 % too large (``benchmarks/line_source_floor.py``).
     """
+    check_option(dtype, "transfer matrix dtype", ("f8", "f4"))
     if len(segments) == 0:
         return np.zeros((len(electrodes), 0), dtype=dtype)
     M, _ = _source_kernel(segments, _contact_points(electrodes, seed), method=method, sigma=sigma,

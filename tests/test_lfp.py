@@ -251,6 +251,8 @@ def test_contact_surfaces_are_averaged_block_by_block(ball_and_stick):
     M = transfer_matrix(table, probe)
     assert M.shape == (4, len(table))
     assert_allclose(M, expected, rtol=1e-12, atol=1e-15 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="dtype"):
+        transfer_matrix(table, probe, dtype="f2")
     M4 = transfer_matrix(table, probe, dtype="f4")
     assert M4.dtype == np.float32
     assert_allclose(M4, expected, rtol=1e-6, atol=1e-7 * np.abs(expected).max())
