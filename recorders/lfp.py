@@ -666,7 +666,13 @@ def compress_matrix(M: np.ndarray, segments, tolerance: float, *,
 
     from threadpoolctl import threadpool_limits
 
+    if _check_compress(tolerance) is None:
+        raise ValueError("tolerance must be a relative error in (0, 1), got None")
+    threads = ensure_int(threads, "threads", minimum=1)
     M = np.asarray(M, dtype=float)
+    if M.ndim != 2 or M.shape[1] != len(segments):
+        raise ValueError(f"M must have one column per segment ({len(segments)}), got shape "
+                         f"{M.shape}")
     m, n = M.shape
     cells = segments.cell_slices()
     groups = _cell_groups(segments, ensure_int(block_segments, "block_segments", minimum=1))

@@ -260,3 +260,16 @@ def test_contract_and_provenance():
     assert repr(rec).endswith("compress=0.001)")
     assert '"compress": 0.001' in rec.describe()
     assert LFP(PROBE).compress is None
+
+
+def test_compress_matrix_checks_its_input(run):
+    from signals.recorders.lfp import compress_matrix
+
+    _, M, table = run
+    for bad in (None, 0.0, 1.5):
+        with pytest.raises(ValueError, match="tolerance|compress"):
+            compress_matrix(M, table, bad)
+    with pytest.raises(ValueError, match="one column per segment"):
+        compress_matrix(M[:, :-1], table, 1e-4)
+    with pytest.raises(ValueError, match="threads"):
+        compress_matrix(M, table, 1e-4, threads=0)
